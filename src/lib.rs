@@ -1,0 +1,4 @@
+//! nbhoist: hoist the reusable code out of Jupyter notebooks into a Python package.
+
+pub mod notebook;
+pub mod position;

@@ -1,0 +1,206 @@
+//! The notebook stage: a lossless model of one `.ipynb` file and a splice writer.
+//!
+//! This stage owns reading notebook JSON (nbformat 4.x) and writing it back. It keeps the
+//! original text and only records byte ranges into it, so that rendering copies every byte
+//! outside the changed cells verbatim and re-encodes only what an edit touches, in the
+//! file's own detected JSON style ([`Style`]). It never parses outputs into JSON trees (they
+//! are most of the bytes), never touches the file system, and knows nothing about Python:
+//! deciding *what* to edit belongs to later stages.
+
+mod encode;
+mod read;
+mod render;
+mod style;
+
+use std::ops::Range;
+
+use ruff_python_ast::PythonVersion;
+
+use crate::position::CellIndex;
+
+pub use read::{CellProblem, ReadError};
+pub use style::Style;
+
+/// One notebook file: its original text plus a typed view of its cells.
+///
+/// Owns its text and borrows nothing, so it can be moved across threads.
+#[derive(Clone, Debug)]
+pub struct Notebook {
+    /// The file content exactly as given, BOM included.
+    text: String,
+    cells: Vec<Cell>,
+    /// Byte range of the `cells` array value (`[` through `]`) in `text`.
+    cells_span: Range<usize>,
+    nbformat: u64,
+    nbformat_minor: u64,
+    language: Option<String>,
+    python_version: Option<PythonVersion>,
+    style: Style,
+}
+
+/// One cell of a notebook, with its source joined into one string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cell {
+    /// Position of the cell in the notebook, counting every cell.
+    pub index: CellIndex,
+    /// The `cell_type`.
+    pub kind: CellKind,
+    /// The source text, joined if the file stores it as a list of lines.
+    pub source: String,
+    /// How the file stores `source`; changed sources are written back in the same shape.
+    pub source_shape: SourceShape,
+    /// The cell `id` (nbformat 4.5+), if present.
+    pub id: Option<String>,
+    /// Byte range of the cell object (`{` through `}`) in the notebook text.
+    span: Range<usize>,
+    /// Byte range of the `source` value in the notebook text; `None` only for unknown cell
+    /// types that have no `source`.
+    source_span: Option<Range<usize>>,
+}
+
+/// The `cell_type` of a cell.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CellKind {
+    /// `"code"`.
+    Code,
+    /// `"markdown"`.
+    Markdown,
+    /// `"raw"`.
+    Raw,
+    /// Any other type (nbformat allows unknown cell types); carried untouched.
+    Other(String),
+}
+
+/// How a cell's `source` is stored in the JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SourceShape {
+    /// A list of strings, one per line (what nbformat writes).
+    Lines,
+    /// A single string.
+    String,
+}
+
+/// A change to apply when rendering a notebook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CellEdit {
+    /// Replace the source of an existing cell (everything else in the cell stays byte for byte).
+    ReplaceSource {
+        /// The cell to change.
+        cell: CellIndex,
+        /// The new source text.
+        source: String,
+    },
+    /// Remove a cell entirely.
+    Remove {
+        /// The cell to remove.
+        cell: CellIndex,
+    },
+    /// Insert a new code cell before the given cell (index == `cells().len()` means append).
+    InsertCode {
+        /// The existing cell the new one goes in front of.
+        before: CellIndex,
+        /// The new cell's source text.
+        source: String,
+        /// The new cell's `id`; written only if given (see [`Notebook::uses_cell_ids`]).
+        id: Option<String>,
+    },
+}
+
+impl CellKind {
+    /// Maps a `cell_type` string to a kind.
+    pub fn from_cell_type(cell_type: &str) -> CellKind {
+        match cell_type {
+            "code" => CellKind::Code,
+            "markdown" => CellKind::Markdown,
+            "raw" => CellKind::Raw,
+            other => CellKind::Other(other.to_owned()),
+        }
+    }
+
+    /// The `cell_type` string as written in the file.
+    pub fn as_str(&self) -> &str {
+        match self {
+            CellKind::Code => "code",
+            CellKind::Markdown => "markdown",
+            CellKind::Raw => "raw",
+            CellKind::Other(other) => other,
+        }
+    }
+}
+
+impl Notebook {
+    /// Parse notebook text (the full file content, as read). Never panics.
+    ///
+    /// Notebooks whose kernel language is not Python fail with [`ReadError::NotPython`].
+    pub fn parse(text: &str) -> Result<Notebook, ReadError> {
+        read::parse(text.to_owned(), true)
+    }
+
+    /// Parse notebook bytes, reporting invalid UTF-8 as a [`ReadError`]. Never panics.
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Notebook, ReadError> {
+        read::parse_bytes(bytes, true)
+    }
+
+    /// Like [`Notebook::parse`], but accepts notebooks of any kernel language.
+    pub fn parse_any_language(text: &str) -> Result<Notebook, ReadError> {
+        read::parse(text.to_owned(), false)
+    }
+
+    /// All cells, in file order (markdown and raw cells included).
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    /// The cell at `index`, if it exists.
+    pub fn cell(&self, index: CellIndex) -> Option<&Cell> {
+        self.cells.get(index.0)
+    }
+
+    /// The major format version (always 4 for a parsed notebook).
+    pub fn nbformat(&self) -> u64 {
+        self.nbformat
+    }
+
+    /// The minor format version (0 if the file does not say).
+    pub fn nbformat_minor(&self) -> u64 {
+        self.nbformat_minor
+    }
+
+    /// Whether cells in this notebook carry ids (nbformat 4.5 and later), so inserted cells
+    /// should be given one.
+    pub fn uses_cell_ids(&self) -> bool {
+        self.nbformat_minor >= 5
+    }
+
+    /// The kernel language (`metadata.kernelspec.language`, else
+    /// `metadata.language_info.name`), if the notebook records one.
+    pub fn language(&self) -> Option<&str> {
+        self.language.as_deref()
+    }
+
+    /// The Python version the kernel last reported (`metadata.language_info.version`).
+    pub fn python_version(&self) -> Option<PythonVersion> {
+        self.python_version
+    }
+
+    /// The notebook's JSON style.
+    pub fn style(&self) -> &Style {
+        &self.style
+    }
+
+    /// The original file content, exactly as parsed.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Render the notebook with edits applied, by splicing: bytes outside changed cells are
+    /// copied verbatim. With no edits returns exactly the original bytes.
+    ///
+    /// A `ReplaceSource` whose text equals the current source changes nothing, so cells with
+    /// unusual line splitting stay as they are; so does one for an unknown cell type without a
+    /// `source`. Edits naming a cell that does not exist are a caller bug: they panic in debug
+    /// builds and are ignored otherwise (an `InsertCode` past the end appends).
+    pub fn render(&self, edits: &[CellEdit]) -> String {
+        render::render(self, edits)
+    }
+}

@@ -1,0 +1,618 @@
+//! Reading: a borrowed, mostly unparsed view of the notebook JSON.
+//!
+//! Objects are read as lists of `(key, RawValue)` members, so values we do not need (outputs,
+//! attachments, metadata) are only validated and skipped, never built into trees. The byte
+//! offset of a value is the distance from the start of the text to its `RawValue`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use ruff_python_ast::PythonVersion;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::{Cell, CellKind, Notebook, SourceShape, Style};
+use crate::position::{CellIndex, CellNumber};
+
+const BOM: char = '\u{feff}';
+
+/// Why a file could not be read as a notebook. Messages are one line, without the path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The bytes are not UTF-8.
+    #[error("not valid UTF-8 (line {line}, column {column})")]
+    InvalidUtf8 {
+        /// 1-based line of the first invalid byte.
+        line: usize,
+        /// 1-based column (in bytes) of the first invalid byte.
+        column: usize,
+    },
+    /// The text is not JSON (this includes Python's `NaN` and `Infinity`).
+    #[error("not valid JSON (line {line}, column {column}): {message}")]
+    InvalidJson {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column (in bytes) of the error.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Valid JSON, but not a notebook.
+    #[error("not a notebook (expected a JSON object with \"cells\")")]
+    NotANotebook,
+    /// A notebook older than nbformat 4.
+    #[error(
+        "nbformat {nbformat} is not supported; upgrade it with \"jupyter nbconvert --to notebook --nbformat 4\""
+    )]
+    OldFormat {
+        /// The major version found.
+        nbformat: u64,
+    },
+    /// A notebook newer than nbformat 4.
+    #[error("nbformat {nbformat} is not supported (nbhoist reads nbformat 4)")]
+    NewerFormat {
+        /// The major version found.
+        nbformat: u64,
+    },
+    /// A notebook for another kernel language: to be reported as skipped, not as an error.
+    #[error("kernel language is {language}, not Python")]
+    NotPython {
+        /// The language the notebook declares.
+        language: String,
+    },
+    /// A top-level notebook field is missing or has the wrong type.
+    #[error("malformed notebook: {problem}")]
+    Malformed {
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// A cell is malformed.
+    #[error("cell {cell}: {problem}")]
+    MalformedCell {
+        /// 1-based number of the cell.
+        cell: CellNumber,
+        /// What is wrong with it.
+        problem: CellProblem,
+    },
+}
+
+impl ReadError {
+    /// True when the file is not wrong, only out of scope (another kernel language), so it
+    /// is reported as skipped rather than as an error.
+    pub fn is_skip(&self) -> bool {
+        matches!(self, ReadError::NotPython { .. })
+    }
+}
+
+/// What is wrong with a malformed cell.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CellProblem {
+    /// The cell is not a JSON object.
+    #[error("not a JSON object")]
+    NotAnObject,
+    /// `cell_type` is missing.
+    #[error("missing \"cell_type\"")]
+    MissingCellType,
+    /// `cell_type` is not a string.
+    #[error("\"cell_type\" is not a string")]
+    CellTypeNotString,
+    /// `id` is not a string.
+    #[error("\"id\" is not a string")]
+    IdNotString,
+    /// A code, markdown or raw cell has no `source`.
+    #[error("missing \"source\"")]
+    MissingSource,
+    /// `source` is neither a string nor a list of strings.
+    #[error("\"source\" must be a string or a list of strings")]
+    SourceNotText,
+    /// `source` holds an escape that is not text, such as a lone surrogate.
+    #[error("\"source\" is not valid text: {0}")]
+    SourceEscape(String),
+}
+
+/// Parses file bytes, locating invalid UTF-8 by line and column.
+pub(super) fn parse_bytes(bytes: &[u8], require_python: bool) -> Result<Notebook, ReadError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text.to_owned(), require_python),
+        Err(error) => {
+            let valid = &bytes[..error.valid_up_to()];
+            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            Err(ReadError::InvalidUtf8 {
+                line: valid[..line_start].iter().filter(|&&b| b == b'\n').count() + 1,
+                column: valid.len() - line_start + 1,
+            })
+        }
+    }
+}
+
+/// Parses `text` into a notebook, refusing non-Python kernels if `require_python`.
+pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, ReadError> {
+    let bom = text.starts_with(BOM);
+    let body = &text[if bom { BOM.len_utf8() } else { 0 }..];
+
+    let top = read_top_level(body)?;
+    let version = |key, problem| {
+        top.get(key)
+            .map(|raw| serde_json::from_str::<u64>(raw.get()).map_err(|_| malformed(problem)))
+            .transpose()
+    };
+    let nbformat = version("nbformat", "\"nbformat\" is not a non-negative integer")?;
+    let nbformat_minor = version(
+        "nbformat_minor",
+        "\"nbformat_minor\" is not a non-negative integer",
+    )?;
+    match nbformat {
+        Some(major) if major < 4 => return Err(ReadError::OldFormat { nbformat: major }),
+        Some(major) if major > 4 => return Err(ReadError::NewerFormat { nbformat: major }),
+        _ => {}
+    }
+    let Some(cells_raw) = top.get("cells") else {
+        // v3 keeps its cells in `worksheets`; some v3 files lack `nbformat` too.
+        return Err(match top.get("worksheets") {
+            Some(_) => ReadError::OldFormat {
+                nbformat: nbformat.unwrap_or(3),
+            },
+            None => ReadError::NotANotebook,
+        });
+    };
+    let nbformat = nbformat.ok_or(malformed("missing \"nbformat\""))?;
+
+    let language = top.get("metadata").and_then(kernel_language);
+    let python_version = top.get("metadata").and_then(python_version);
+    if require_python
+        && let Some(language) = &language
+        && !is_python(language)
+    {
+        return Err(ReadError::NotPython {
+            language: language.clone(),
+        });
+    }
+
+    if !cells_raw.get().starts_with('[') {
+        return Err(malformed("\"cells\" is not a list"));
+    }
+    let cell_values: Vec<&RawValue> =
+        serde_json::from_str(cells_raw.get()).map_err(|_| malformed("\"cells\" is not a list"))?;
+    let cells = cell_values
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            read_cell(&text, CellIndex(i), raw).map_err(|problem| ReadError::MalformedCell {
+                cell: CellIndex(i).number(),
+                problem,
+            })
+        })
+        .collect::<Result<Vec<Cell>, ReadError>>()?;
+
+    let mut shapes = cells
+        .iter()
+        .filter(|cell| cell.source_span.is_some())
+        .map(|cell| cell.source_shape);
+    let source_shape = match shapes.next() {
+        Some(first) if shapes.all(|shape| shape == first) => first,
+        _ => SourceShape::Lines,
+    };
+    let style = Style::detect(body, bom, source_shape);
+    let cells_span = span(&text, cells_raw);
+    Ok(Notebook {
+        cells,
+        cells_span,
+        nbformat,
+        nbformat_minor: nbformat_minor.unwrap_or(0),
+        language,
+        python_version,
+        style,
+        text,
+    })
+}
+
+fn malformed(problem: &'static str) -> ReadError {
+    ReadError::Malformed { problem }
+}
+
+/// Reads the top-level object, telling "not JSON" apart from "JSON but not an object".
+fn read_top_level(body: &str) -> Result<Object<'_>, ReadError> {
+    match serde_json::from_str::<Object<'_>>(body) {
+        Ok(top) => Ok(top),
+        // A type error means the value is not an object; it may still be broken JSON
+        // further on, which deserves the more precise message.
+        Err(error) if error.is_data() => match serde_json::from_str::<IgnoredAny>(body) {
+            Ok(_) => Err(ReadError::NotANotebook),
+            Err(error) => Err(invalid_json(body, &error)),
+        },
+        Err(error) => Err(invalid_json(body, &error)),
+    }
+}
+
+/// Converts a `serde_json` syntax error into a one-line message, naming Python's non-standard
+/// float literals when they are the cause.
+fn invalid_json(body: &str, error: &serde_json::Error) -> ReadError {
+    let (line, column) = (error.line(), error.column());
+    let full = error.to_string();
+    let suffix = format!(" at line {line} column {column}");
+    let mut message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+    // serde_json points at the unexpected byte, which for `-Infinity` is the one after `-`.
+    if let Some(line_text) = body.lines().nth(line.saturating_sub(1)) {
+        let at = column.saturating_sub(1);
+        let starts = |start: usize, literal: &str| {
+            line_text
+                .get(start..)
+                .is_some_and(|rest| rest.starts_with(literal))
+        };
+        let literal = if starts(at.saturating_sub(1), "-Infinity") {
+            Some("-Infinity")
+        } else {
+            ["NaN", "Infinity"]
+                .into_iter()
+                .find(|literal| starts(at, literal))
+        };
+        if let Some(literal) = literal {
+            message = format!("{literal} is not allowed in JSON");
+        }
+    }
+    ReadError::InvalidJson {
+        line,
+        column,
+        message,
+    }
+}
+
+/// The kernel language declared in the notebook metadata, if any.
+fn kernel_language(metadata: &RawValue) -> Option<String> {
+    // Metadata we cannot read is not our business: treat it as "no language declared".
+    let metadata = serde_json::from_str::<Object<'_>>(metadata.get()).ok()?;
+    let member = |object: &str, key: &str| {
+        let object = serde_json::from_str::<Object<'_>>(metadata.get(object)?.get()).ok()?;
+        let value = serde_json::from_str::<String>(object.get(key)?.get()).ok()?;
+        (!value.trim().is_empty()).then_some(value)
+    };
+    member("kernelspec", "language").or_else(|| member("language_info", "name"))
+}
+
+/// The Python version the kernel reported (`language_info.version`, `"3.11.7"` → 3.11).
+fn python_version(metadata: &RawValue) -> Option<PythonVersion> {
+    let metadata = serde_json::from_str::<Object<'_>>(metadata.get()).ok()?;
+    let info = serde_json::from_str::<Object<'_>>(metadata.get("language_info")?.get()).ok()?;
+    let version = serde_json::from_str::<String>(info.get("version")?.get()).ok()?;
+    let mut parts = version.trim().split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    (major == 3).then_some(PythonVersion { major, minor })
+}
+
+/// Whether a declared kernel language is Python (`python`, `Python`, `python3`, ...).
+fn is_python(language: &str) -> bool {
+    let lower = language.trim().to_ascii_lowercase();
+    lower.strip_prefix("python").is_some_and(|version| {
+        version
+            .chars()
+            .all(|c| c.is_ascii_digit() || ".- ".contains(c))
+    })
+}
+
+/// Reads one cell; `raw` must borrow from `text`.
+fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellProblem> {
+    if !raw.get().starts_with('{') {
+        return Err(CellProblem::NotAnObject);
+    }
+    let object =
+        serde_json::from_str::<Object<'_>>(raw.get()).map_err(|_| CellProblem::NotAnObject)?;
+    let cell_type = object
+        .get("cell_type")
+        .ok_or(CellProblem::MissingCellType)?;
+    let kind = serde_json::from_str::<String>(cell_type.get())
+        .map_err(|_| CellProblem::CellTypeNotString)?;
+    let kind = CellKind::from_cell_type(&kind);
+    let id = match object.get("id") {
+        Some(id) if id.get() != "null" => {
+            Some(serde_json::from_str::<String>(id.get()).map_err(|_| CellProblem::IdNotString)?)
+        }
+        _ => None,
+    };
+    let (source, source_shape, source_span) = match object.get("source") {
+        Some(value) => {
+            let (source, shape) = read_source(value)?;
+            (source, shape, Some(span(text, value)))
+        }
+        // nbformat lets unknown ("future") cell types omit everything but their type.
+        None if matches!(kind, CellKind::Other(_)) => (String::new(), SourceShape::Lines, None),
+        None => return Err(CellProblem::MissingSource),
+    };
+    Ok(Cell {
+        index,
+        kind,
+        source,
+        source_shape,
+        id,
+        span: span(text, raw),
+        source_span,
+    })
+}
+
+/// Reads a `source` value, joining a list of lines.
+fn read_source(value: &RawValue) -> Result<(String, SourceShape), CellProblem> {
+    let problem = |error: serde_json::Error| {
+        if error.is_data() {
+            CellProblem::SourceNotText
+        } else {
+            let full = error.to_string();
+            let suffix = format!(" at line {} column {}", error.line(), error.column());
+            CellProblem::SourceEscape(full.strip_suffix(&suffix).unwrap_or(&full).to_owned())
+        }
+    };
+    let json = value.get();
+    if json.starts_with('"') {
+        let source = serde_json::from_str::<String>(json).map_err(problem)?;
+        Ok((source, SourceShape::String))
+    } else if json.starts_with('[') {
+        let Joined(source) = serde_json::from_str::<Joined>(json).map_err(problem)?;
+        Ok((source, SourceShape::Lines))
+    } else {
+        Err(CellProblem::SourceNotText)
+    }
+}
+
+/// The byte range of `raw` within `text`; `raw` must borrow from `text`.
+fn span(text: &str, raw: &RawValue) -> std::ops::Range<usize> {
+    let start = raw.get().as_ptr().addr().wrapping_sub(text.as_ptr().addr());
+    debug_assert!(
+        start + raw.get().len() <= text.len(),
+        "RawValue outside text"
+    );
+    start..start + raw.get().len()
+}
+
+/// A JSON object as its members in file order, values unparsed. When a key repeats, the
+/// last one wins, as in Python's `json`.
+struct Object<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> Object<'a> {
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| *value)
+    }
+}
+
+impl<'de> Deserialize<'de> for Object<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = Object<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object<'de>, A::Error> {
+                let mut members = Vec::new();
+                while let Some((Text(key), value)) = map.next_entry::<Text<'de>, &RawValue>()? {
+                    members.push((key, value));
+                }
+                Ok(Object(members))
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// A JSON string, borrowed from the input unless it contains escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// A list of strings, concatenated as it is read (a list `source`).
+struct Joined(String);
+
+impl<'de> Deserialize<'de> for Joined {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct JoinedVisitor;
+        impl<'de> Visitor<'de> for JoinedVisitor {
+            type Value = Joined;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Joined, A::Error> {
+                let mut joined = String::new();
+                while let Some(Text(part)) = seq.next_element::<Text<'de>>()? {
+                    joined.push_str(&part);
+                }
+                Ok(Joined(joined))
+            }
+        }
+        deserializer.deserialize_seq(JoinedVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        match Notebook::parse(text) {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    const MINIMAL: &str = r#"{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+
+    #[test]
+    fn minimal_notebook_parses() {
+        let notebook = Notebook::parse(MINIMAL).expect("valid notebook");
+        assert!(notebook.cells().is_empty());
+        assert_eq!((notebook.nbformat(), notebook.nbformat_minor()), (4, 5));
+        assert_eq!(notebook.language(), None);
+    }
+
+    #[test]
+    fn not_json_names_the_position() {
+        assert_eq!(
+            error("{\n \"cells\": [\n  oops"),
+            "not valid JSON (line 3, column 3): expected value"
+        );
+        assert_eq!(
+            error("{\"a\": [1, NaN]}"),
+            "not valid JSON (line 1, column 11): NaN is not allowed in JSON"
+        );
+        assert_eq!(
+            error("{\"a\": -Infinity}"),
+            "not valid JSON (line 1, column 8): -Infinity is not allowed in JSON"
+        );
+        assert_eq!(
+            error(""),
+            "not valid JSON (line 1, column 0): EOF while parsing a value"
+        );
+    }
+
+    #[test]
+    fn broken_json_that_is_not_an_object_is_reported_as_json() {
+        assert_eq!(
+            error("[1, 2"),
+            "not valid JSON (line 1, column 5): EOF while parsing a list"
+        );
+        assert_eq!(
+            error("[1, 2]"),
+            "not a notebook (expected a JSON object with \"cells\")"
+        );
+        assert_eq!(
+            error("{}"),
+            "not a notebook (expected a JSON object with \"cells\")"
+        );
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            error(r#"{"worksheets": [], "nbformat": 3}"#),
+            "nbformat 3 is not supported; upgrade it with \"jupyter nbconvert --to notebook --nbformat 4\""
+        );
+        assert_eq!(
+            error(r#"{"worksheets": []}"#),
+            "nbformat 3 is not supported; upgrade it with \"jupyter nbconvert --to notebook --nbformat 4\""
+        );
+        assert_eq!(
+            error(r#"{"cells": [], "nbformat": 5}"#),
+            "nbformat 5 is not supported (nbhoist reads nbformat 4)"
+        );
+        assert_eq!(
+            error(r#"{"cells": [], "nbformat": "4"}"#),
+            "malformed notebook: \"nbformat\" is not a non-negative integer"
+        );
+        assert_eq!(
+            error(r#"{"cells": []}"#),
+            "malformed notebook: missing \"nbformat\""
+        );
+        assert_eq!(
+            error(r#"{"cells": {}, "nbformat": 4}"#),
+            "malformed notebook: \"cells\" is not a list"
+        );
+    }
+
+    #[test]
+    fn language_detection() {
+        let r = r#"{"cells": [], "metadata": {"kernelspec": {"language": "R"}}, "nbformat": 4}"#;
+        assert_eq!(error(r), "kernel language is R, not Python");
+        assert_eq!(
+            Notebook::parse_any_language(r)
+                .expect("any language")
+                .language(),
+            Some("R")
+        );
+        let info =
+            r#"{"cells": [], "metadata": {"language_info": {"name": "python"}}, "nbformat": 4}"#;
+        assert_eq!(
+            Notebook::parse(info).expect("python").language(),
+            Some("python")
+        );
+        let bad = r#"{"cells": [], "metadata": {"kernelspec": "BAD"}, "nbformat": 4}"#;
+        assert_eq!(error(bad), "ok");
+        assert!(is_python("python") && is_python("Python3") && is_python("python 3.11"));
+        assert!(!is_python("xonsh") && !is_python("pythonista"));
+    }
+
+    #[test]
+    fn malformed_cells_are_numbered_from_one() {
+        let with = |cell: &str| {
+            error(&format!(
+                r#"{{"cells": [{{"cell_type": "code", "source": []}}, {cell}], "nbformat": 4}}"#
+            ))
+        };
+        assert_eq!(with("3"), "cell 2: not a JSON object");
+        assert_eq!(with(r#"{"source": ""}"#), "cell 2: missing \"cell_type\"");
+        assert_eq!(
+            with(r#"{"cell_type": 1, "source": ""}"#),
+            "cell 2: \"cell_type\" is not a string"
+        );
+        assert_eq!(
+            with(r#"{"cell_type": "code"}"#),
+            "cell 2: missing \"source\""
+        );
+        assert_eq!(
+            with(r#"{"cell_type": "code", "source": ["a", 1]}"#),
+            "cell 2: \"source\" must be a string or a list of strings"
+        );
+        assert_eq!(
+            with(r#"{"cell_type": "code", "source": 1}"#),
+            "cell 2: \"source\" must be a string or a list of strings"
+        );
+        assert!(
+            with(r#"{"cell_type": "code", "source": "\ud800"}"#)
+                .starts_with("cell 2: \"source\" is not valid text: ")
+        );
+        assert_eq!(
+            with(r#"{"cell_type": "code", "id": 7, "source": ""}"#),
+            "cell 2: \"id\" is not a string"
+        );
+        assert_eq!(with(r#"{"cell_type": "future"}"#), "ok");
+    }
+
+    #[test]
+    fn cells_are_read_with_their_shape_and_escaped_keys() {
+        let notebook = Notebook::parse(
+            r##"{"cells": [
+                {"cell_type": "code", "id": "a1", "source": ["x = 1\n", "y"]},
+                {"cell\u005ftype": "markdown", "source": "# T\u00edtulo"},
+                {"cell_type": "heading", "source": "old"}
+            ], "nbformat": 4, "nbformat_minor": 5}"##,
+        )
+        .expect("valid notebook");
+        let cells = notebook.cells();
+        assert_eq!(cells[0].kind, CellKind::Code);
+        assert_eq!(cells[0].source, "x = 1\ny");
+        assert_eq!(cells[0].source_shape, SourceShape::Lines);
+        assert_eq!(cells[0].id.as_deref(), Some("a1"));
+        assert_eq!(cells[1].kind, CellKind::Markdown);
+        assert_eq!(cells[1].source, "# Título");
+        assert_eq!(cells[1].source_shape, SourceShape::String);
+        assert_eq!(cells[2].kind, CellKind::Other("heading".to_owned()));
+        assert_eq!(cells[2].index, CellIndex(2));
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        assert_eq!(
+            Notebook::parse_bytes(b"{\"a\": \"\xff\"}")
+                .expect_err("invalid UTF-8")
+                .to_string(),
+            "not valid UTF-8 (line 1, column 8)"
+        );
+    }
+}

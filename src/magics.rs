@@ -1,0 +1,180 @@
+//! IPython cell magics: deciding, before any parsing, what a code cell's text is.
+//!
+//! A cell whose first non-blank line starts with `%%` is not ordinary notebook code. `%%writefile`
+//! bodies are file contents, `%%time`-like bodies are Python, and every other cell magic (`%%bash`,
+//! `%%html`, ...) is opaque. This module only classifies text; it never parses Python.
+
+/// What the first line of a code cell says about the rest of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CellMagic {
+    /// `%%time`, `%%capture`: the body is Python that runs at notebook level.
+    Runs { name: String },
+    /// `%%timeit`: the body is Python, but it runs in a scope of its own, so it binds no
+    /// notebook names.
+    Isolated { name: String },
+    /// `%%writefile` / `%%file`: the body is the content of a file.
+    WriteFile(WriteFile),
+    /// Any other cell magic: the body is not Python (`%%bash`, `%%html`, `%%R`, ...).
+    Opaque { name: String },
+}
+
+impl CellMagic {
+    /// The magic's name without `%%` (`time`, `writefile`, `bash`, ...).
+    pub fn name(&self) -> &str {
+        match self {
+            CellMagic::Runs { name }
+            | CellMagic::Isolated { name }
+            | CellMagic::Opaque { name } => name,
+            CellMagic::WriteFile(write) => &write.magic,
+        }
+    }
+}
+
+/// A `%%writefile [-a] TARGET` cell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteFile {
+    /// `writefile` or its alias `file`.
+    pub magic: String,
+    /// The target as written, quotes removed (may contain `$var` or `{expr}`).
+    pub target: String,
+    /// `-a` / `--append` was given.
+    pub append: bool,
+    /// Byte offset in the cell source where the file content starts.
+    pub body_start: usize,
+}
+
+/// Classifies a code cell by its first non-blank line; `None` for ordinary code.
+pub fn cell_magic(source: &str) -> Option<CellMagic> {
+    let start = source.len() - source.trim_start().len();
+    let rest = &source[start..];
+    let magic_line = rest.strip_prefix("%%")?;
+    let line_end = magic_line.find('\n').map_or(magic_line.len(), |i| i + 1);
+    let line = magic_line[..line_end].trim_end();
+    let (name, args) = line
+        .split_once(char::is_whitespace)
+        .map_or((line, ""), |(name, args)| (name, args.trim()));
+    let name = name.to_owned();
+    Some(match name.as_str() {
+        "time" | "capture" => CellMagic::Runs { name },
+        "timeit" => CellMagic::Isolated { name },
+        "writefile" | "file" => {
+            let mut append = false;
+            let mut target = Vec::new();
+            for word in split_args(args) {
+                match word.as_str() {
+                    "-a" | "--append" if target.is_empty() => append = true,
+                    _ => target.push(word),
+                }
+            }
+            CellMagic::WriteFile(WriteFile {
+                magic: name,
+                target: target.join(" "),
+                append,
+                body_start: start + 2 + line_end,
+            })
+        }
+        _ => CellMagic::Opaque { name },
+    })
+}
+
+/// Splits magic arguments the way IPython's `shlex`-based parsing does for the simple cases:
+/// whitespace separates words, and single or double quotes group them.
+fn split_args(args: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for c in args.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_code_has_no_magic() {
+        assert_eq!(cell_magic("x = 1\n%%time\n"), None);
+        assert_eq!(cell_magic("%time x = 1"), None);
+        assert_eq!(cell_magic(""), None);
+    }
+
+    #[test]
+    fn classifies_by_name() {
+        let name = |s: &str| cell_magic(s).map(|m| m.name().to_owned());
+        assert_eq!(
+            cell_magic("%%time\nx = 1"),
+            Some(CellMagic::Runs {
+                name: "time".into()
+            })
+        );
+        assert_eq!(
+            cell_magic("\n  %%capture out\nx = 1"),
+            Some(CellMagic::Runs {
+                name: "capture".into()
+            })
+        );
+        assert_eq!(
+            cell_magic("%%timeit -n 3\nf()"),
+            Some(CellMagic::Isolated {
+                name: "timeit".into()
+            })
+        );
+        assert_eq!(
+            cell_magic("%%bash\nls"),
+            Some(CellMagic::Opaque {
+                name: "bash".into()
+            })
+        );
+        assert_eq!(name("%%html"), Some("html".into()));
+    }
+
+    #[test]
+    fn writefile_target_append_and_body() {
+        let src = "%%writefile -a helpers.py\ndef f():\n    pass\n";
+        let Some(CellMagic::WriteFile(write)) = cell_magic(src) else {
+            panic!("not a writefile cell");
+        };
+        assert_eq!(write.target, "helpers.py");
+        assert!(write.append);
+        assert_eq!(&src[write.body_start..], "def f():\n    pass\n");
+
+        let src = "%%file \"my dir/x.py\"";
+        let Some(CellMagic::WriteFile(write)) = cell_magic(src) else {
+            panic!("not a writefile cell");
+        };
+        assert_eq!(write.target, "my dir/x.py");
+        assert!(!write.append);
+        assert_eq!(&src[write.body_start..], "");
+    }
+
+    #[test]
+    fn writefile_keeps_variable_paths_verbatim() {
+        let Some(CellMagic::WriteFile(write)) = cell_magic("%%writefile $folder/train.py\n") else {
+            panic!("not a writefile cell");
+        };
+        assert_eq!(write.target, "$folder/train.py");
+    }
+}

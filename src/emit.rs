@@ -1,0 +1,344 @@
+//! Writing Python text: import statements, the hoisted module, the package's `__init__.py`,
+//! and what a cell holds once hoisted code is cut out of it.
+//!
+//! Pure string building. Which names go where is decided by [`crate::plan`].
+
+use std::collections::BTreeMap;
+
+use ruff_python_stdlib::sys::is_known_standard_library;
+
+/// The line length past which generated `from` imports are wrapped in parentheses.
+pub const LINE_LENGTH: usize = 88;
+
+/// The Python minor version whose standard library decides import sections.
+const PYTHON_MINOR: u8 = 11;
+
+/// One generated import statement.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Import {
+    /// `import module` or `import module as alias`.
+    Module {
+        /// The dotted module.
+        module: String,
+        /// `as` name.
+        alias: Option<String>,
+    },
+    /// `from module import name as alias, ...`.
+    From {
+        /// The module, with leading dots for relative imports.
+        module: String,
+        /// `(name, alias)` pairs.
+        names: Vec<(String, Option<String>)>,
+    },
+    /// A `try`/`if` block of imports, verbatim.
+    Block(String),
+}
+
+impl Import {
+    fn module(&self) -> &str {
+        match self {
+            Import::Module { module, .. } | Import::From { module, .. } => module,
+            Import::Block(_) => "",
+        }
+    }
+
+    fn render(&self) -> String {
+        match self {
+            Import::Module { module, alias } => match alias {
+                Some(alias) => format!("import {module} as {alias}"),
+                None => format!("import {module}"),
+            },
+            Import::From { module, names } => {
+                let names: Vec<String> = sorted_members(names.clone())
+                    .into_iter()
+                    .map(|(name, alias)| match alias {
+                        Some(alias) => format!("{name} as {alias}"),
+                        None => name,
+                    })
+                    .collect();
+                from_import(module, &names)
+            }
+            Import::Block(text) => text.clone(),
+        }
+    }
+}
+
+/// `from module import a, b`, wrapped one name per line in parentheses past [`LINE_LENGTH`].
+pub fn from_import(module: &str, names: &[String]) -> String {
+    let line = format!("from {module} import {}", names.join(", "));
+    if line.chars().count() <= LINE_LENGTH {
+        return line;
+    }
+    let mut wrapped = format!("from {module} import (\n");
+    for name in names {
+        wrapped.push_str(&format!("    {name},\n"));
+    }
+    wrapped.push(')');
+    wrapped
+}
+
+/// Sorts imported members as isort's and ruff's `order-by-type` do: CONSTANTS, then Classes,
+/// then everything else, each alphabetically.
+pub fn sorted_members<T: AsRef<str>, A>(mut names: Vec<(T, A)>) -> Vec<(T, A)> {
+    names.sort_by_key(|(name, _)| member_key(name.as_ref()));
+    names
+}
+
+fn member_key(name: &str) -> (u8, String, String) {
+    let kind = if name.len() > 1 && name.chars().all(|c| !c.is_lowercase()) {
+        0
+    } else if name.starts_with(char::is_uppercase) {
+        1
+    } else {
+        2
+    };
+    (kind, name.to_lowercase(), name.to_owned())
+}
+
+/// The import section a module belongs to, in the order sections are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Section {
+    Future,
+    StandardLibrary,
+    ThirdParty,
+    FirstParty,
+    Blocks,
+}
+
+/// Renders imports grouped standard library / third party / this package and sorted, as
+/// isort and ruff would, with a blank line between groups.
+pub fn import_lines(imports: &[Import], package: &str) -> String {
+    let mut sections: BTreeMap<Section, Vec<&Import>> = BTreeMap::new();
+    for import in imports {
+        let top = import.module().split('.').next().unwrap_or_default();
+        let section = match import {
+            Import::Block(_) => Section::Blocks,
+            _ if top == "__future__" => Section::Future,
+            _ if top == package || import.module().starts_with('.') => Section::FirstParty,
+            _ if is_known_standard_library(PYTHON_MINOR, top) => Section::StandardLibrary,
+            _ => Section::ThirdParty,
+        };
+        sections.entry(section).or_default().push(import);
+    }
+    let mut groups = Vec::new();
+    for (section, mut imports) in sections {
+        if section != Section::Blocks {
+            // Straight `import x` before `from x import y`, then by module, case-insensitively.
+            imports.sort_by_key(|import| {
+                (
+                    matches!(import, Import::From { .. }),
+                    import.module().to_lowercase(),
+                    import.render(),
+                )
+            });
+        }
+        let lines: Vec<String> = imports.iter().map(|import| import.render()).collect();
+        groups.push(lines.join("\n"));
+    }
+    groups.join("\n\n")
+}
+
+/// The text of a hoisted module: docstring, imports, constants, then definitions, with two
+/// blank lines between top-level blocks.
+pub fn module_text(
+    notebook_name: &str,
+    imports: &str,
+    constants: &[String],
+    definitions: &[String],
+) -> String {
+    let mut blocks = vec![format!(
+        "\"\"\"Code hoisted from {notebook_name} by nbhoist.\"\"\""
+    )];
+    if !imports.is_empty() {
+        blocks.push(imports.to_owned());
+    }
+    let mut text = blocks.join("\n\n");
+    let mut body: Vec<String> = Vec::new();
+    if !constants.is_empty() {
+        body.push(constants.join("\n"));
+    }
+    body.extend(definitions.iter().cloned());
+    for block in body {
+        text.push_str("\n\n\n");
+        text.push_str(block.trim_end());
+    }
+    text.push('\n');
+    text
+}
+
+/// The first line nbhoist writes in an `__init__.py`; a file without it was not written by
+/// nbhoist and is never changed.
+pub const INIT_MARKER: &str =
+    "\"\"\"Package written by nbhoist: re-exports the hoisted code.\"\"\"";
+
+/// The text of an `__init__.py` that re-exports `exports` (module → public names).
+pub fn init_text(exports: &BTreeMap<String, Vec<String>>) -> String {
+    let mut text = INIT_MARKER.to_owned();
+    text.push('\n');
+    let mut all = Vec::new();
+    let mut lines = Vec::new();
+    for (module, names) in exports {
+        if names.is_empty() {
+            continue;
+        }
+        let sorted: Vec<String> = sorted_members(names.iter().map(|n| (n.clone(), ())).collect())
+            .into_iter()
+            .map(|(name, ())| name)
+            .collect();
+        lines.push(from_import(&format!(".{module}"), &sorted));
+        all.extend(sorted);
+    }
+    if !lines.is_empty() {
+        text.push('\n');
+        text.push_str(&lines.join("\n"));
+        text.push('\n');
+    }
+    all.sort();
+    let quoted: Vec<String> = all.iter().map(|name| format!("\"{name}\"")).collect();
+    let line = format!("\n__all__ = [{}]\n", quoted.join(", "));
+    if line.trim_end().chars().count() <= LINE_LENGTH {
+        text.push_str(&line);
+    } else {
+        text.push_str("\n__all__ = [\n");
+        for name in quoted {
+            text.push_str(&format!("    {name},\n"));
+        }
+        text.push_str("]\n");
+    }
+    text
+}
+
+/// Cuts byte ranges out of a cell's source and tidies what remains: no leading blank lines,
+/// no trailing blank lines, at most two blank lines in a row where code was cut. Returns
+/// `None` when nothing but whitespace remains.
+pub fn cut(source: &str, mut ranges: Vec<std::ops::Range<usize>>) -> Option<String> {
+    ranges.sort_by_key(|range| range.start);
+    let mut kept = String::with_capacity(source.len());
+    let mut at = 0;
+    for range in ranges {
+        if range.start > at {
+            kept.push_str(&source[at..range.start]);
+        }
+        at = at.max(range.end);
+    }
+    kept.push_str(&source[at.min(source.len())..]);
+    if kept.trim().is_empty() {
+        return None;
+    }
+    let mut lines: Vec<&str> = Vec::new();
+    let mut blank_run = 0;
+    for line in kept.lines() {
+        if line.trim().is_empty() {
+            blank_run += 1;
+            if blank_run > 2 || lines.is_empty() {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        lines.push(line);
+    }
+    while lines.last().is_some_and(|line| line.trim().is_empty()) {
+        lines.pop();
+    }
+    let mut tidy = lines.join("\n");
+    // Keep the cell's own convention for a final newline.
+    if source.ends_with('\n') {
+        tidy.push('\n');
+    }
+    Some(tidy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_are_grouped_and_sorted() {
+        let imports = vec![
+            Import::From {
+                module: "collections".into(),
+                names: vec![("defaultdict".into(), None)],
+            },
+            Import::Module {
+                module: "numpy".into(),
+                alias: Some("np".into()),
+            },
+            Import::Module {
+                module: "os".into(),
+                alias: None,
+            },
+            Import::From {
+                module: "__future__".into(),
+                names: vec![("annotations".into(), None)],
+            },
+            Import::From {
+                module: "mylib.core".into(),
+                names: vec![("parse".into(), None), ("Report".into(), None)],
+            },
+            Import::Block(
+                "try:\n    import ujson as json\nexcept ImportError:\n    import json".into(),
+            ),
+        ];
+        assert_eq!(
+            import_lines(&imports, "mylib"),
+            "from __future__ import annotations\n\n\
+             import os\nfrom collections import defaultdict\n\n\
+             import numpy as np\n\n\
+             from mylib.core import Report, parse\n\n\
+             try:\n    import ujson as json\nexcept ImportError:\n    import json"
+        );
+    }
+
+    #[test]
+    fn long_from_imports_wrap() {
+        let names: Vec<String> = (0..12).map(|i| format!("function_{i}")).collect();
+        let text = from_import("mylib.analysis", &names);
+        assert!(text.starts_with("from mylib.analysis import (\n    function_0,\n"));
+        assert!(text.ends_with("    function_11,\n)"));
+        assert_eq!(from_import("m", &["a".into()]), "from m import a");
+    }
+
+    #[test]
+    fn members_sort_by_type() {
+        let sorted = sorted_members(vec![
+            ("parse", ()),
+            ("Report", ()),
+            ("LIMIT", ()),
+            ("area", ()),
+        ]);
+        let names: Vec<&str> = sorted.into_iter().map(|(n, ())| n).collect();
+        assert_eq!(names, ["LIMIT", "Report", "area", "parse"]);
+    }
+
+    #[test]
+    fn cut_tidies_blank_lines_and_drops_empty_cells() {
+        let source = "import os\n\n\ndef f():\n    pass\n\n\nx = 1";
+        let start = source.find("def").unwrap();
+        let end = source.find("x = 1").unwrap();
+        assert_eq!(
+            cut(source, std::iter::once(start..end).collect()).as_deref(),
+            Some("import os\n\n\nx = 1")
+        );
+        assert_eq!(
+            cut("def f():\n    pass\n", std::iter::once(0..18).collect()),
+            None
+        );
+        assert_eq!(cut("\n\nx = 1\n\n", vec![]).as_deref(), Some("x = 1\n"));
+    }
+
+    #[test]
+    fn init_reexports_with_all() {
+        let mut exports = BTreeMap::new();
+        exports.insert(
+            "analysis".to_owned(),
+            vec!["parse".to_owned(), "Report".to_owned()],
+        );
+        assert_eq!(
+            init_text(&exports),
+            format!(
+                "{INIT_MARKER}\n\nfrom .analysis import Report, parse\n\n__all__ = [\"Report\", \"parse\"]\n"
+            )
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! Rendering reports for people (aligned text) and for programs (JSON).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::apply::FileChange;
+use crate::extract::ExtractPlan;
+use crate::plan::MovedKind;
+use crate::scan::{NotebookReport, Status, VerdictName};
+
+/// Totals over a set of reports, for the closing summary line.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Notebooks analysed.
+    pub notebooks: usize,
+    /// Files that could not be read.
+    pub failed: usize,
+    /// Files out of scope.
+    pub skipped: usize,
+    /// Definitions that can move.
+    pub movable: usize,
+    /// Definitions that stay.
+    pub staying: usize,
+    /// Syntax errors.
+    pub syntax_errors: usize,
+}
+
+impl Totals {
+    /// Adds up a set of reports.
+    pub fn of(reports: &[NotebookReport]) -> Totals {
+        let mut totals = Totals::default();
+        for report in reports {
+            match report.status {
+                Status::Ok => totals.notebooks += 1,
+                Status::Error => totals.failed += 1,
+                Status::Skipped => totals.skipped += 1,
+            }
+            for definition in &report.definitions {
+                match definition.verdict {
+                    VerdictName::Move => totals.movable += 1,
+                    VerdictName::Stay => totals.staying += 1,
+                }
+            }
+            totals.syntax_errors += report.syntax_errors.len();
+        }
+        totals
+    }
+
+    /// One line: "2 notebooks: 5 definitions (3 can move, 2 stay), 1 syntax error".
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{}: {} ({} can move, {} {})",
+            plural(self.notebooks, "notebook"),
+            plural(self.movable + self.staying, "definition"),
+            self.movable,
+            self.staying,
+            if self.staying == 1 { "stays" } else { "stay" },
+        );
+        if self.syntax_errors > 0 {
+            write!(line, ", {}", plural(self.syntax_errors, "syntax error")).unwrap();
+        }
+        if self.skipped > 0 {
+            write!(line, ", {} skipped", plural(self.skipped, "file")).unwrap();
+        }
+        if self.failed > 0 {
+            let verb = if self.failed == 1 { "was" } else { "were" };
+            write!(
+                line,
+                ", {} {verb} not readable",
+                plural(self.failed, "file")
+            )
+            .unwrap();
+        }
+        line
+    }
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// The text report: per notebook, one aligned line per definition and one per syntax error
+/// (`path:cell N:line:col: message`), then the totals.
+pub fn scan_text(reports: &[NotebookReport]) -> String {
+    let mut out = String::new();
+    for report in reports {
+        if report.status != Status::Ok {
+            let what = if report.status == Status::Skipped {
+                "skipped: "
+            } else {
+                ""
+            };
+            let message = report.message.as_deref().unwrap_or_default();
+            writeln!(out, "{}: {what}{message}", report.path).unwrap();
+            continue;
+        }
+        writeln!(out, "{}", report.path).unwrap();
+        if report.definitions.is_empty() {
+            writeln!(out, "  no functions or classes").unwrap();
+        }
+        let cell_width = report
+            .definitions
+            .iter()
+            .map(|d| d.cell.to_string().len())
+            .max()
+            .unwrap_or(0);
+        let name_width = report
+            .definitions
+            .iter()
+            .map(|d| d.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for definition in &report.definitions {
+            let kind = match definition.kind {
+                crate::analysis::DefinitionKind::Function => "function",
+                crate::analysis::DefinitionKind::Class => "class",
+            };
+            let verdict = match definition.verdict {
+                VerdictName::Move => "move",
+                VerdictName::Stay => "stay",
+            };
+            let line = format!(
+                "  cell {:<cell_width$}  {:<name_width$}  {kind:<8}  {verdict}  {}",
+                definition.cell,
+                definition.name,
+                definition.reason.as_deref().unwrap_or_default(),
+            );
+            writeln!(out, "{}", line.trim_end()).unwrap();
+        }
+        for error in &report.syntax_errors {
+            writeln!(
+                out,
+                "{}:cell {}:{}:{}: {}",
+                report.path, error.cell, error.line, error.column, error.message
+            )
+            .unwrap();
+        }
+    }
+    if !reports.is_empty() {
+        out.push('\n');
+    }
+    writeln!(out, "{}", Totals::of(reports).line()).unwrap();
+    out
+}
+
+/// The JSON report: `{"notebooks": [...]}`, pretty-printed.
+pub fn scan_json(reports: &[NotebookReport]) -> String {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        notebooks: &'a [NotebookReport],
+    }
+    let mut json = serde_json::to_string_pretty(&Document { notebooks: reports })
+        .expect("reports are plain data and always serialise");
+    json.push('\n');
+    json
+}
+
+/// The text report of an extraction plan: per notebook, what moves to which module and what
+/// stays and why; then notes.
+pub fn extract_text(plan: &ExtractPlan) -> String {
+    let mut out = String::new();
+    for notebook in &plan.notebooks {
+        let planned = match &notebook.outcome {
+            Ok(planned) => planned,
+            Err(error) => {
+                writeln!(out, "{error}").unwrap();
+                continue;
+            }
+        };
+        let path = notebook.path.display();
+        if planned.plan.is_empty() {
+            writeln!(out, "{path}: nothing to hoist").unwrap();
+        } else {
+            writeln!(out, "{path} → {}", notebook.module_path.display()).unwrap();
+        }
+        let rows: Vec<[String; 4]> = planned
+            .plan
+            .moved
+            .iter()
+            .map(|moved| {
+                let kind = match moved.kind {
+                    MovedKind::Function => "function",
+                    MovedKind::Class => "class",
+                    MovedKind::Constant => "constant",
+                };
+                [
+                    "move".to_owned(),
+                    moved.name.clone(),
+                    format!("cell {}", moved.cell),
+                    kind.to_owned(),
+                ]
+            })
+            .chain(planned.plan.kept.iter().map(|kept| {
+                [
+                    "stay".to_owned(),
+                    kept.name.clone(),
+                    format!("cell {}", kept.cell),
+                    kept.reason.to_string(),
+                ]
+            }))
+            .collect();
+        let widths: Vec<usize> = (0..3)
+            .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        for [verdict, name, cell, what] in &rows {
+            writeln!(
+                out,
+                "  {verdict:<w0$}  {name:<w1$}  {cell:<w2$}  {what}",
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2]
+            )
+            .unwrap();
+        }
+    }
+    for note in &plan.notes {
+        writeln!(out, "note: {note}").unwrap();
+    }
+    out
+}
+
+/// The closing line of an extraction: which files were written.
+pub fn written_line(changes: &[FileChange]) -> String {
+    if changes.is_empty() {
+        return "Nothing to change.\n".to_owned();
+    }
+    let paths: Vec<String> = changes
+        .iter()
+        .map(|change| change.path.display().to_string())
+        .collect();
+    format!("Wrote {}.\n", paths.join(", "))
+}

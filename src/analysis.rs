@@ -13,7 +13,7 @@ use ruff_python_parser::Parsed;
 use ruff_source_file::LineIndex;
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::magics::{CellMagic, WriteFile, cell_magic};
+use crate::magics::{CellMagic, WriteFile, cell_magic, ipython_cleanup};
 use crate::notebook::{CellKind, Notebook};
 use crate::position::{CellIndex, CellNumber, LineColumn};
 use crate::python::parse::{SyntaxError, first_syntax_error, line_column, parse_cell_for};
@@ -43,9 +43,25 @@ pub struct CodeCell {
     pub parsed: Option<Parsed<ModModule>>,
     /// Whether the parser reported errors for this cell.
     pub has_syntax_error: bool,
+    /// The text IPython runs, when it differs from the cell's source (an indented cell, or
+    /// console prompts); `parsed` ranges then point into this text.
+    pub cleaned: Option<String>,
 }
 
 impl CodeCell {
+    /// The text the parsed ranges point into.
+    pub fn text<'a>(&'a self, notebook: &'a Notebook) -> &'a str {
+        self.cleaned
+            .as_deref()
+            .unwrap_or(&notebook.cells()[self.index.0].source)
+    }
+
+    /// True when code cannot be cut out of this cell as written: a cell magic, a syntax
+    /// error, or text IPython rewrites before running it.
+    pub fn is_fixed(&self) -> bool {
+        self.magic.is_some() || self.has_syntax_error || self.cleaned.is_some()
+    }
+
     /// The cell's top-level statements that run at notebook level (none for `%%timeit` and
     /// non-Python cells).
     pub fn notebook_statements(&self) -> &[Stmt] {
@@ -196,6 +212,11 @@ pub enum StayReason {
         /// The cell.
         cell: CellNumber,
     },
+    /// The definition's cell only runs after IPython removes its indentation or prompts.
+    Reformatted {
+        /// The cell.
+        cell: CellNumber,
+    },
     /// The definition sits in a cell whose first line is a cell magic.
     MagicCell {
         /// The magic's name.
@@ -207,6 +228,12 @@ pub enum StayReason {
     Dynamic {
         /// `eval`, `exec`, `globals`, `locals` or `vars`.
         call: String,
+    },
+    /// Defining it prints, displays or asks for input; in a module that would happen on
+    /// import instead.
+    DefinitionTimeEffect {
+        /// `print`, `display`, ...
+        name: String,
     },
     /// The definition reads a variable the notebook computes.
     ReadsVariable {
@@ -273,6 +300,9 @@ impl StayReason {
                 format!("is in cell {cell}, which has a syntax error")
             }
             StayReason::MagicCell { magic } => format!("is inside a `%%{magic}` cell"),
+            StayReason::Reformatted { cell } => format!(
+                "is in cell {cell}, which only runs after IPython removes its indentation or `>>>` prompts"
+            ),
             StayReason::IpythonSyntax => {
                 "uses IPython syntax (`%magic`, `!command` or `?`), which a Python module cannot contain"
                     .to_owned()
@@ -283,6 +313,9 @@ impl StayReason {
                 }
                 _ => format!("calls `{call}()`, which sees other variables in a module"),
             },
+            StayReason::DefinitionTimeEffect { name } => format!(
+                "calls `{name}` while it is being defined, which would then happen when the package is imported"
+            ),
             StayReason::ReadsVariable { name, cell } => {
                 format!("reads notebook variable `{name}` (cell {cell})")
             }
@@ -329,6 +362,7 @@ impl StayReason {
             StayReason::Redefined { .. } => Some("keep one version, or rename the other"),
             StayReason::Global { .. } => Some("return the new value instead"),
             StayReason::SyntaxError { .. } => Some("fix the syntax error first"),
+            StayReason::Reformatted { .. } => Some("tidy that cell to hoist it"),
             StayReason::MagicCell { .. } => Some("move it to a cell of its own to hoist it"),
             StayReason::SetupComesLater { .. } => {
                 Some("move that setup to the top of the notebook")
@@ -445,6 +479,11 @@ pub fn analyse(notebook: &Notebook) -> Analysis {
             continue;
         }
         let magic = cell_magic(&cell.source);
+        let cleaned = magic
+            .is_none()
+            .then(|| ipython_cleanup(&cell.source))
+            .flatten();
+        let text = cleaned.as_deref().unwrap_or(&cell.source);
         let parsed = match &magic {
             Some(CellMagic::WriteFile(write)) => {
                 writefiles.push(WriteFileCell {
@@ -457,14 +496,14 @@ pub fn analyse(notebook: &Notebook) -> Analysis {
             // `%%time`-like cells parse whole: IPython mode reads the magic line as an escape
             // command and the rest as Python.
             Some(CellMagic::Runs { .. } | CellMagic::Isolated { .. }) | None => {
-                Some(parse_cell_for(&cell.source, notebook.python_version()))
+                Some(parse_cell_for(text, notebook.python_version()))
             }
         };
         // Only a cell's first error is reported: the parser recovers, but what follows the
         // first error is mostly its echo.
         let error = parsed
             .as_ref()
-            .and_then(|parsed| first_syntax_error(parsed, &cell.source));
+            .and_then(|parsed| first_syntax_error(parsed, text));
         let has_syntax_error = error.is_some();
         syntax_errors_found.extend(error.map(|error| CellSyntaxError {
             cell: cell.index,
@@ -475,6 +514,7 @@ pub fn analyse(notebook: &Notebook) -> Analysis {
             magic,
             parsed,
             has_syntax_error,
+            cleaned,
         });
     }
     let names = NameTable::build(notebook, &cells);
@@ -488,16 +528,11 @@ pub fn analyse(notebook: &Notebook) -> Analysis {
     }
 }
 
-/// The source of the cell at `index`.
-fn cell_source(notebook: &Notebook, index: CellIndex) -> &str {
-    &notebook.cells()[index.0].source
-}
-
 impl NameTable {
     fn build(notebook: &Notebook, cells: &[CodeCell]) -> NameTable {
         let mut table = NameTable::default();
         for (code_cell, cell) in cells.iter().enumerate() {
-            let source = cell_source(notebook, cell.index);
+            let source = cell.text(notebook);
             for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
                 let at = StatementRef {
                     code_cell,
@@ -511,9 +546,9 @@ impl NameTable {
                         table.star_imports.push(at);
                         continue;
                     }
-                    let kind = if cell.has_syntax_error || cell.magic.is_some() {
-                        // Nothing in a cell that does not parse runs; and code inside a cell
-                        // magic cannot be moved out of it: treat both as notebook state.
+                    let kind = if cell.is_fixed() {
+                        // Nothing in a cell that does not parse runs, and code cannot be cut
+                        // out of a magic cell or a cell IPython rewrites: notebook state.
                         SiteKind::Other(binding.kind)
                     } else if let Some(key) = import_key(stmt, &binding.name, source) {
                         SiteKind::Import(key)
@@ -777,6 +812,12 @@ fn is_module_dunder(name: &str) -> bool {
     )
 }
 
+/// Builtins whose call shows something to the user, so that running them at another time
+/// changes what the notebook shows.
+fn has_visible_effect(name: &str) -> bool {
+    matches!(name, "print" | "display" | "input" | "breakpoint" | "help")
+}
+
 /// Names IPython provides that a module can import instead.
 fn ipython_import(name: &str) -> bool {
     matches!(name, "display" | "get_ipython")
@@ -812,7 +853,7 @@ impl<'a> Verdicts<'a> {
         let mut candidates = Vec::new();
         for (code_cell, cell) in self.cells.iter().enumerate() {
             let Some(parsed) = &cell.parsed else { continue };
-            let source = cell_source(self.notebook, cell.index);
+            let source = cell.text(self.notebook);
             let mut index = None;
             for (statement, stmt) in parsed.syntax().body.iter().enumerate() {
                 let (name, kind) = match stmt {
@@ -820,6 +861,10 @@ impl<'a> Verdicts<'a> {
                     Stmt::ClassDef(class) => (class.name.as_str(), DefinitionKind::Class),
                     _ => continue,
                 };
+                // Error recovery can produce a `def` with no name; there is nothing to report.
+                if name.is_empty() {
+                    continue;
+                }
                 let index = index.get_or_insert_with(|| LineIndex::from_source_text(source));
                 let definition = Definition {
                     name: name.to_owned(),
@@ -884,6 +929,11 @@ impl<'a> Verdicts<'a> {
                 cell: cell.index.number(),
             });
         }
+        if cell.cleaned.is_some() {
+            return Err(StayReason::Reformatted {
+                cell: cell.index.number(),
+            });
+        }
         if contains_ipython_syntax(stmt) {
             return Err(StayReason::IpythonSyntax);
         }
@@ -893,12 +943,19 @@ impl<'a> Verdicts<'a> {
             });
         }
         candidate.needs.future_annotations = postponed;
+        if let Some(effect) = reads.reads.iter().find(|read| {
+            read.when == ReadTime::Now
+                && has_visible_effect(read.name.as_str())
+                && self.names.class(read.name.as_str()).is_none()
+        }) {
+            return Err(StayReason::DefinitionTimeEffect {
+                name: effect.name.to_string(),
+            });
+        }
+        // Names read only in annotations are resolved like any other: the module must stay
+        // free of undefined names even where Python would never evaluate them.
         for read in &reads.reads {
-            if read.when == ReadTime::Annotation {
-                continue;
-            }
-            let read_name = read.name.as_str();
-            self.resolve(read_name, &name, candidate)?;
+            self.resolve(read.name.as_str(), &name, candidate)?;
         }
         Ok(())
     }
@@ -951,7 +1008,7 @@ impl<'a> Verdicts<'a> {
 
     fn statement_text(&self, at: StatementRef) -> &str {
         let cell = &self.cells[at.code_cell];
-        &cell_source(self.notebook, cell.index)[statement(self.cells, at).range()]
+        &cell.text(self.notebook)[statement(self.cells, at).range()]
     }
 
     /// Rule 4 for one name the definition reads.

@@ -87,6 +87,7 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
     let mut plan = ExtractPlan::default();
     let mut modules = Vec::new();
     let mut notebooks = Vec::new();
+    let mut planned_modules: Vec<PathBuf> = Vec::new();
     // Package directory → module name → names it exports, over every notebook of the run.
     let mut packages: BTreeMap<PathBuf, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for path in &request.paths {
@@ -97,13 +98,25 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
             .unwrap_or("notebook");
         let module = module_name(stem);
         let module_path = package_dir.join(format!("{module}.py"));
-        let outcome = plan_one(path, &module, &module_path, &options, request.force);
+        let outcome = if planned_modules.contains(&module_path) {
+            // Two notebooks whose names differ only in punctuation or case.
+            Err(Error::new(
+                path,
+                ErrorKind::Package(format!(
+                    "another notebook of this run also hoists into {}; rename one of them",
+                    module_path.display()
+                )),
+            ))
+        } else {
+            plan_one(path, &module, &module_path, &options, request.force)
+        };
         if let Ok(Planned {
             plan: notebook_plan,
             notebook: Some(notebook_change),
         }) = &outcome
             && let Some(module_text) = &notebook_plan.module_text
         {
+            planned_modules.push(module_path.clone());
             modules.push(FileChange {
                 path: module_path.clone(),
                 before: std::fs::read_to_string(&module_path).ok(),

@@ -110,9 +110,81 @@ fn split_args(args: &str) -> Vec<String> {
     words
 }
 
+/// The text IPython actually runs for a cell, when its input transformations change it: a
+/// cell whose first line is indented is dedented, and a cell pasted from a console loses its
+/// `>>> ` / `... ` or `In [1]: ` / `   ...: ` prompts. `None` when the cell runs as written.
+pub fn ipython_cleanup(source: &str) -> Option<String> {
+    let body = source.trim_start_matches(['\n', '\r']);
+    let first = body.lines().next()?;
+    if first.starts_with(">>>") {
+        return Some(strip_prompts(body, &[">>> ", ">>>", "... ", "..."]));
+    }
+    if first.starts_with("In [") && first.contains("]:") {
+        return Some(strip_ipython_prompts(body));
+    }
+    let indent = &first[..first.len() - first.trim_start_matches([' ', '\t']).len()];
+    if indent.is_empty() || first.trim().is_empty() {
+        return None;
+    }
+    Some(
+        body.split_inclusive('\n')
+            .map(|line| line.strip_prefix(indent).unwrap_or(line))
+            .collect(),
+    )
+}
+
+fn strip_prompts(body: &str, prompts: &[&str]) -> String {
+    body.split_inclusive('\n')
+        .map(|line| {
+            prompts
+                .iter()
+                .find_map(|prompt| {
+                    let rest = line.strip_prefix(prompt)?;
+                    // A bare `>>>` prompt only counts at the end of a line.
+                    (prompt.ends_with(' ') || rest.trim_end_matches(['\r', '\n']).is_empty())
+                        .then_some(rest)
+                })
+                .unwrap_or(line)
+        })
+        .collect()
+}
+
+fn strip_ipython_prompts(body: &str) -> String {
+    body.split_inclusive('\n')
+        .map(|line| {
+            let trimmed = line.trim_start();
+            let prompt_end = if trimmed.starts_with("In [") {
+                trimmed.find("]: ").map(|i| i + 3)
+            } else if trimmed.starts_with("...: ") {
+                Some(5)
+            } else {
+                None
+            };
+            prompt_end.map_or(line, |end| &trimmed[end..])
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cleanup_dedents_and_strips_prompts() {
+        assert_eq!(ipython_cleanup("x = 1\n  y"), None);
+        assert_eq!(
+            ipython_cleanup(" x = 1\n if x:\n     y()").as_deref(),
+            Some("x = 1\nif x:\n    y()")
+        );
+        assert_eq!(
+            ipython_cleanup(">>> def f():\n...     return 1\n>>>\n>>> f()\n1").as_deref(),
+            Some("def f():\n    return 1\n\nf()\n1")
+        );
+        assert_eq!(
+            ipython_cleanup("In [1]: x = 2\n   ...: y = 3").as_deref(),
+            Some("x = 2\ny = 3")
+        );
+    }
 
     #[test]
     fn ordinary_code_has_no_magic() {

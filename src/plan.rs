@@ -443,7 +443,7 @@ fn module_text(
                 }
                 _ => {
                     if blocks_seen.insert(site.at) {
-                        let source = &notebook.cells()[site.cell.0].source;
+                        let source = analysis.cells[site.at.code_cell].text(notebook);
                         imports.push(Import::Block(source[stmt.range()].to_owned()));
                     }
                 }
@@ -466,7 +466,7 @@ fn module_text(
     }
     if moving.star {
         for at in &analysis.names.star_imports {
-            let source = &notebook.cells()[analysis.cells[at.code_cell].index.0].source;
+            let source = analysis.cells[at.code_cell].text(notebook);
             let text = source[statement(&analysis.cells, *at).range()].to_owned();
             let import = Import::Block(text);
             if !imports.contains(&import) {
@@ -496,11 +496,11 @@ fn block_text(notebook: &Notebook, analysis: &Analysis, at: StatementRef) -> Str
 
 fn block<'n>(
     notebook: &'n Notebook,
-    analysis: &Analysis,
+    analysis: &'n Analysis,
     at: StatementRef,
 ) -> (&'n str, Range<usize>) {
     let cell = &analysis.cells[at.code_cell];
-    let source = notebook.cells()[cell.index.0].source.as_str();
+    let source = cell.text(notebook);
     let statements = cell.notebook_statements();
     let range = statement_block(source, statements, at.statement)
         .unwrap_or_else(|| statements[at.statement].range().into());
@@ -640,14 +640,14 @@ pub fn module_name(stem: &str) -> String {
 /// Checks a package name: a Python identifier, not a keyword, not a standard-library module,
 /// and, unless the package already exists (`exists`), not a module the notebook imports.
 pub fn check_package_name(name: &str, analysis: &Analysis, exists: bool) -> Result<(), String> {
-    if !ruff_python_stdlib::identifiers::is_identifier(name) {
-        return Err(format!(
-            "`{name}` is not a valid Python package name; use letters, digits and `_`, not starting with a digit"
-        ));
-    }
     if ruff_python_stdlib::keyword::is_keyword(name) {
         return Err(format!(
             "`{name}` is a Python keyword and cannot name a package"
+        ));
+    }
+    if !ruff_python_stdlib::identifiers::is_identifier(name) {
+        return Err(format!(
+            "`{name}` is not a valid Python package name; use letters, digits and `_`, not starting with a digit"
         ));
     }
     if ruff_python_stdlib::sys::is_known_standard_library(11, name) {

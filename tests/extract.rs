@@ -1,0 +1,322 @@
+//! Integration tests of `nbhoist extract`: what it refuses, what it never overwrites, where it
+//! puts the import cell, and what it writes around the module.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+/// A notebook with one code cell per source, nbformat 4.`minor`.
+fn notebook(minor: u64, cells: &[&str]) -> String {
+    let cells: Vec<Value> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, source)| {
+            let mut cell = json!({
+                "cell_type": "code",
+                "execution_count": null,
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            });
+            if minor >= 5 {
+                cell["id"] = json!(format!("cell-{i}"));
+            }
+            cell
+        })
+        .collect();
+    let notebook = json!({
+        "cells": cells,
+        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": minor,
+    });
+    serde_json::to_string_pretty(&notebook).unwrap() + "\n"
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn extract(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::cargo_bin("nbhoist")
+        .unwrap()
+        .current_dir(dir)
+        .arg("extract")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+fn sources(path: &Path) -> Vec<String> {
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| match &cell["source"] {
+            Value::String(text) => text.clone(),
+            Value::Array(lines) => lines.iter().map(|l| l.as_str().unwrap()).collect(),
+            _ => panic!("bad source"),
+        })
+        .collect()
+}
+
+const SIMPLE: &[&str] = &["import os", "def sep():\n    return os.sep", "print(sep())"];
+
+#[test]
+fn an_existing_module_is_not_overwritten_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = notebook(5, SIMPLE);
+    write(dir.path(), "nb.ipynb", &original);
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    write(dir.path(), "pkg/nb.py", "# my own code\n");
+
+    let (code, stdout, _) = extract(dir.path(), &["nb.ipynb", "--package", "pkg"]);
+    assert_eq!(code, Some(2));
+    assert!(stdout.contains("pkg/nb.py already exists"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("nb.ipynb")).unwrap(),
+        original
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("pkg/nb.py")).unwrap(),
+        "# my own code\n"
+    );
+
+    let (code, _, _) = extract(dir.path(), &["nb.ipynb", "--package", "pkg", "--force"]);
+    assert_eq!(code, Some(0));
+    let module = std::fs::read_to_string(dir.path().join("pkg/nb.py")).unwrap();
+    assert!(module.contains("def sep():"), "{module}");
+}
+
+#[test]
+fn bad_package_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nb.ipynb",
+        &notebook(5, &["import helpers", "def f():\n    return 1"]),
+    );
+    for (name, expected) in [
+        ("my-lib", "not a valid Python package name"),
+        ("class", "is a Python keyword"),
+        ("json", "would shadow the standard-library module"),
+        ("helpers", "the notebook imports a module named `helpers`"),
+    ] {
+        let (code, stdout, _) = extract(dir.path(), &["nb.ipynb", "--package", name]);
+        assert_eq!(code, Some(2), "{name}");
+        assert!(stdout.contains(expected), "{name}: {stdout}");
+    }
+    assert!(!dir.path().join("my-lib").exists());
+}
+
+#[test]
+fn a_notebook_with_nothing_to_hoist_is_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = notebook(5, &["x = len('a')", "def f():\n    return x"]);
+    write(dir.path(), "nb.ipynb", &original);
+    let before = std::fs::metadata(dir.path().join("nb.ipynb"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    let (code, stdout, _) = extract(dir.path(), &["nb.ipynb", "--package", "pkg"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("nb.ipynb: nothing to hoist"), "{stdout}");
+    assert!(
+        stdout.contains("reads notebook variable `x` (cell 1)"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("Nothing to change.\n"), "{stdout}");
+    assert!(!dir.path().join("pkg").exists());
+    let after = std::fs::metadata(dir.path().join("nb.ipynb"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn the_import_cell_gets_an_id_only_from_nbformat_4_5() {
+    for (minor, has_id) in [(4, false), (5, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "nb.ipynb", &notebook(minor, SIMPLE));
+        let (code, _, _) = extract(dir.path(), &["nb.ipynb", "--package", "pkg"]);
+        assert_eq!(code, Some(0));
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("nb.ipynb")).unwrap())
+                .unwrap();
+        let inserted = &json["cells"][1];
+        assert_eq!(inserted.get("id").is_some(), has_id, "nbformat 4.{minor}");
+        if has_id {
+            let mut ids: Vec<&str> = json["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap())
+                .collect();
+            let count = ids.len();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), count, "cell ids are unique");
+        }
+    }
+}
+
+#[test]
+fn autoreload_can_be_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "nb.ipynb", &notebook(5, SIMPLE));
+    let (code, _, _) = extract(
+        dir.path(),
+        &["nb.ipynb", "--package", "pkg", "--no-autoreload"],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        sources(&dir.path().join("nb.ipynb")),
+        ["import os", "from pkg.nb import sep", "print(sep())"]
+    );
+}
+
+#[test]
+fn the_import_cell_never_comes_before_setup_the_imports_need() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nb.ipynb",
+        &notebook(
+            5,
+            &[
+                "import os",
+                "def early():\n    return os.sep",
+                "!pip install ujson",
+                "import ujson",
+                "def late():\n    return ujson.dumps(1)",
+            ],
+        ),
+    );
+    let (code, stdout, _) = extract(
+        dir.path(),
+        &["nb.ipynb", "--package", "pkg", "--no-autoreload"],
+    );
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("early  cell 2  comes before cell 3, which installs or sets up what the package's imports need"),
+        "{stdout}"
+    );
+    assert_eq!(
+        sources(&dir.path().join("nb.ipynb")),
+        [
+            "import os",
+            "def early():\n    return os.sep",
+            "!pip install ujson",
+            "from pkg.nb import late",
+            "import ujson",
+        ]
+    );
+}
+
+#[test]
+fn init_written_by_someone_else_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "nb.ipynb", &notebook(5, SIMPLE));
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    write(dir.path(), "pkg/__init__.py", "VERSION = '1.0'\n");
+    let (code, _, _) = extract(dir.path(), &["nb.ipynb", "--package", "pkg"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("pkg/__init__.py")).unwrap(),
+        "VERSION = '1.0'\n"
+    );
+    assert!(dir.path().join("pkg/nb.py").exists());
+}
+
+#[test]
+fn init_reexports_every_module_but_not_names_two_modules_define() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.ipynb",
+        &notebook(
+            5,
+            &[
+                "def shared():\n    return 'a'",
+                "def only_a():\n    return 1",
+                "def _private():\n    return 0",
+            ],
+        ),
+    );
+    write(
+        dir.path(),
+        "b.ipynb",
+        &notebook(5, &["def shared():\n    return 'b'"]),
+    );
+    let (code, _, _) = extract(dir.path(), &["a.ipynb", "--package", "pkg"]);
+    assert_eq!(code, Some(0));
+    let (code, stdout, _) = extract(dir.path(), &["b.ipynb", "--package", "pkg"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("`shared` is defined in modules a and b"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("pkg/__init__.py")).unwrap(),
+        "\"\"\"Package written by nbhoist: re-exports the hoisted code.\"\"\"\n\n\
+         from .a import only_a\n\n__all__ = [\"only_a\"]\n"
+    );
+}
+
+#[test]
+fn a_package_elsewhere_comes_with_a_note_on_importing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("notebooks")).unwrap();
+    write(dir.path(), "notebooks/nb.ipynb", &notebook(5, SIMPLE));
+
+    let (code, _, stderr) = extract(
+        dir.path(),
+        &[
+            "notebooks/nb.ipynb",
+            "--package",
+            "pkg",
+            "--package-dir",
+            "src/lib",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("the package directory must be named `pkg`"),
+        "{stderr}"
+    );
+
+    let (code, stdout, _) = extract(
+        dir.path(),
+        &[
+            "notebooks/nb.ipynb",
+            "--package",
+            "pkg",
+            "--package-dir",
+            "src/pkg",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("pip install -e ."), "{stdout}");
+    assert!(dir.path().join("src/pkg/nb.py").exists());
+}
+
+#[test]
+fn module_names_come_from_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "01 - Data Cleaning.ipynb", &notebook(5, SIMPLE));
+    let (code, _, _) = extract(
+        dir.path(),
+        &["01 - Data Cleaning.ipynb", "--package", "pkg"],
+    );
+    assert_eq!(code, Some(0));
+    assert!(dir.path().join("pkg/nb_01_data_cleaning.py").exists());
+}

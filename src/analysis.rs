@@ -389,7 +389,8 @@ impl fmt::Display for StayReason {
     }
 }
 
-fn and_list(cells: &[CellNumber]) -> String {
+/// "2", "2 and 5", "2, 5 and 9".
+pub fn and_list(cells: &[CellNumber]) -> String {
     match cells {
         [] => String::new(),
         [one] => one.to_string(),

@@ -108,8 +108,27 @@ enum Section {
 /// Renders imports grouped standard library / third party / this package and sorted, as
 /// isort and ruff would, with a blank line between groups.
 pub fn import_lines(imports: &[Import], package: &str) -> String {
-    let mut sections: BTreeMap<Section, Vec<&Import>> = BTreeMap::new();
+    // `from m import a` and `from m import b` become `from m import a, b`.
+    let mut merged: Vec<Import> = Vec::new();
     for import in imports {
+        if let Import::From { module, names } = import
+            && let Some(Import::From {
+                names: existing, ..
+            }) = merged
+                .iter_mut()
+                .find(|other| matches!(other, Import::From { module: m, .. } if m == module))
+        {
+            for name in names {
+                if !existing.contains(name) {
+                    existing.push(name.clone());
+                }
+            }
+            continue;
+        }
+        merged.push(import.clone());
+    }
+    let mut sections: BTreeMap<Section, Vec<&Import>> = BTreeMap::new();
+    for import in &merged {
         let top = import.module().split('.').next().unwrap_or_default();
         let section = match import {
             Import::Block(_) => Section::Blocks,
@@ -208,22 +227,17 @@ pub fn init_text(exports: &BTreeMap<String, Vec<String>>) -> String {
     text
 }
 
-/// Cuts byte ranges out of a cell's source and tidies what remains: no leading blank lines,
-/// no trailing blank lines, at most two blank lines in a row where code was cut. Returns
-/// `None` when nothing but whitespace remains.
-pub fn cut(source: &str, mut ranges: Vec<std::ops::Range<usize>>) -> Option<String> {
-    ranges.sort_by_key(|range| range.start);
-    let mut kept = String::with_capacity(source.len());
-    let mut at = 0;
-    for range in ranges {
-        if range.start > at {
-            kept.push_str(&source[at..range.start]);
-        }
-        at = at.max(range.end);
-    }
-    kept.push_str(&source[at.min(source.len())..]);
+/// Applies `(range, replacement)` edits to a cell's source; where code was cut (an empty
+/// replacement), tidies what remains: no leading or trailing blank lines, at most two blank
+/// lines in a row. Returns `None` when nothing but whitespace remains.
+pub fn edit(source: &str, edits: Vec<(std::ops::Range<usize>, String)>) -> Option<String> {
+    let cut_something = edits.iter().any(|(_, replacement)| replacement.is_empty());
+    let kept = crate::writefile::replace_ranges(source, edits);
     if kept.trim().is_empty() {
         return None;
+    }
+    if !cut_something {
+        return Some(kept);
     }
     let mut lines: Vec<&str> = Vec::new();
     let mut blank_run = 0;
@@ -312,19 +326,22 @@ mod tests {
     }
 
     #[test]
-    fn cut_tidies_blank_lines_and_drops_empty_cells() {
+    fn edits_tidy_blank_lines_and_drop_empty_cells() {
         let source = "import os\n\n\ndef f():\n    pass\n\n\nx = 1";
         let start = source.find("def").unwrap();
         let end = source.find("x = 1").unwrap();
         assert_eq!(
-            cut(source, std::iter::once(start..end).collect()).as_deref(),
+            edit(source, vec![(start..end, String::new())]).as_deref(),
             Some("import os\n\n\nx = 1")
         );
         assert_eq!(
-            cut("def f():\n    pass\n", std::iter::once(0..18).collect()),
+            edit("def f():\n    pass\n", vec![(0..18, String::new())]),
             None
         );
-        assert_eq!(cut("\n\nx = 1\n\n", vec![]).as_deref(), Some("x = 1\n"));
+        assert_eq!(
+            edit("\n\nx = 1\n\n", vec![(0..0, String::new())]).as_deref(),
+            Some("x = 1\n")
+        );
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct Planned {
     pub plan: NotebookPlan,
     /// The notebook's change; `None` when nothing moves.
     pub notebook: Option<FileChange>,
+    /// The package files it creates or replaces: its module, `%%writefile` modules and the
+    /// `__init__.py` of their sub-packages.
+    pub modules: Vec<FileChange>,
 }
 
 /// Everything `extract` would do.
@@ -98,30 +101,31 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
             .unwrap_or("notebook");
         let module = module_name(stem);
         let module_path = package_dir.join(format!("{module}.py"));
-        let outcome = if planned_modules.contains(&module_path) {
-            // Two notebooks whose names differ only in punctuation or case.
-            Err(Error::new(
+        let mut outcome = plan_one(path, &module, &package_dir, &options, request.force);
+        if let Ok(planned) = &outcome
+            && let Some(taken) = planned
+                .modules
+                .iter()
+                .find(|change| planned_modules.contains(&change.path))
+        {
+            // Two notebooks whose names differ only in punctuation or case, or that write
+            // the same `%%writefile` module.
+            outcome = Err(Error::new(
                 path,
                 ErrorKind::Package(format!(
-                    "another notebook of this run also hoists into {}; rename one of them",
-                    module_path.display()
+                    "another notebook of this run also writes {}; rename one of them",
+                    taken.path.display()
                 )),
-            ))
-        } else {
-            plan_one(path, &module, &module_path, &options, request.force)
-        };
+            ));
+        }
         if let Ok(Planned {
             plan: notebook_plan,
             notebook: Some(notebook_change),
+            modules: module_changes,
         }) = &outcome
-            && let Some(module_text) = &notebook_plan.module_text
         {
-            planned_modules.push(module_path.clone());
-            modules.push(FileChange {
-                path: module_path.clone(),
-                before: std::fs::read_to_string(&module_path).ok(),
-                after: module_text.clone(),
-            });
+            planned_modules.extend(module_changes.iter().map(|change| change.path.clone()));
+            modules.extend(module_changes.iter().cloned());
             notebooks.push(notebook_change.clone());
             packages
                 .entry(package_dir.clone())
@@ -162,13 +166,13 @@ fn package_dir(request: &ExtractRequest, notebook: &Path) -> PathBuf {
 fn plan_one(
     path: &Path,
     module: &str,
-    module_path: &Path,
+    package_dir: &Path,
     options: &ExtractOptions,
     force: bool,
 ) -> Result<Planned, Error> {
     let notebook = read_notebook(path)?;
     let analysis = analyse(&notebook);
-    let package_exists = module_path.parent().is_some_and(Path::is_dir);
+    let package_exists = package_dir.is_dir();
     check_package_name(&options.package, &analysis, package_exists)
         .map_err(|message| Error::new(path, ErrorKind::Package(message)))?;
     let file_name = path.file_name().map_or_else(
@@ -180,13 +184,42 @@ fn plan_one(
         return Ok(Planned {
             plan,
             notebook: None,
+            modules: Vec::new(),
         });
     }
-    if module_path.exists() && !force {
-        return Err(Error::new(
-            path,
-            ErrorKind::ModuleExists(module_path.to_owned()),
-        ));
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    if let Some(text) = &plan.module_text {
+        files.push((package_dir.join(format!("{module}.py")), text.clone()));
+    }
+    for written in &plan.written {
+        files.push((package_dir.join(&written.path), written.content.clone()));
+    }
+    let mut modules = Vec::new();
+    for (file, text) in files {
+        let before = std::fs::read_to_string(&file).ok();
+        if before.is_some() && !force {
+            return Err(Error::new(path, ErrorKind::ModuleExists(file)));
+        }
+        modules.push(FileChange {
+            path: file,
+            before,
+            after: text,
+        });
+    }
+    // Sub-folders of `%%writefile` modules become sub-packages.
+    for written in &plan.written {
+        let mut dir = Path::new(&written.path).parent();
+        while let Some(sub) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            let init = package_dir.join(sub).join("__init__.py");
+            if !init.exists() && !modules.iter().any(|change| change.path == init) {
+                modules.push(FileChange {
+                    path: init,
+                    before: None,
+                    after: format!("{SUBPACKAGE_DOCSTRING}\n"),
+                });
+            }
+            dir = sub.parent();
+        }
     }
     let notebook = FileChange {
         path: path.to_owned(),
@@ -196,8 +229,13 @@ fn plan_one(
     Ok(Planned {
         plan,
         notebook: Some(notebook),
+        modules,
     })
 }
+
+/// The content of the `__init__.py` of a sub-package made for `%%writefile` modules.
+const SUBPACKAGE_DOCSTRING: &str =
+    "\"\"\"Modules written by notebook cells, moved here by nbhoist.\"\"\"";
 
 /// The package's `__init__.py`: created when missing; updated only when nbhoist wrote it.
 fn init_change(

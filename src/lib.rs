@@ -23,3 +23,4 @@ pub mod position;
 pub mod python;
 pub mod report;
 pub mod scan;
+pub mod writefile;

@@ -18,6 +18,9 @@ use crate::magics::CellMagic;
 use crate::notebook::{CellEdit, Notebook};
 use crate::position::{CellIndex, CellNumber};
 use crate::python::span::statement_block;
+use crate::writefile::{
+    WriteFileVerdict, WriteFiles, WrittenModule, analyse_writefiles, import_edits,
+};
 
 /// What the user asked of `extract`, as far as planning is concerned.
 #[derive(Clone, Debug)]
@@ -43,12 +46,16 @@ pub struct NotebookPlan {
     pub edits: Vec<CellEdit>,
     /// Public names the package's `__init__.py` may re-export.
     pub exports: Vec<String>,
+    /// Modules written by `%%writefile` cells that move into the package.
+    pub written: Vec<WrittenModule>,
+    /// What happens to every `%%writefile` cell.
+    pub writefiles: Vec<WriteFileVerdict>,
 }
 
 impl NotebookPlan {
     /// True when the notebook is left as it is.
     pub fn is_empty(&self) -> bool {
-        self.moved.is_empty()
+        self.moved.is_empty() && self.written.is_empty()
     }
 }
 
@@ -94,12 +101,13 @@ pub fn plan_notebook(
     module: &str,
     options: &ExtractOptions,
 ) -> NotebookPlan {
+    let writes = analyse_writefiles(notebook, analysis);
     let mut verdicts: Vec<Verdict> = analysis
         .definitions
         .iter()
         .map(|d| d.verdict.clone())
         .collect();
-    let setup = Setup::find(notebook, analysis);
+    let setup = Setup::find(notebook, analysis, &writes);
     // Placing the import cell can force definitions to stay; each round keeps at least one
     // more, so this ends.
     let placement = loop {
@@ -122,40 +130,44 @@ pub fn plan_notebook(
             Verdict::Move => None,
         })
         .collect();
-    let Some((position, moving)) = placement else {
-        return NotebookPlan {
-            module: module.to_owned(),
-            module_text: None,
-            moved: Vec::new(),
-            kept,
-            edits: Vec::new(),
-            exports: Vec::new(),
-        };
-    };
-    let module_text = module_text(notebook, analysis, &moving, notebook_name, options);
-    let imported = imported_names(analysis, &moving);
-    let mut edits = cut_edits(notebook, analysis, &moving);
-    edits.push(CellEdit::InsertCode {
-        before: position,
-        source: import_cell(notebook, analysis, module, &imported, options),
-        id: notebook
-            .uses_cell_ids()
-            .then(|| fresh_cell_id(notebook, module)),
-    });
-    let exports = moving
-        .items
-        .iter()
-        .map(|item| item.name.clone())
-        .filter(|name| !name.starts_with('_'))
-        .collect();
-    NotebookPlan {
+    let mut plan = NotebookPlan {
         module: module.to_owned(),
-        module_text: Some(module_text),
-        moved: moving.items,
+        module_text: None,
+        moved: Vec::new(),
         kept,
-        edits,
-        exports,
+        edits: Vec::new(),
+        exports: Vec::new(),
+        written: writes.modules.clone(),
+        writefiles: writes.verdicts.clone(),
+    };
+    let moving = placement.as_ref().map(|(_, moving)| moving);
+    plan.edits = cell_edits(notebook, analysis, moving, &writes, &options.package);
+    if let Some((position, moving)) = placement {
+        plan.module_text = Some(module_text(
+            notebook,
+            analysis,
+            &moving,
+            &writes,
+            notebook_name,
+            options,
+        ));
+        let imported = imported_names(analysis, &moving);
+        plan.edits.push(CellEdit::InsertCode {
+            before: position,
+            source: import_cell(notebook, analysis, module, &imported, options),
+            id: notebook
+                .uses_cell_ids()
+                .then(|| fresh_cell_id(notebook, module)),
+        });
+        plan.exports = moving
+            .items
+            .iter()
+            .map(|item| item.name.clone())
+            .filter(|name| !name.starts_with('_'))
+            .collect();
+        plan.moved = moving.items;
     }
+    plan
 }
 
 /// What moves: definitions (first copy of each name) and the constants they need.
@@ -262,11 +274,14 @@ struct Setup {
 }
 
 impl Setup {
-    fn find(notebook: &Notebook, analysis: &Analysis) -> Setup {
+    fn find(notebook: &Notebook, analysis: &Analysis, writes: &WriteFiles) -> Setup {
         let mut enabling = Vec::new();
         for cell in &analysis.cells {
             let source = &notebook.cells()[cell.index.0].source;
-            let writes_file = matches!(cell.magic, Some(CellMagic::WriteFile(_)));
+            // A `%%writefile` cell that moves no longer writes anything: its module is in the
+            // package.
+            let writes_file =
+                matches!(cell.magic, Some(CellMagic::WriteFile(_))) && !writes.moves(cell.index);
             if writes_file || enables_imports(source) {
                 enabling.push(cell.index);
             }
@@ -388,9 +403,11 @@ fn module_text(
     notebook: &Notebook,
     analysis: &Analysis,
     moving: &Moving,
+    writes: &WriteFiles,
     notebook_name: &str,
     options: &ExtractOptions,
 ) -> String {
+    let package = options.package.as_str();
     let mut imports = Vec::new();
     if moving.future_annotations {
         imports.push(Import::From {
@@ -411,9 +428,22 @@ fn module_text(
                             |a| a.as_str(),
                         );
                         if bound == name {
-                            let import = Import::Module {
-                                module: alias.name.to_string(),
-                                alias: alias.asname.as_ref().map(ToString::to_string),
+                            let module = alias.name.to_string();
+                            let asname = alias.asname.as_ref().map(ToString::to_string);
+                            // A module a `%%writefile` cell wrote now lives in the package.
+                            let import = match (writes.get(&module), module.rsplit_once('.')) {
+                                (Some(_), Some((parent, leaf))) => Import::From {
+                                    module: format!("{package}.{parent}"),
+                                    names: vec![(leaf.to_owned(), asname)],
+                                },
+                                (Some(_), None) => Import::From {
+                                    module: package.to_owned(),
+                                    names: vec![(module, asname)],
+                                },
+                                (None, _) => Import::Module {
+                                    module,
+                                    alias: asname,
+                                },
                             };
                             if !imports.contains(&import) {
                                 imports.push(import);
@@ -422,11 +452,19 @@ fn module_text(
                     }
                 }
                 Stmt::ImportFrom(import) => {
-                    let module = format!(
+                    let mut module = format!(
                         "{}{}",
                         ".".repeat(import.level as usize),
                         import.module.as_ref().map_or("", |m| m.as_str())
                     );
+                    let from_written = writes.get(&module).is_some()
+                        || import
+                            .names
+                            .iter()
+                            .any(|alias| writes.get(&format!("{module}.{}", alias.name)).is_some());
+                    if import.level == 0 && from_written {
+                        module = format!("{package}.{module}");
+                    }
                     for alias in &import.names {
                         let bound = alias.asname.as_ref().unwrap_or(&alias.name);
                         if bound.as_str() == name {
@@ -474,7 +512,7 @@ fn module_text(
             }
         }
     }
-    let import_text = emit::import_lines(&imports, &options.package);
+    let import_text = emit::import_lines(&imports, package);
     let constants: Vec<String> = moving
         .constants
         .iter()
@@ -532,26 +570,46 @@ fn imported_names(analysis: &Analysis, moving: &Moving) -> Vec<String> {
         .collect()
 }
 
-/// Edits that cut moved statements out of their cells, removing cells left empty.
-fn cut_edits(notebook: &Notebook, analysis: &Analysis, moving: &Moving) -> Vec<CellEdit> {
-    let mut by_cell: BTreeMap<usize, Vec<Range<usize>>> = BTreeMap::new();
-    for at in &moving.cut {
+/// Edits to the notebook's cells: moved statements cut out (cells left empty are removed),
+/// moving `%%writefile` cells removed, and imports of their modules rewritten to come from
+/// the package.
+fn cell_edits(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    moving: Option<&Moving>,
+    writes: &WriteFiles,
+    package: &str,
+) -> Vec<CellEdit> {
+    let mut by_cell = import_edits(notebook, analysis, writes, package);
+    for at in moving.iter().flat_map(|moving| &moving.cut) {
         let (_, range) = block(notebook, analysis, *at);
-        by_cell.entry(at.code_cell).or_default().push(range);
+        by_cell
+            .entry(at.code_cell)
+            .or_default()
+            .push((range, String::new()));
     }
-    by_cell
-        .into_iter()
-        .map(|(code_cell, ranges)| {
-            let index = analysis.cells[code_cell].index;
-            match emit::cut(&notebook.cells()[index.0].source, ranges) {
-                Some(source) => CellEdit::ReplaceSource {
-                    cell: index,
-                    source,
-                },
-                None => CellEdit::Remove { cell: index },
-            }
-        })
-        .collect()
+    let mut edits: Vec<CellEdit> = writes
+        .modules
+        .iter()
+        .flat_map(|module| &module.cells)
+        .map(|&cell| CellEdit::Remove { cell })
+        .collect();
+    for (code_cell, replacements) in by_cell {
+        let index = analysis.cells[code_cell].index;
+        let source = analysis.cells[code_cell].text(notebook);
+        edits.push(match emit::edit(source, replacements) {
+            Some(source) => CellEdit::ReplaceSource {
+                cell: index,
+                source,
+            },
+            None => CellEdit::Remove { cell: index },
+        });
+    }
+    edits.sort_by_key(|edit| match edit {
+        CellEdit::ReplaceSource { cell, .. } | CellEdit::Remove { cell } => *cell,
+        CellEdit::InsertCode { before, .. } => *before,
+    });
+    edits
 }
 
 /// The new cell: autoreload (unless the notebook has it or it is off) and the import.

@@ -1,9 +1,11 @@
 //! Rendering reports for people (aligned text) and for programs (JSON).
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde::Serialize;
 
+use crate::analysis::DefinitionKind;
 use crate::apply::FileChange;
 use crate::extract::ExtractPlan;
 use crate::plan::MovedKind;
@@ -100,35 +102,47 @@ pub fn scan_text(reports: &[NotebookReport]) -> String {
             continue;
         }
         writeln!(out, "{}", report.path).unwrap();
-        if report.definitions.is_empty() {
+        if report.definitions.is_empty() && report.writefiles.is_empty() {
             writeln!(out, "  no functions or classes").unwrap();
         }
-        let cell_width = report
+        let rows: Vec<[String; 5]> = report
             .definitions
             .iter()
-            .map(|d| d.cell.to_string().len())
-            .max()
-            .unwrap_or(0);
-        let name_width = report
-            .definitions
-            .iter()
-            .map(|d| d.name.chars().count())
-            .max()
-            .unwrap_or(0);
-        for definition in &report.definitions {
-            let kind = match definition.kind {
-                crate::analysis::DefinitionKind::Function => "function",
-                crate::analysis::DefinitionKind::Class => "class",
-            };
-            let verdict = match definition.verdict {
-                VerdictName::Move => "move",
-                VerdictName::Stay => "stay",
-            };
+            .map(|d| {
+                let kind = match d.kind {
+                    DefinitionKind::Function => "function",
+                    DefinitionKind::Class => "class",
+                };
+                [
+                    d.cell.to_string(),
+                    d.name.clone(),
+                    kind.to_owned(),
+                    verdict_word(d.verdict),
+                    d.reason.clone().unwrap_or_default(),
+                ]
+            })
+            .chain(report.writefiles.iter().map(|w| {
+                [
+                    w.cell.to_string(),
+                    w.target.clone(),
+                    "%%writefile".to_owned(),
+                    verdict_word(w.verdict),
+                    w.reason.clone().unwrap_or_default(),
+                ]
+            }))
+            .collect();
+        let mut rows = rows;
+        rows.sort_by_key(|row| row[0].parse::<usize>().unwrap_or(0));
+        let width = |i: usize| {
+            rows.iter()
+                .map(|row| row[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let (cell_width, name_width, kind_width) = (width(0), width(1), width(2));
+        for [cell, name, kind, verdict, reason] in &rows {
             let line = format!(
-                "  cell {:<cell_width$}  {:<name_width$}  {kind:<8}  {verdict}  {}",
-                definition.cell,
-                definition.name,
-                definition.reason.as_deref().unwrap_or_default(),
+                "  cell {cell:<cell_width$}  {name:<name_width$}  {kind:<kind_width$}  {verdict}  {reason}"
             );
             writeln!(out, "{}", line.trim_end()).unwrap();
         }
@@ -146,6 +160,14 @@ pub fn scan_text(reports: &[NotebookReport]) -> String {
     }
     writeln!(out, "{}", Totals::of(reports).line()).unwrap();
     out
+}
+
+fn verdict_word(verdict: VerdictName) -> String {
+    match verdict {
+        VerdictName::Move => "move",
+        VerdictName::Stay => "stay",
+    }
+    .to_owned()
 }
 
 /// The JSON report: `{"notebooks": [...]}`, pretty-printed.
@@ -175,8 +197,11 @@ pub fn extract_text(plan: &ExtractPlan) -> String {
         let path = notebook.path.display();
         if planned.plan.is_empty() {
             writeln!(out, "{path}: nothing to hoist").unwrap();
-        } else {
+        } else if planned.plan.module_text.is_some() {
             writeln!(out, "{path} → {}", notebook.module_path.display()).unwrap();
+        } else {
+            let package = notebook.module_path.parent().unwrap_or(Path::new(""));
+            writeln!(out, "{path} → {}", package.display()).unwrap();
         }
         let rows: Vec<[String; 4]> = planned
             .plan
@@ -195,6 +220,21 @@ pub fn extract_text(plan: &ExtractPlan) -> String {
                     kind.to_owned(),
                 ]
             })
+            .chain(
+                planned
+                    .plan
+                    .writefiles
+                    .iter()
+                    .filter(|w| w.stay.is_none())
+                    .map(|write| {
+                        [
+                            "move".to_owned(),
+                            write.magic.target.clone(),
+                            format!("cell {}", write.cell.number()),
+                            "%%writefile module".to_owned(),
+                        ]
+                    }),
+            )
             .chain(planned.plan.kept.iter().map(|kept| {
                 [
                     "stay".to_owned(),
@@ -202,6 +242,15 @@ pub fn extract_text(plan: &ExtractPlan) -> String {
                     format!("cell {}", kept.cell),
                     kept.reason.to_string(),
                 ]
+            }))
+            .chain(planned.plan.writefiles.iter().filter_map(|write| {
+                let stay = write.stay.as_ref()?;
+                Some([
+                    "stay".to_owned(),
+                    write.magic.target.clone(),
+                    format!("cell {}", write.cell.number()),
+                    format!("%%writefile: {stay}"),
+                ])
             }))
             .collect();
         let widths: Vec<usize> = (0..3)

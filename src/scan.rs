@@ -8,6 +8,7 @@ use crate::analysis::{Analysis, DefinitionKind, Verdict, analyse};
 use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
 use crate::position::CellNumber;
+use crate::writefile::analyse_writefiles;
 
 /// Reads a notebook from disk.
 pub fn read_notebook(path: &Path) -> Result<Notebook, Error> {
@@ -28,6 +29,25 @@ pub struct NotebookReport {
     pub definitions: Vec<DefinitionReport>,
     /// Every syntax error.
     pub syntax_errors: Vec<SyntaxErrorReport>,
+    /// Every `%%writefile` cell.
+    pub writefiles: Vec<WriteFileReport>,
+}
+
+/// A `%%writefile` cell in a report.
+#[derive(Debug, Serialize)]
+pub struct WriteFileReport {
+    /// 1-based cell number.
+    pub cell: CellNumber,
+    /// The target path as written.
+    pub target: String,
+    /// `-a` / `--append` was given.
+    pub append: bool,
+    /// `move` or `stay`.
+    pub verdict: VerdictName,
+    /// Why it stays.
+    pub reason: Option<String>,
+    /// The module it writes, dotted, inside the package.
+    pub module: Option<String>,
 }
 
 /// Whether a notebook could be analysed.
@@ -87,7 +107,7 @@ pub struct SyntaxErrorReport {
 /// Reads and analyses one notebook; never fails: a bad file becomes an error report.
 pub fn scan_file(path: &Path) -> NotebookReport {
     match read_notebook(path) {
-        Ok(notebook) => report(path, &analyse(&notebook)),
+        Ok(notebook) => report(path, &notebook, &analyse(&notebook)),
         Err(error) => NotebookReport {
             path: display_path(path),
             status: if error.is_skip() {
@@ -98,6 +118,7 @@ pub fn scan_file(path: &Path) -> NotebookReport {
             message: Some(error.kind.to_string()),
             definitions: Vec::new(),
             syntax_errors: Vec::new(),
+            writefiles: Vec::new(),
         },
     }
 }
@@ -108,7 +129,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> Vec<NotebookReport> {
 }
 
 /// Describes an analysis.
-pub fn report(path: &Path, analysis: &Analysis) -> NotebookReport {
+pub fn report(path: &Path, notebook: &Notebook, analysis: &Analysis) -> NotebookReport {
     let definitions = analysis
         .definitions
         .iter()
@@ -138,12 +159,29 @@ pub fn report(path: &Path, analysis: &Analysis) -> NotebookReport {
             message: error.error.message.clone(),
         })
         .collect();
+    let writefiles = analyse_writefiles(notebook, analysis)
+        .verdicts
+        .into_iter()
+        .map(|write| WriteFileReport {
+            cell: write.cell.number(),
+            target: write.magic.target,
+            append: write.magic.append,
+            verdict: if write.stay.is_none() {
+                VerdictName::Move
+            } else {
+                VerdictName::Stay
+            },
+            reason: write.stay.map(|stay| stay.to_string()),
+            module: write.module,
+        })
+        .collect();
     NotebookReport {
         path: display_path(path),
         status: Status::Ok,
         message: None,
         definitions,
         syntax_errors,
+        writefiles,
     }
 }
 

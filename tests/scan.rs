@@ -26,6 +26,7 @@ scan_snapshot!(rules, "scan/rules.ipynb");
 scan_snapshot!(magics, "scan/magics.ipynb");
 scan_snapshot!(scoping, "scan/scoping.ipynb");
 scan_snapshot!(star_import, "scan/star_import.ipynb");
+scan_snapshot!(writefiles, "scan/writefiles.ipynb");
 
 #[test]
 fn reading_errors() {

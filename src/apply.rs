@@ -8,10 +8,22 @@ use std::path::{Path, PathBuf};
 pub struct FileChange {
     /// Where it is.
     pub path: PathBuf,
-    /// Its content now; `None` when it does not exist yet.
-    pub before: Option<String>,
+    /// Whether it is created or replaced.
+    pub action: Action,
     /// Its content after the change.
     pub after: String,
+    /// The change as a unified diff, when asked for (`--diff`, `--format json`).
+    pub diff: Option<String>,
+}
+
+/// What a change does to its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The file does not exist yet.
+    Create,
+    /// The file exists and is replaced.
+    Modify,
 }
 
 /// Why applying changes failed; the files are as they were before.
@@ -29,14 +41,18 @@ pub struct ApplyError {
 /// written are put back as they were (created files are removed), and the error is returned.
 pub fn apply(changes: &[FileChange]) -> Result<(), ApplyError> {
     let mut created_dirs = Vec::new();
-    for (done, change) in changes.iter().enumerate() {
+    // What each written file held before, to put it back if a later write fails.
+    let mut written: Vec<(&Path, Option<String>)> = Vec::new();
+    for change in changes {
+        let before = std::fs::read_to_string(&change.path).ok();
         if let Err(source) = write_atomic(&change.path, &change.after, &mut created_dirs) {
-            roll_back(&changes[..done], &created_dirs);
+            roll_back(&written, &created_dirs);
             return Err(ApplyError {
                 path: change.path.clone(),
                 source,
             });
         }
+        written.push((&change.path, before));
     }
     Ok(())
 }
@@ -73,12 +89,12 @@ fn write_atomic(
     Ok(())
 }
 
-fn roll_back(written: &[FileChange], created_dirs: &[PathBuf]) {
-    for change in written.iter().rev() {
+fn roll_back(written: &[(&Path, Option<String>)], created_dirs: &[PathBuf]) {
+    for (path, before) in written.iter().rev() {
         // Best effort: the original error is what the user needs to see.
-        let _ = match &change.before {
-            Some(before) => write_atomic(&change.path, before, &mut Vec::new()),
-            None => std::fs::remove_file(&change.path),
+        let _ = match before {
+            Some(before) => write_atomic(path, before, &mut Vec::new()),
+            None => std::fs::remove_file(path),
         };
     }
     for dir in created_dirs.iter().rev() {
@@ -90,6 +106,15 @@ fn roll_back(written: &[FileChange], created_dirs: &[PathBuf]) {
 mod tests {
     use super::*;
 
+    fn change(path: PathBuf, after: &str) -> FileChange {
+        FileChange {
+            path,
+            action: Action::Create,
+            after: after.to_owned(),
+            diff: None,
+        }
+    }
+
     #[test]
     fn writes_all_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -98,21 +123,9 @@ mod tests {
         let blocker = dir.path().join("blocker");
         std::fs::write(&blocker, "a file where a directory is needed").unwrap();
         let changes = vec![
-            FileChange {
-                path: dir.path().join("pkg/new.py"),
-                before: None,
-                after: "x = 1\n".into(),
-            },
-            FileChange {
-                path: existing.clone(),
-                before: Some("old".into()),
-                after: "new".into(),
-            },
-            FileChange {
-                path: blocker.join("impossible.py"),
-                before: None,
-                after: "y = 2\n".into(),
-            },
+            change(dir.path().join("pkg/new.py"), "x = 1\n"),
+            change(existing.clone(), "new"),
+            change(blocker.join("impossible.py"), "y = 2\n"),
         ];
         let error = apply(&changes).unwrap_err();
         assert_eq!(error.path, blocker.join("impossible.py"));
@@ -124,12 +137,7 @@ mod tests {
     fn writes_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/b/c.py");
-        apply(&[FileChange {
-            path: path.clone(),
-            before: None,
-            after: "z = 3\n".into(),
-        }])
-        .unwrap();
+        apply(&[change(path.clone(), "z = 3\n")]).unwrap();
         assert_eq!(std::fs::read_to_string(path).unwrap(), "z = 3\n");
     }
 }

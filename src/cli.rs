@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::diff::ColorChoice;
+
 /// Hoist the reusable code out of Jupyter notebooks into a Python package.
 #[derive(Debug, Parser)]
 #[command(name = "nbhoist", version, about, long_about = None)]
@@ -23,12 +25,26 @@ pub enum Command {
     Extract(ExtractArgs),
 }
 
+/// Which notebooks, and how to go through them.
+#[derive(Debug, clap::Args)]
+pub struct Inputs {
+    /// Notebooks, or folders to search for notebooks (`.gitignore` is respected).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Leave out files and folders matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Number of threads [default: all cores].
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
 /// Arguments of `nbhoist scan`.
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
-    /// Notebooks to scan.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// The notebooks.
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -37,13 +53,13 @@ pub struct ScanArgs {
 /// Arguments of `nbhoist extract`.
 #[derive(Debug, clap::Args)]
 pub struct ExtractArgs {
-    /// Notebooks to extract from.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// The notebooks.
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// The package to hoist into (a Python identifier).
     #[arg(long, short, value_name = "NAME")]
     pub package: String,
-    /// The package directory [default: NAME/ next to the notebook].
+    /// The package directory [default: NAME/ in the folder that holds all the notebooks].
     #[arg(long, value_name = "DIR")]
     pub package_dir: Option<PathBuf>,
     /// Do not add `%load_ext autoreload` and `%autoreload 2` to the import cell.
@@ -52,6 +68,18 @@ pub struct ExtractArgs {
     /// Replace modules that already exist.
     #[arg(long)]
     pub force: bool,
+    /// Write nothing; show what would change as unified diffs.
+    #[arg(long)]
+    pub diff: bool,
+    /// Write nothing; exit with 1 when something would change (for CI and pre-commit).
+    #[arg(long)]
+    pub check: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 /// How reports are printed.

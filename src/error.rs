@@ -26,6 +26,12 @@ pub enum ErrorKind {
     /// The package cannot be created as asked.
     #[error("{0}")]
     Package(String),
+    /// Something given on the command line cannot be used.
+    #[error("{0}")]
+    Usage(String),
+    /// nbhoist itself failed on this file.
+    #[error("internal error ({0}); please report it with this notebook")]
+    Panic(String),
     /// The module nbhoist would create already exists.
     #[error(
         "{} already exists; nbhoist does not overwrite a module it may not have written (use --force to replace it)",

@@ -12,7 +12,9 @@
 
 pub mod analysis;
 pub mod apply;
+pub mod batch;
 pub mod cli;
+pub mod diff;
 pub mod emit;
 pub mod error;
 pub mod extract;

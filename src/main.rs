@@ -1,15 +1,19 @@
 //! The `nbhoist` binary: parse arguments, run the library, map the outcome to an exit code.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 use nbhoist::apply::apply;
-use nbhoist::cli::{Cli, Command, ExtractArgs, Format, ScanArgs};
+use nbhoist::batch::{Found, common_root, find_notebooks};
+use nbhoist::cli::{Cli, Command, ExtractArgs, Format, Inputs, ScanArgs};
+use nbhoist::diff::{no_color_requested, use_color};
 use nbhoist::extract::{ExtractRequest, plan_extract};
 use nbhoist::report;
 use nbhoist::scan::{Status, scan_paths};
 
+/// Exit code when `--check` finds something to change.
+const EXIT_CHANGES: u8 = 1;
 /// Exit code when some input could not be handled.
 const EXIT_ERROR: u8 = 2;
 
@@ -20,13 +24,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// Finds the notebooks, reporting paths that cannot be walked on stderr.
+fn notebooks(inputs: &Inputs) -> Found {
+    let found = find_notebooks(&inputs.paths, &inputs.exclude);
+    for error in &found.errors {
+        eprintln!("nbhoist: {error}");
+    }
+    found
+}
+
 fn scan(args: ScanArgs) -> ExitCode {
-    let reports = scan_paths(&args.paths);
-    print(&match args.format {
-        Format::Text => report::scan_text(&reports),
-        Format::Json => report::scan_json(&reports),
-    });
-    if reports.iter().any(|r| r.status == Status::Error) {
+    let found = notebooks(&args.inputs);
+    let json = args.format == Format::Json;
+    let reports = scan_paths(&found.notebooks, args.inputs.jobs, !json);
+    match args.format {
+        Format::Text => print(&report::scan_text(&reports)),
+        Format::Json => {
+            print(&report::scan_json(&reports));
+            eprint!("{}", report::Totals::of(&reports).line() + "\n");
+        }
+    }
+    let failed = reports.iter().any(|r| r.status == Status::Error);
+    if failed || !found.errors.is_empty() {
         ExitCode::from(EXIT_ERROR)
     } else {
         ExitCode::SUCCESS
@@ -34,12 +53,19 @@ fn scan(args: ScanArgs) -> ExitCode {
 }
 
 fn extract(args: ExtractArgs) -> ExitCode {
+    let found = notebooks(&args.inputs);
+    let json = args.format == Format::Json;
+    let dry_run = args.diff || args.check;
     let request = ExtractRequest {
-        paths: args.paths,
+        root: common_root(&args.inputs.paths),
+        notebooks: found.notebooks,
         package: args.package,
         package_dir: args.package_dir,
         autoreload: !args.no_autoreload,
         force: args.force,
+        diffs: args.diff || json,
+        jobs: args.inputs.jobs,
+        progress: !json,
     };
     let plan = match plan_extract(&request) {
         Ok(plan) => plan,
@@ -48,14 +74,39 @@ fn extract(args: ExtractArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    print(&report::extract_text(&plan));
-    if let Err(error) = apply(&plan.changes) {
-        eprintln!("nbhoist: {error}; no file was changed");
-        return ExitCode::from(EXIT_ERROR);
+    let color = use_color(
+        args.color,
+        std::io::stdout().is_terminal(),
+        no_color_requested(std::env::var_os("NO_COLOR").as_deref()),
+    );
+    if json {
+        print(&report::extract_json(&plan));
+    } else {
+        print(&report::extract_text(&plan, color));
+        if args.diff {
+            print(&report::extract_diffs(&plan, color));
+        }
     }
-    print(&report::written_line(&plan.changes));
-    if plan.has_errors() {
+    if !dry_run {
+        if let Err(error) = apply(&plan.changes) {
+            eprintln!("nbhoist: {error}; no file was changed");
+            return ExitCode::from(EXIT_ERROR);
+        }
+        if !json {
+            print(&report::written_line(&plan.changes));
+        }
+    }
+    let totals = report::extract_totals(&plan, dry_run);
+    if json {
+        eprint!("{totals}")
+    } else {
+        print(&totals)
+    }
+
+    if plan.has_errors() || !found.errors.is_empty() {
         ExitCode::from(EXIT_ERROR)
+    } else if args.check && !plan.changes.is_empty() {
+        ExitCode::from(EXIT_CHANGES)
     } else {
         ExitCode::SUCCESS
     }

@@ -27,6 +27,9 @@ use crate::writefile::{
 pub struct ExtractOptions {
     /// The package's import name.
     pub package: String,
+    /// The dotted path of the package folder that holds this notebook's modules: the package
+    /// itself (`mylib`), or a sub-package in a batch run (`mylib.notebooks.eda`).
+    pub parent: String,
     /// Add `%load_ext autoreload` / `%autoreload 2` to the import cell.
     pub autoreload: bool,
 }
@@ -141,7 +144,7 @@ pub fn plan_notebook(
         writefiles: writes.verdicts.clone(),
     };
     let moving = placement.as_ref().map(|(_, moving)| moving);
-    plan.edits = cell_edits(notebook, analysis, moving, &writes, &options.package);
+    plan.edits = cell_edits(notebook, analysis, moving, &writes, &options.parent);
     if let Some((position, moving)) = placement {
         plan.module_text = Some(module_text(
             notebook,
@@ -407,7 +410,7 @@ fn module_text(
     notebook_name: &str,
     options: &ExtractOptions,
 ) -> String {
-    let package = options.package.as_str();
+    let package = options.parent.as_str();
     let mut imports = Vec::new();
     if moving.future_annotations {
         imports.push(Import::From {
@@ -512,7 +515,7 @@ fn module_text(
             }
         }
     }
-    let import_text = emit::import_lines(&imports, package);
+    let import_text = emit::import_lines(&imports, &options.package);
     let constants: Vec<String> = moving
         .constants
         .iter()
@@ -635,36 +638,35 @@ fn import_cell(
         .map(|(name, ())| name)
         .collect();
     lines.push(emit::from_import(
-        &format!("{}.{module}", options.package),
+        &format!("{}.{module}", options.parent),
         &sorted,
     ));
     lines.join("\n")
 }
 
-/// A cell id that no cell of the notebook has yet, derived from the module name so that
-/// runs are reproducible.
+/// A cell id that no cell of the notebook has yet, like the 8 hex digits Jupyter writes, but
+/// derived from the notebook and the module so that runs are reproducible.
 fn fresh_cell_id(notebook: &Notebook, module: &str) -> String {
     let taken: BTreeSet<&str> = notebook
         .cells()
         .iter()
         .filter_map(|c| c.id.as_deref())
         .collect();
-    let base: String = format!("nbhoist-{module}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect();
-    let mut id = base.clone();
-    let mut n = 2;
-    while taken.contains(id.as_str()) {
-        id = format!("{base}-{n}");
-        n += 1;
+    // FNV-1a: stable across Rust versions, unlike the standard library's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut id = String::new();
+    for salt in 0u32.. {
+        for byte in module
+            .bytes()
+            .chain(notebook.text().bytes().take(4096))
+            .chain(salt.to_le_bytes())
+        {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        id = format!("{:08x}", hash as u32);
+        if !taken.contains(id.as_str()) {
+            break;
+        }
     }
     id
 }

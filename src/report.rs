@@ -6,7 +6,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analysis::DefinitionKind;
-use crate::apply::FileChange;
+use crate::apply::{Action, FileChange};
+use crate::diff::{Paint, colorize};
 use crate::extract::ExtractPlan;
 use crate::plan::MovedKind;
 use crate::scan::{NotebookReport, Status, VerdictName};
@@ -183,14 +184,14 @@ pub fn scan_json(reports: &[NotebookReport]) -> String {
 }
 
 /// The text report of an extraction plan: per notebook, what moves to which module and what
-/// stays and why; then notes.
-pub fn extract_text(plan: &ExtractPlan) -> String {
+/// stays and why; then notes. Coloured when `color` is set.
+pub fn extract_text(plan: &ExtractPlan, color: bool) -> String {
     let mut out = String::new();
     for notebook in &plan.notebooks {
         let planned = match &notebook.outcome {
             Ok(planned) => planned,
             Err(error) => {
-                writeln!(out, "{error}").unwrap();
+                writeln!(out, "{}", Paint::Removed.paint(&error.to_string(), color)).unwrap();
                 continue;
             }
         };
@@ -203,66 +204,63 @@ pub fn extract_text(plan: &ExtractPlan) -> String {
             let package = notebook.module_path.parent().unwrap_or(Path::new(""));
             writeln!(out, "{path} → {}", package.display()).unwrap();
         }
-        let rows: Vec<[String; 4]> = planned
-            .plan
-            .moved
-            .iter()
-            .map(|moved| {
-                let kind = match moved.kind {
-                    MovedKind::Function => "function",
-                    MovedKind::Class => "class",
-                    MovedKind::Constant => "constant",
-                };
-                [
-                    "move".to_owned(),
-                    moved.name.clone(),
-                    format!("cell {}", moved.cell),
-                    kind.to_owned(),
-                ]
-            })
-            .chain(
-                planned
-                    .plan
-                    .writefiles
-                    .iter()
-                    .filter(|w| w.stay.is_none())
-                    .map(|write| {
-                        [
-                            "move".to_owned(),
-                            write.magic.target.clone(),
-                            format!("cell {}", write.cell.number()),
-                            "%%writefile module".to_owned(),
-                        ]
-                    }),
-            )
-            .chain(planned.plan.kept.iter().map(|kept| {
-                [
-                    "stay".to_owned(),
-                    kept.name.clone(),
-                    format!("cell {}", kept.cell),
-                    kept.reason.to_string(),
-                ]
-            }))
-            .chain(planned.plan.writefiles.iter().filter_map(|write| {
-                let stay = write.stay.as_ref()?;
-                Some([
-                    "stay".to_owned(),
+        let plan = &planned.plan;
+        let mut rows: Vec<(bool, String, String, String)> = Vec::new();
+        for moved in &plan.moved {
+            let kind = match moved.kind {
+                MovedKind::Function => "function",
+                MovedKind::Class => "class",
+                MovedKind::Constant => "constant",
+            };
+            rows.push((
+                true,
+                moved.name.clone(),
+                format!("cell {}", moved.cell),
+                kind.to_owned(),
+            ));
+        }
+        for write in plan.writefiles.iter().filter(|w| w.stay.is_none()) {
+            let cell = format!("cell {}", write.cell.number());
+            rows.push((
+                true,
+                write.magic.target.clone(),
+                cell,
+                "%%writefile module".to_owned(),
+            ));
+        }
+        for kept in &plan.kept {
+            let cell = format!("cell {}", kept.cell);
+            rows.push((false, kept.name.clone(), cell, kept.reason.to_string()));
+        }
+        for write in &plan.writefiles {
+            if let Some(stay) = &write.stay {
+                let cell = format!("cell {}", write.cell.number());
+                rows.push((
+                    false,
                     write.magic.target.clone(),
-                    format!("cell {}", write.cell.number()),
+                    cell,
                     format!("%%writefile: {stay}"),
-                ])
-            }))
-            .collect();
-        let widths: Vec<usize> = (0..3)
-            .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-            .collect();
-        for [verdict, name, cell, what] in &rows {
+                ));
+            }
+        }
+        let name_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+        let cell_width = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
+        for (moves, name, cell, what) in &rows {
+            let verdict = if *moves {
+                Paint::Added.paint("move", color)
+            } else {
+                Paint::Stays.paint("stay", color)
+            };
+            // The hint after the reason's colon is secondary.
+            let what = match what.split_once(": ") {
+                Some((reason, hint)) if !*moves && !what.starts_with("%%writefile") => {
+                    format!("{reason}: {}", Paint::Dim.paint(hint, color))
+                }
+                _ => what.clone(),
+            };
             writeln!(
                 out,
-                "  {verdict:<w0$}  {name:<w1$}  {cell:<w2$}  {what}",
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2]
+                "  {verdict}  {name:<name_width$}  {cell:<cell_width$}  {what}"
             )
             .unwrap();
         }
@@ -273,7 +271,17 @@ pub fn extract_text(plan: &ExtractPlan) -> String {
     out
 }
 
-/// The closing line of an extraction: which files were written.
+/// Every change as a unified diff, in the order files would be written.
+pub fn extract_diffs(plan: &ExtractPlan, color: bool) -> String {
+    let diffs: String = plan
+        .changes
+        .iter()
+        .filter_map(|change| change.diff.as_deref())
+        .collect();
+    if color { colorize(&diffs) } else { diffs }
+}
+
+/// The closing line of an extraction that wrote files.
 pub fn written_line(changes: &[FileChange]) -> String {
     if changes.is_empty() {
         return "Nothing to change.\n".to_owned();
@@ -283,4 +291,108 @@ pub fn written_line(changes: &[FileChange]) -> String {
         .map(|change| change.path.display().to_string())
         .collect();
     format!("Wrote {}.\n", paths.join(", "))
+}
+
+/// One line of totals: notebooks read, changed (or that would change, in a dry run) and
+/// failed, definitions hoisted and kept.
+pub fn extract_totals(plan: &ExtractPlan, dry_run: bool) -> String {
+    let mut changed = 0;
+    let mut failed = 0;
+    let mut hoisted = 0;
+    let mut kept = 0;
+    let mut modules = 0;
+    for notebook in &plan.notebooks {
+        match &notebook.outcome {
+            Ok(planned) => {
+                changed += usize::from(planned.notebook.is_some());
+                hoisted += planned
+                    .plan
+                    .moved
+                    .iter()
+                    .filter(|m| m.kind != MovedKind::Constant)
+                    .count();
+                kept += planned.plan.kept.len();
+                modules += planned.plan.written.len();
+            }
+            Err(error) if error.is_skip() => {}
+            Err(_) => failed += 1,
+        }
+    }
+    let changed = if dry_run {
+        format!("{changed} would change")
+    } else {
+        format!("{changed} changed")
+    };
+    let mut line = format!(
+        "{}: {changed}, {failed} failed; {} hoisted, {kept} kept",
+        plural(plan.notebooks.len(), "notebook"),
+        plural(hoisted, "definition"),
+    );
+    if modules > 0 {
+        write!(line, "; {} from %%writefile", plural(modules, "module")).unwrap();
+    }
+    line.push('\n');
+    line
+}
+
+/// The JSON report of an extraction: per notebook the fields of `scan --format json` plus the
+/// changes it makes (`path`, `action`, `diff`), then the changes to `__init__.py` files, which
+/// notebooks share, and notes.
+pub fn extract_json(plan: &ExtractPlan) -> String {
+    #[derive(Serialize)]
+    struct Change<'a> {
+        path: String,
+        action: Action,
+        diff: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Notebook<'a> {
+        #[serde(flatten)]
+        report: &'a NotebookReport,
+        changes: Vec<Change<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Document<'a> {
+        notebooks: Vec<Notebook<'a>>,
+        changes: Vec<Change<'a>>,
+        notes: &'a [String],
+    }
+    fn change(change: &FileChange) -> Change<'_> {
+        Change {
+            path: change.path.display().to_string(),
+            action: change.action,
+            diff: change.diff.as_deref().unwrap_or_default(),
+        }
+    }
+    let notebooks = plan
+        .notebooks
+        .iter()
+        .map(|notebook| Notebook {
+            report: &notebook.report,
+            changes: match &notebook.outcome {
+                Ok(planned) => planned
+                    .modules
+                    .iter()
+                    .chain(&planned.notebook)
+                    .map(change)
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+        })
+        .collect();
+    let changes = plan
+        .changes
+        .iter()
+        .filter(|c| plan.package_changes.contains(&c.path))
+        .map(change)
+        .collect();
+    let document = Document {
+        notebooks,
+        changes,
+        notes: &plan.notes,
+    };
+    let mut json = serde_json::to_string_pretty(&document)
+        .expect("reports are plain data and always serialise");
+    json.push('\n');
+    json
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::analysis::{Analysis, DefinitionKind, Verdict, analyse};
+use crate::batch;
 use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
 use crate::position::CellNumber;
@@ -104,28 +105,36 @@ pub struct SyntaxErrorReport {
     pub message: String,
 }
 
-/// Reads and analyses one notebook; never fails: a bad file becomes an error report.
-pub fn scan_file(path: &Path) -> NotebookReport {
-    match read_notebook(path) {
-        Ok(notebook) => report(path, &notebook, &analyse(&notebook)),
-        Err(error) => NotebookReport {
-            path: display_path(path),
-            status: if error.is_skip() {
-                Status::Skipped
-            } else {
-                Status::Error
-            },
-            message: Some(error.kind.to_string()),
-            definitions: Vec::new(),
-            syntax_errors: Vec::new(),
-            writefiles: Vec::new(),
+/// Reads and analyses one notebook.
+pub fn scan_file(path: &Path) -> Result<NotebookReport, Error> {
+    let notebook = read_notebook(path)?;
+    Ok(report(path, &notebook, &analyse(&notebook)))
+}
+
+/// The report of a notebook that could not be analysed.
+pub fn error_report(path: &Path, error: &Error) -> NotebookReport {
+    NotebookReport {
+        path: display_path(path),
+        status: if error.is_skip() {
+            Status::Skipped
+        } else {
+            Status::Error
         },
+        message: Some(error.kind.to_string()),
+        definitions: Vec::new(),
+        syntax_errors: Vec::new(),
+        writefiles: Vec::new(),
     }
 }
 
-/// Scans every path, in the order given.
-pub fn scan_paths(paths: &[PathBuf]) -> Vec<NotebookReport> {
-    paths.iter().map(|path| scan_file(path)).collect()
+/// Scans every notebook in parallel (`jobs` threads, all cores when `None`); reports come in
+/// the order of `paths`.
+pub fn scan_paths(paths: &[PathBuf], jobs: Option<usize>, progress: bool) -> Vec<NotebookReport> {
+    batch::run(paths, jobs, progress, scan_file)
+        .into_iter()
+        .zip(paths)
+        .map(|(result, path)| result.unwrap_or_else(|error| error_report(path, &error)))
+        .collect()
 }
 
 /// Describes an analysis.

@@ -15,7 +15,7 @@ macro_rules! scan_snapshot {
     ($test:ident, $path:expr) => {
         #[test]
         fn $test() {
-            let reports = scan_paths(&[fixture($path)]);
+            let reports = scan_paths(&[fixture($path)], None, false);
             insta::assert_snapshot!(concat!(stringify!($test), "_text"), scan_text(&reports));
             insta::assert_snapshot!(concat!(stringify!($test), "_json"), scan_json(&reports));
         }
@@ -43,7 +43,7 @@ fn reading_errors() {
         .collect();
     paths.sort();
     paths.push(fixture("notebooks/does-not-exist.ipynb"));
-    insta::assert_snapshot!(scan_text(&scan_paths(&paths)));
+    insta::assert_snapshot!(scan_text(&scan_paths(&paths, None, false)));
 }
 
 #[test]

@@ -224,6 +224,9 @@ pub enum StayReason {
     },
     /// The definition contains IPython syntax a plain Python module cannot hold.
     IpythonSyntax,
+    /// The definition uses `await` in a function that is not `async`: the parser accepts it,
+    /// but Python refuses to compile it.
+    AwaitOutsideAsync,
     /// The definition inspects its namespace dynamically.
     Dynamic {
         /// `eval`, `exec`, `globals`, `locals` or `vars`.
@@ -263,6 +266,12 @@ pub enum StayReason {
     SetupComesLater {
         /// That cell.
         cell: CellNumber,
+    },
+    /// The notebook already imports from the module nbhoist would write: it was extracted
+    /// before, and nbhoist does not add to a module it wrote before.
+    AlreadyHoisted {
+        /// The module, dotted.
+        module: String,
     },
     /// The definition uses another definition that stays.
     DependsOn {
@@ -307,6 +316,9 @@ impl StayReason {
                 "uses IPython syntax (`%magic`, `!command` or `?`), which a Python module cannot contain"
                     .to_owned()
             }
+            StayReason::AwaitOutsideAsync => {
+                "uses `await` outside an `async def`, which Python refuses to compile".to_owned()
+            }
             StayReason::Dynamic { call } => match call.as_str() {
                 "eval" | "exec" => {
                     format!("calls `{call}`, which can reach any notebook variable")
@@ -328,6 +340,9 @@ impl StayReason {
             }
             StayReason::SetupComesLater { cell } => format!(
                 "comes before cell {cell}, which installs or sets up what the package's imports need"
+            ),
+            StayReason::AlreadyHoisted { module } => format!(
+                "was added after the notebook's code was hoisted to `{module}`, and nbhoist does not add to a module it wrote before"
             ),
             StayReason::DependsOn { name, because } => match because.root() {
                 (root, Some(last)) => format!(
@@ -363,6 +378,7 @@ impl StayReason {
             StayReason::Global { .. } => Some("return the new value instead"),
             StayReason::SyntaxError { .. } => Some("fix the syntax error first"),
             StayReason::Reformatted { .. } => Some("tidy that cell to hoist it"),
+            StayReason::AlreadyHoisted { .. } => Some("move it into the module by hand"),
             StayReason::MagicCell { .. } => Some("move it to a cell of its own to hoist it"),
             StayReason::SetupComesLater { .. } => {
                 Some("move that setup to the top of the notebook")
@@ -938,6 +954,9 @@ impl<'a> Verdicts<'a> {
         if contains_ipython_syntax(stmt) {
             return Err(StayReason::IpythonSyntax);
         }
+        if awaits_outside_async(stmt) {
+            return Err(StayReason::AwaitOutsideAsync);
+        }
         if let Some(dynamic) = reads.dynamic.first() {
             return Err(StayReason::Dynamic {
                 call: dynamic.name.to_string(),
@@ -1157,6 +1176,55 @@ impl<'a> Visitor<'a> for NameCollector<'a> {
         }
         visitor::walk_expr(self, expr);
     }
+}
+
+/// True when a function that is not `async` (or a lambda) contains `await` directly, or an
+/// `async for`/`async with`: ruff's parser accepts these, CPython's compiler does not.
+fn awaits_outside_async(stmt: &Stmt) -> bool {
+    struct Finder {
+        /// Whether the innermost enclosing function is `async`; `None` at the top.
+        in_async: Option<bool>,
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(def) => {
+                    // Decorators and defaults run in the enclosing scope.
+                    for decorator in &def.decorator_list {
+                        self.visit_decorator(decorator);
+                    }
+                    let outer = self.in_async.replace(def.is_async);
+                    self.visit_body(&def.body);
+                    self.in_async = outer;
+                }
+                Stmt::For(ruff_python_ast::StmtFor { is_async: true, .. })
+                | Stmt::With(ruff_python_ast::StmtWith { is_async: true, .. })
+                    if self.in_async == Some(false) =>
+                {
+                    self.found = true;
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Await(_) if self.in_async == Some(false) => self.found = true,
+                Expr::Lambda(lambda) => {
+                    let outer = self.in_async.replace(false);
+                    self.visit_expr(&lambda.body);
+                    self.in_async = outer;
+                }
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut finder = Finder {
+        in_async: None,
+        found: false,
+    };
+    finder.visit_stmt(stmt);
+    finder.found
 }
 
 /// True when a statement contains an IPython escape (`%magic`, `!cmd`, `x?`) anywhere.

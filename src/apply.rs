@@ -10,8 +10,9 @@ pub struct FileChange {
     pub path: PathBuf,
     /// Whether it is created or replaced.
     pub action: Action,
-    /// Its content after the change.
-    pub after: String,
+    /// Its content after the change; `None` in a dry run, where only the diff is needed and
+    /// keeping every rewritten notebook would cost memory.
+    pub after: Option<String>,
     /// The change as a unified diff, when asked for (`--diff`, `--format json`).
     pub diff: Option<String>,
 }
@@ -45,7 +46,11 @@ pub fn apply(changes: &[FileChange]) -> Result<(), ApplyError> {
     let mut written: Vec<(&Path, Option<String>)> = Vec::new();
     for change in changes {
         let before = std::fs::read_to_string(&change.path).ok();
-        if let Err(source) = write_atomic(&change.path, &change.after, &mut created_dirs) {
+        let result = match &change.after {
+            Some(after) => write_atomic(&change.path, after, &mut created_dirs),
+            None => Err(std::io::Error::other("the change was planned as a dry run")),
+        };
+        if let Err(source) = result {
             roll_back(&written, &created_dirs);
             return Err(ApplyError {
                 path: change.path.clone(),
@@ -110,7 +115,7 @@ mod tests {
         FileChange {
             path,
             action: Action::Create,
-            after: after.to_owned(),
+            after: Some(after.to_owned()),
             diff: None,
         }
     }

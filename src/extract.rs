@@ -35,6 +35,8 @@ pub struct ExtractRequest {
     pub force: bool,
     /// Render every change as a unified diff.
     pub diffs: bool,
+    /// Nothing will be written: rewritten notebooks are not kept, only their diffs.
+    pub dry_run: bool,
     /// Threads to use; all cores when `None`.
     pub jobs: Option<usize>,
     /// Show a progress bar on a terminal.
@@ -312,7 +314,7 @@ fn plan_one(
     let notebook_change = FileChange {
         path: path.to_owned(),
         action: Action::Modify,
-        after: notebook.render(&plan.edits),
+        after: (!request.dry_run).then(|| notebook.render(&plan.edits)),
         diff: request
             .diffs
             .then(|| notebook_diff(&display, &notebook, &plan.edits)),
@@ -335,7 +337,7 @@ fn change(path: PathBuf, before: Option<&str>, after: String, diffs: bool) -> Fi
             Action::Create
         },
         path,
-        after,
+        after: Some(after),
     }
 }
 

@@ -111,40 +111,116 @@ fn split_args(args: &str) -> Vec<String> {
 }
 
 /// The text IPython actually runs for a cell, when its input transformations change it: a
-/// cell whose first line is indented is dedented, and a cell pasted from a console loses its
-/// `>>> ` / `... ` or `In [1]: ` / `   ...: ` prompts. `None` when the cell runs as written.
+/// cell whose first line is indented is dedented, and code pasted from a console loses its
+/// prompts (`>>> ` / `... `, also indented as in doctests, or `In [1]: ` / `   ...: `).
+/// `None` when the cell runs as written.
 pub fn ipython_cleanup(source: &str) -> Option<String> {
     let body = source.trim_start_matches(['\n', '\r']);
     let first = body.lines().next()?;
-    if first.starts_with(">>>") {
-        return Some(strip_prompts(body, &[">>> ", ">>>", "... ", "..."]));
-    }
-    if first.starts_with("In [") && first.contains("]:") {
-        return Some(strip_ipython_prompts(body));
-    }
+    let mut text = None;
     let indent = &first[..first.len() - first.trim_start_matches([' ', '\t']).len()];
-    if indent.is_empty() || first.trim().is_empty() {
-        return None;
+    if !indent.is_empty() && !first.trim().is_empty() {
+        text = Some(
+            body.split_inclusive('\n')
+                .map(|line| line.strip_prefix(indent).unwrap_or(line))
+                .collect::<String>(),
+        );
     }
-    Some(
-        body.split_inclusive('\n')
-            .map(|line| line.strip_prefix(indent).unwrap_or(line))
-            .collect(),
-    )
+    let current = text.as_deref().unwrap_or(body);
+    if let Some(stripped) = strip_doctest_prompts(current) {
+        text = Some(stripped);
+    } else if current.starts_with("In [")
+        && current.lines().next().is_some_and(|l| l.contains("]:"))
+    {
+        text = Some(strip_ipython_prompts(current));
+    }
+    text
 }
 
-fn strip_prompts(body: &str, prompts: &[&str]) -> String {
-    body.split_inclusive('\n')
+/// IPython's doctest prompt stripping: when a line outside triple-quoted strings starts with
+/// `>>>` (after any indentation), `>>> ` and `... ` prompts are removed from every line outside
+/// such strings, and the stripped stretches are dedented.
+fn strip_doctest_prompts(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // Whether each line starts inside a triple-quoted string (a heuristic, as IPython's is).
+    let mut in_string: Option<&str> = None;
+    let mut masked = Vec::with_capacity(lines.len());
+    for line in &lines {
+        masked.push(in_string.is_some());
+        let mut rest = *line;
+        while let Some(at) = rest
+            .find(r#"""""#)
+            .into_iter()
+            .chain(rest.find("'''"))
+            .min()
+        {
+            let quote = &rest[at..at + 3];
+            match in_string {
+                None => in_string = Some(if quote == r#"""""# { r#"""""# } else { "'''" }),
+                Some(open) if open == quote => in_string = None,
+                Some(_) => {}
+            }
+            rest = &rest[at + 3..];
+        }
+    }
+    fn prompt<'l>(line: &'l str, marker: &str) -> Option<&'l str> {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let rest = trimmed.strip_prefix(marker)?;
+        Some(rest.strip_prefix([' ', '\t']).unwrap_or(rest))
+    }
+    let has_prompt = lines
+        .iter()
+        .zip(&masked)
+        .any(|(line, masked)| !masked && prompt(line, ">>>").is_some());
+    if !has_prompt {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut segment: Vec<String> = Vec::new();
+    let mut segment_stripped = false;
+    let flush = |segment: &mut Vec<String>, stripped: bool, out: &mut String| {
+        if stripped {
+            out.push_str(&dedent(segment));
+        } else {
+            segment.iter().for_each(|line| out.push_str(line));
+        }
+        segment.clear();
+    };
+    let mut previous_masked = None;
+    for (line, &masked) in lines.iter().zip(&masked) {
+        if previous_masked.is_some_and(|m| m != masked) {
+            flush(&mut segment, segment_stripped, &mut out);
+            segment_stripped = false;
+        }
+        previous_masked = Some(masked);
+        let new = if masked {
+            None
+        } else {
+            prompt(line, ">>>").or_else(|| prompt(line, "..."))
+        };
+        segment_stripped |= new.is_some();
+        segment.push(new.unwrap_or(line).to_owned());
+    }
+    flush(&mut segment, segment_stripped, &mut out);
+    Some(out)
+}
+
+/// Removes the indentation all non-blank lines share, as Python's `textwrap.dedent` does.
+fn dedent(lines: &[String]) -> String {
+    let indent = lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start_matches([' ', '\t']).len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
         .map(|line| {
-            prompts
-                .iter()
-                .find_map(|prompt| {
-                    let rest = line.strip_prefix(prompt)?;
-                    // A bare `>>>` prompt only counts at the end of a line.
-                    (prompt.ends_with(' ') || rest.trim_end_matches(['\r', '\n']).is_empty())
-                        .then_some(rest)
-                })
-                .unwrap_or(line)
+            if line.trim().is_empty() {
+                line.trim_start_matches([' ', '\t'])
+            } else {
+                &line[indent..]
+            }
         })
         .collect()
 }
@@ -180,6 +256,12 @@ mod tests {
             ipython_cleanup(">>> def f():\n...     return 1\n>>>\n>>> f()\n1").as_deref(),
             Some("def f():\n    return 1\n\nf()\n1")
         );
+        assert_eq!(
+            ipython_cleanup(">>> import os\n\n >>> x = 1").as_deref(),
+            Some("import os\n\nx = 1")
+        );
+        let docstring = "def f():\n    \"\"\"\n    >>> f()\n    1\n    \"\"\"\n    return 1\n";
+        assert_eq!(ipython_cleanup(docstring), None);
         assert_eq!(
             ipython_cleanup("In [1]: x = 2\n   ...: y = 3").as_deref(),
             Some("x = 2\ny = 3")

@@ -64,6 +64,7 @@ fn extract(args: ExtractArgs) -> ExitCode {
         autoreload: !args.no_autoreload,
         force: args.force,
         diffs: args.diff || json,
+        dry_run,
         jobs: args.inputs.jobs,
         progress: !json,
     };

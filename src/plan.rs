@@ -105,10 +105,19 @@ pub fn plan_notebook(
     options: &ExtractOptions,
 ) -> NotebookPlan {
     let writes = analyse_writefiles(notebook, analysis);
+    let dotted = format!("{}.{module}", options.parent);
+    // A notebook that already imports from its module was extracted before; adding to the
+    // module needs merging, which nbhoist does not do yet.
+    let hoisted_before = imports_from(analysis, &dotted);
     let mut verdicts: Vec<Verdict> = analysis
         .definitions
         .iter()
-        .map(|d| d.verdict.clone())
+        .map(|d| match &d.verdict {
+            Verdict::Move if hoisted_before => Verdict::Stay(StayReason::AlreadyHoisted {
+                module: dotted.clone(),
+            }),
+            verdict => verdict.clone(),
+        })
         .collect();
     let setup = Setup::find(notebook, analysis, &writes);
     // Placing the import cell can force definitions to stay; each round keeps at least one
@@ -721,6 +730,17 @@ pub fn check_package_name(name: &str, analysis: &Analysis, exists: bool) -> Resu
         ));
     }
     Ok(())
+}
+
+/// True when some top-level statement imports from `module` (`from mylib.analysis import f`).
+fn imports_from(analysis: &Analysis, module: &str) -> bool {
+    analysis.cells.iter().any(|cell| {
+        cell.notebook_statements().iter().any(|stmt| {
+            matches!(stmt, Stmt::ImportFrom(import)
+                if import.level == 0
+                    && import.module.as_ref().is_some_and(|m| m.as_str() == module))
+        })
+    })
 }
 
 /// Top-level module names the notebook imports.

@@ -309,11 +309,19 @@ fn group_stay(
         if members.iter().any(|&i| verdicts[i].cell == cell.index) {
             continue;
         }
-        let mentions_path = cell.source.contains(&path)
+        // Another `%%writefile` cell names its own target on its first line; only its content
+        // can use this file.
+        let source = match verdicts.iter().find(|v| v.cell == cell.index) {
+            Some(other) => &cell.source[other.magic.body_start.min(cell.source.len())..],
+            None => cell.source.as_str(),
+        };
+        // For a module in a sub-folder, naming the folder counts too (`source_dir="code"`,
+        // `!cp -r code/ model/`): the folder would no longer hold the file.
+        let mentions_path = source.contains(&path)
             || (module.contains('.')
-                && [format!("'{top}"), format!("\"{top}")]
+                && [format!("'{top}"), format!("\"{top}"), format!("{top}/")]
                     .iter()
-                    .any(|quoted| cell.source.contains(quoted.as_str())));
+                    .any(|mention| source.contains(mention.as_str())));
         if cell.kind == crate::notebook::CellKind::Code && mentions_path {
             return Err((
                 members[0],

@@ -320,3 +320,42 @@ fn module_names_come_from_file_names() {
     assert_eq!(code, Some(0));
     assert!(dir.path().join("pkg/nb_01_data_cleaning.py").exists());
 }
+
+#[test]
+fn a_second_run_changes_nothing_even_when_placement_kept_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nb.ipynb",
+        &notebook(
+            5,
+            &[
+                "def early():\n    return 1",
+                "early()",
+                "%pip install ujson",
+                "import ujson\n\ndef late():\n    return ujson.dumps(1)",
+            ],
+        ),
+    );
+    let (code, stdout, _) = extract(dir.path(), &["nb.ipynb", "--package", "pkg"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("stay  early"), "{stdout}");
+    let module = std::fs::read_to_string(dir.path().join("pkg/nb.py")).unwrap();
+    for args in [
+        vec!["nb.ipynb", "--package", "pkg"],
+        vec!["nb.ipynb", "--package", "pkg", "--force"],
+    ] {
+        let (code, stdout, _) = extract(dir.path(), &args);
+        assert_eq!(code, Some(0), "{stdout}");
+        assert!(stdout.contains("nb.ipynb: nothing to hoist"), "{stdout}");
+        assert!(
+            stdout.contains("was added after the notebook's code was hoisted to `pkg.nb`"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("Nothing to change."), "{stdout}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("pkg/nb.py")).unwrap(),
+            module
+        );
+    }
+}

@@ -35,7 +35,10 @@ pub struct Notebook {
     nbformat_minor: u64,
     language: Option<String>,
     python_version: Option<PythonVersion>,
-    style: Style,
+    /// The shape most cells store `source` in, for inserted cells.
+    source_shape: SourceShape,
+    /// Detected on first use: only writing needs it.
+    style: std::sync::OnceLock<Style>,
 }
 
 /// One cell of a notebook, with its source joined into one string.
@@ -185,7 +188,11 @@ impl Notebook {
 
     /// The notebook's JSON style.
     pub fn style(&self) -> &Style {
-        &self.style
+        self.style.get_or_init(|| {
+            let body = self.text.strip_prefix('\u{feff}');
+            let bom = body.is_some();
+            Style::detect(body.unwrap_or(&self.text), bom, self.source_shape)
+        })
     }
 
     /// The original file content, exactly as parsed.

@@ -11,7 +11,7 @@ use ruff_python_ast::PythonVersion;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Cell, CellKind, Notebook, SourceShape, Style};
+use super::{Cell, CellKind, Notebook, SourceShape};
 use crate::position::{CellIndex, CellNumber};
 
 const BOM: char = '\u{feff}';
@@ -192,7 +192,8 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
         Some(first) if shapes.all(|shape| shape == first) => first,
         _ => SourceShape::Lines,
     };
-    let style = Style::detect(body, bom, source_shape);
+    // The style is only needed to write; detecting it scans the whole file, so
+    // [`Notebook::style`] does it on first use.
     let cells_span = span(&text, cells_raw);
     Ok(Notebook {
         cells,
@@ -201,7 +202,8 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
         nbformat_minor: nbformat_minor.unwrap_or(0),
         language,
         python_version,
-        style,
+        source_shape,
+        style: std::sync::OnceLock::new(),
         text,
     })
 }

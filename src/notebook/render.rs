@@ -67,7 +67,7 @@ pub(super) fn render(notebook: &Notebook, edits: &[CellEdit]) -> String {
         }
     }
 
-    let style = &notebook.style;
+    let style = notebook.style();
     let cells = &notebook.cells;
     let array = notebook.cells_span.clone();
     let mut out = String::with_capacity(text.len() + 1024);
@@ -102,7 +102,7 @@ fn write_items(
     out: &mut String,
 ) {
     let text = notebook.text.as_str();
-    let style = &notebook.style;
+    let style = notebook.style();
     let cells = &notebook.cells;
     let mut previous: Option<Item<'_>> = None;
     for &item in items {

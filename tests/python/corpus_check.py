@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check `nbhoist scan` against a corpus of real notebooks.
+"""Check `nbhoist scan` and `nbhoist extract` against a corpus of real notebooks.
 
 Usage: target/test-venv/bin/python tests/python/corpus_check.py --nbhoist BINARY DIR
        target/test-venv/bin/python tests/python/corpus_check.py --scan-json FILE DIR
@@ -19,22 +19,51 @@ Normally run through scripts/corpus-check, which builds nbhoist first. Finds eve
   sits in a code cell; an "ok" notebook must be one that ast_syntax.py checks (nbformat 4,
   Python kernel).
 
-Prints counts and every violation; exits 1 if there was any violation, 0 otherwise, 2 on
-bad usage.
+Then (unless --no-extract, and only with --nbhoist) it checks ``nbhoist extract``: it copies
+every notebook into a fresh temporary folder (keeping relative paths; DIR is never written),
+runs ``BINARY extract --package hoisted`` over the copies in the same chunks, and checks that:
+
+* nbhoist exits with 0 or 2 and reports every notebook exactly once, in the documented text
+  format (``PATH → MODULE`` or ``PATH: nothing to hoist`` with ``move``/``stay`` lines, or
+  ``PATH: message``; ``note:`` lines; a closing ``Wrote ...`` / ``Nothing to change.``,
+  which a totals line ``N notebooks: ...`` may follow);
+* a notebook with a module changed on disk and its module exists; any other notebook is
+  byte-identical to the original;
+* every module written (every ``.py`` file, ``__init__.py`` included) compiles, and pyflakes
+  finds no undefined name and no unused module-level import in it (an unused import inside
+  a definition is the notebook's own code; it and other pyflakes messages are counted);
+* every changed notebook is valid nbformat if the original was, and every cell of the
+  original that the rewritten notebook still has (matched by a unique cell ``id``) keeps its
+  outputs, metadata, execution_count and attachments;
+* extract and scan agree: the same definitions, no definition moves that scan keeps, and one
+  that scan would move only stays for the import cell's placement ("comes before cell");
+* running the same commands again changes no file and ends every run with
+  "Nothing to change.".
+
+Prints counts and the violations (the first --max-violations of them); exits 1 if there was
+any violation, 0 otherwise, 2 on bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import ast_syntax
+import nbformat
+from pyflakes import checker as pyflakes_checker
+from pyflakes import messages as pyflakes_messages
 
 STATUSES = ("ok", "error", "skipped")
 KINDS = ("function", "class")
@@ -88,7 +117,11 @@ def _tail(text: bytes, lines: int = 15) -> str:
 
 def _run_scan(binary: str, paths: list[str], timeout: float):
     """(exit code or None on time-out, stdout, stderr) of one `nbhoist scan` run."""
-    cmd = [binary, "scan", "--format", "json", *paths]
+    return _run([binary, "scan", "--format", "json", *paths], timeout)
+
+
+def _run(cmd: list[str], timeout: float):
+    """(exit code or None on time-out, stdout, stderr) of one command."""
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=timeout, check=False)
@@ -292,7 +325,577 @@ def compare_ok_notebook(path: str, record: dict[str, Any], reference: dict[str, 
                              f"({theirs[cell]}); nbhoist reports none")
 
 
-def print_summary(counts: Counter, report: Report, out=sys.stdout) -> None:
+# The extract half -------------------------------------------------------------------------
+
+PACKAGE = "hoisted"
+NOTHING_TO_CHANGE = "Nothing to change."
+WRITEFILE_MODULE = "%%writefile module"  # the kind of a `%%writefile` cell that moves
+WRITEFILE_STAYS = "%%writefile: "  # how the reason of a `%%writefile` cell that stays starts
+MOVED_KINDS = ("function", "class", "constant", WRITEFILE_MODULE)
+# A definition scan would move can stay in extract so that the import cell can go after the
+# cells that set up the package's imports; its reason (or its root reason) says so.
+PLACEMENT_REASON = "comes before cell"
+PRESERVED_CELL_FIELDS = ("outputs", "metadata", "execution_count", "attachments")
+# pyflakes messages that must not occur in a module nbhoist wrote.
+FORBIDDEN_PYFLAKES = (pyflakes_messages.UndefinedName, pyflakes_messages.UndefinedExport,
+                      pyflakes_messages.UnusedImport)
+# A `%%writefile` cell's name is its target path, which may hold spaces.
+_ROW = re.compile(r"  (move|stay) +(\S.*?) +cell (\d+) +(\S.*)")
+# The totals line that may follow the closing line: "3 notebooks: 1 changed, ...".
+_TOTALS = re.compile(r"\d+ notebooks?: .*")
+_MISSING = object()
+
+
+@dataclass
+class Row:
+    """A `move` or `stay` line; `what` is the kind for `move` and the reason for `stay`. The
+    name is a definition's or constant's, or a `%%writefile` cell's target."""
+    verdict: str
+    name: str
+    cell: int
+    what: str
+
+    @property
+    def writefile(self) -> bool:
+        """True for a `%%writefile` cell."""
+        if self.verdict == "move":
+            return self.what == WRITEFILE_MODULE
+        return self.what.startswith(WRITEFILE_STAYS)
+
+
+@dataclass
+class Outcome:
+    """What `nbhoist extract` printed about one notebook."""
+    status: str  # "module" (something moves), "nothing" (nothing to hoist) or "error"
+    module: str | None = None  # the module, or the package when only `%%writefile` cells move
+    message: str | None = None
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class ExtractOutput:
+    """The text output of one `nbhoist extract` run, parsed."""
+    notebooks: dict[str, Outcome] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    last_line: str | None = None  # the closing `Wrote ...` or `Nothing to change.` line
+    totals: str | None = None  # the totals line after it, if any
+    problems: list[str] = field(default_factory=list)
+
+
+def _notebook_header(line: str, paths: set[str]) -> tuple[str, Outcome] | None:
+    """(path, outcome) when line is `PATH → MODULE`, `PATH: nothing to hoist` or
+    `PATH: message` for one of paths (the longest that fits)."""
+    found = None
+    for match in re.finditer(" → |: ", line):
+        if line[:match.start()] in paths:
+            found = match
+    if found is None:
+        return None
+    path, rest = line[:found.start()], line[found.end():]
+    if found.group() == " → ":
+        return path, Outcome("module", module=rest)
+    if rest == "nothing to hoist":
+        return path, Outcome("nothing")
+    return path, Outcome("error", message=rest)
+
+
+def parse_extract_output(text: str, paths: list[str]) -> ExtractOutput:
+    """Parses what `nbhoist extract PATHS...` printed; `problems` lists where the text departs
+    from the expected format (an unexpected line, a notebook missing or reported twice)."""
+    known = set(paths)
+    out = ExtractOutput()
+    lines = text.split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) >= 2 and _TOTALS.fullmatch(lines[-1]) and _is_closing(lines[-2]):
+        out.totals = lines.pop()
+    current: Outcome | None = None
+    for number, line in enumerate(lines, start=1):
+        row = _ROW.fullmatch(line)
+        if row and current is not None and current.status != "error":
+            if row[1] == "move" and row[4] not in MOVED_KINDS:
+                out.problems.append(f"line {number}: unknown kind {row[4]!r}: {line!r}")
+            current.rows.append(Row(row[1], row[2], int(row[3]), row[4]))
+            continue
+        if line.startswith("note: "):
+            out.notes.append(line[len("note: "):])
+            current = None
+            continue
+        if number == len(lines) and _is_closing(line):
+            out.last_line = line
+            continue
+        header = _notebook_header(line, known)
+        if header is not None:
+            path, current = header
+            if path in out.notebooks:
+                out.problems.append(f"{path} is reported more than once")
+            else:
+                out.notebooks[path] = current
+            continue
+        if current is not None and current.status == "error":
+            current.message = f"{current.message}\n{line}"  # a message of several lines
+            continue
+        out.problems.append(f"unexpected line {number}: {line!r}")
+    if out.last_line is None:
+        out.problems.append(f"does not end with `Wrote ...` or {NOTHING_TO_CHANGE!r}")
+    for path in paths:
+        if path not in out.notebooks:
+            out.problems.append(f"{path} is not reported")
+    return out
+
+
+def _is_closing(line: str) -> bool:
+    return line == NOTHING_TO_CHANGE or (line.startswith("Wrote ") and line.endswith("."))
+
+
+def normalise_reason(reason: str) -> str:
+    """A reason with its names (`...`) and numbers replaced by X and N, lists of numbers
+    collapsed, so that reasons can be counted by kind."""
+    text = re.sub(r"`[^`]*`", "X", reason)
+    text = re.sub(r"\d+", "N", text)
+    return re.sub(r"N(?:, N)*(?: and N)?", "N", text)
+
+
+def normalise_message(message: str, folder: str) -> str:
+    """An error message with paths under folder, kernel languages, names and numbers replaced."""
+    text = re.sub(re.escape(folder) + r"\S*", "PATH", message)
+    text = re.sub(r"kernel language is .*, not Python", "kernel language is L, not Python", text)
+    return normalise_reason(text)
+
+
+def nbformat_problem(data: bytes) -> str | None:
+    """Why nbformat rejects a notebook (read without conversion, then validated), or None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+            nbformat.validate(nb)
+        except Exception as e:  # nbformat raises many kinds; every one is a rejection
+            message = getattr(e, "message", None) or str(e) or type(e).__name__
+            where = "/".join(str(p) for p in getattr(e, "absolute_path", ()) or ())
+            text = f"{type(e).__name__}: {message}" + (f" (at {where})" if where else "")
+            return text if len(text) <= 300 else text[:297] + "..."
+    return None
+
+
+def _cells_by_id(nb: Any) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Cell id → (cell number, cell) for the ids that occur once."""
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        return {}
+    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    seen: Counter = Counter()
+    for number, cell in enumerate(cells, start=1):
+        if isinstance(cell, dict) and isinstance(cell.get("id"), str):
+            seen[cell["id"]] += 1
+            found[cell["id"]] = (number, cell)
+    return {key: value for key, value in found.items() if seen[key] == 1}
+
+
+def lost_cell_fields(before: Any, after: Any) -> list[str]:
+    """For each cell of `before` that `after` still has (same id), the preserved fields
+    (outputs, metadata, execution_count, attachments) that differ."""
+    problems = []
+    after_cells = _cells_by_id(after)
+    for cell_id, (number, cell) in _cells_by_id(before).items():
+        if cell_id not in after_cells:
+            continue
+        after_number, after_cell = after_cells[cell_id]
+        for key in PRESERVED_CELL_FIELDS:
+            old, new = cell.get(key, _MISSING), after_cell.get(key, _MISSING)
+            if old != new:
+                problems.append(f"cell {number} (id {cell_id!r}, now cell {after_number}): "
+                                f"{key} changed from {_short_json(old)} to {_short_json(new)}")
+    return problems
+
+
+def _short_json(value: Any) -> str:
+    text = "missing" if value is _MISSING else json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def kept_cells(before: Any, after: Any) -> int:
+    """How many cells of `before` `after` still has, matched by unique id."""
+    after_cells = _cells_by_id(after)
+    return sum(cell_id in after_cells for cell_id in _cells_by_id(before))
+
+
+def module_problems(data: bytes, filename: str) -> tuple[list[str], Counter]:
+    """(violations, counts of other pyflakes messages by kind) of one module's source: it must
+    compile (as py_compile does), with no undefined name and no unused module-level import."""
+    try:
+        tree = ast.parse(data, filename)
+        compile(tree, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as e:
+        return [f"does not compile: {type(e).__name__}: {e}"], Counter()
+    lines = data.decode("utf-8", "replace").splitlines()
+    # An unused import inside a definition is the notebook's own code, copied as it is; the
+    # module-level imports are the ones nbhoist gathers for the module.
+    top_level_imports = set()
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            top_level_imports.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+    problems: list[str] = []
+    others: Counter = Counter()
+    messages = pyflakes_checker.Checker(tree, filename=filename).messages
+    for message in sorted(messages, key=lambda m: (m.lineno, m.col)):
+        if isinstance(message, pyflakes_messages.UnusedImport) and (
+                message.lineno not in top_level_imports):
+            others["UnusedImport inside a definition"] += 1
+        elif isinstance(message, FORBIDDEN_PYFLAKES):
+            line = lines[message.lineno - 1] if 0 < message.lineno <= len(lines) else ""
+            problems.append(f"line {message.lineno}: {message.message % message.message_args}"
+                            f"\n      {line.strip()}")
+        else:
+            others[type(message).__name__] += 1
+    return problems, others
+
+
+def scan_disagreements(record: dict[str, Any], outcome: Outcome) -> list[str]:
+    """How extract's verdicts for a notebook depart from scan's record of it, for definitions
+    and for `%%writefile` cells. Extract lists a definition that moves once even when the
+    notebook repeats it with the same code."""
+    if record.get("status") != "ok":
+        if outcome.status == "error":
+            return []
+        return [f"scan says {record.get('status')} ({record.get('message')}), but extract "
+                "plans it"]
+    if outcome.status == "error":
+        return []
+    definitions = [(d.get("name"), d.get("cell"), d.get("verdict"), d.get("reason"))
+                   for d in record.get("definitions") or []]
+    writefiles = [(w.get("target"), w.get("cell"), w.get("verdict"), w.get("reason"))
+                  for w in record.get("writefiles") or []]
+    rows = [row for row in outcome.rows if row.verdict == "stay" or row.what != "constant"]
+    return (_disagreements("", definitions, [r for r in rows if not r.writefile])
+            + _disagreements("%%writefile ", writefiles, [r for r in rows if r.writefile]))
+
+
+def _disagreements(what: str, scan_items: list[tuple[Any, Any, Any, Any]],
+                   rows: list[Row]) -> list[str]:
+    scan: dict[tuple[Any, Any], list[tuple[Any, Any]]] = {}
+    for name, cell, verdict, reason in scan_items:
+        scan.setdefault((name, cell), []).append((verdict, reason))
+    extract: dict[tuple[Any, Any], list[Row]] = {}
+    for row in rows:
+        extract.setdefault((row.name, row.cell), []).append(row)
+    moved_names = {row.name for row in rows if row.verdict == "move"}
+    problems = []
+    for name, cell in sorted(set(scan) | set(extract), key=lambda key: (key[1], key[0])):
+        theirs, ours = scan.get((name, cell), []), extract.get((name, cell), [])
+        scan_stays = [reason for verdict, reason in theirs if verdict == "stay"]
+        our_stays = [row.what for row in ours if row.verdict == "stay"]
+        if len(ours) > len(theirs):
+            problems.append(f"cell {cell}: {what}`{name}`: scan lists {len(theirs)}, "
+                            f"extract {len(ours)}")
+        elif len(our_stays) < len(scan_stays):
+            problems.append(f"cell {cell}: extract moves {what}`{name}` or leaves it out, but "
+                            f"scan keeps it ({scan_stays[0]})")
+        elif len(ours) < len(theirs) and name not in moved_names:
+            problems.append(f"cell {cell}: {what}`{name}`: scan lists {len(theirs)}, "
+                            f"extract {len(ours)}, and extract moves no `{name}`")
+        elif sum(PLACEMENT_REASON not in reason for reason in our_stays) > len(scan_stays):
+            problems.append(f"cell {cell}: extract keeps {what}`{name}` ({our_stays[0]}), "
+                            "which scan moves")
+    return problems
+
+
+def snapshot(folder: str) -> dict[str, bytes]:
+    """Relative path → bytes of every file under folder, outside __pycache__ folders."""
+    files = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as f:
+                files[os.path.relpath(path, folder)] = f.read()
+    return files
+
+
+def snapshot_changes(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    """`added PATH`, `removed PATH` and `changed PATH` between two snapshots, sorted."""
+    changes = [f"added {p}" for p in after if p not in before]
+    changes += [f"removed {p}" for p in before if p not in after]
+    changes += [f"changed {p}" for p in before if p in after and before[p] != after[p]]
+    return sorted(changes, key=lambda change: change.split(" ", 1)[1])
+
+
+@dataclass
+class ExtractSummary:
+    counts: Counter = field(default_factory=Counter)
+    kept_reasons: Counter = field(default_factory=Counter)
+    error_messages: Counter = field(default_factory=Counter)
+    pyflakes_others: Counter = field(default_factory=Counter)
+    kept_in: str | None = None
+
+
+class ExtractCheck:
+    """One run of the extract checks over copies of the corpus."""
+
+    def __init__(self, binary: str, root: str, work: str, report: Report, timeout: float):
+        self.binary = binary
+        self.root = root
+        self.work = work
+        self.report = report
+        self.timeout = timeout
+        self.summary = ExtractSummary()
+
+    def show(self, text: str) -> str:
+        """Text with the copies' paths turned back into the corpus's."""
+        return text.replace(self.work + os.sep, os.path.join(self.root, ""))
+
+    def violation(self, text: str) -> None:
+        self.report.violation(self.show(text))
+
+    def run(self, paths: list[str], records: list[Any] | None, max_bytes: int,
+            max_count: int) -> None:
+        originals: dict[str, tuple[str, bytes]] = {}  # copy → (original path, bytes)
+        for path in paths:
+            copy = os.path.join(self.work, os.path.relpath(path, self.root))
+            os.makedirs(os.path.dirname(copy), exist_ok=True)
+            with open(path, "rb") as f:
+                data = f.read()
+            with open(copy, "wb") as f:
+                f.write(data)
+            originals[copy] = (path, data)
+        copies = list(originals)
+        counts = self.summary.counts
+        counts["given"] = len(copies)
+
+        invocations, outcomes = self.first_run(copies, max_bytes, max_count)
+        changed = set()
+        for copy, (_, data) in originals.items():
+            with open(copy, "rb") as f:
+                if f.read() != data:
+                    changed.add(copy)
+        counts["changed"] = len(changed)
+        counts["unchanged"] = len(copies) - len(changed)
+        self.check_outcomes(copies, outcomes, changed)
+        self.check_modules(outcomes)
+        self.check_notebooks(sorted(changed), originals)
+        if records is not None:
+            self.check_against_scan(originals, outcomes, records)
+        self.second_run(invocations, outcomes)
+
+    def first_run(self, copies: list[str], max_bytes: int,
+                  max_count: int) -> tuple[list[list[str]], dict[str, Outcome]]:
+        """Every invocation that exited with 0 or 2, and what each notebook got."""
+        invocations: list[list[str]] = []
+        outcomes: dict[str, Outcome] = {}
+        all_chunks = chunks(copies, max_bytes, max_count)
+        for index, chunk in enumerate(all_chunks, start=1):
+            code, stdout, stderr = self.extract(chunk, self.timeout)
+            done = [(chunk, code, stdout, stderr)]
+            if code not in ACCEPTED_EXIT_CODES:
+                self.violation(f"nbhoist extract {_describe_exit(code, self.timeout)} on chunk "
+                               f"{index}/{len(all_chunks)} ({len(chunk)} notebooks, "
+                               f"{chunk[0]} ...):\n" + _tail(stderr))
+                # Name the notebooks that make it fail, and extract the others.
+                done = []
+                timeout = min(self.timeout, 120.0)
+                for path in chunk:
+                    one = self.extract([path], timeout)
+                    if one[0] in ACCEPTED_EXIT_CODES:
+                        done.append(([path], *one))
+                    else:
+                        self.violation(f"nbhoist extract {_describe_exit(one[0], timeout)} on "
+                                       f"{path}:\n" + _tail(one[2]))
+            for invocation, code, stdout, stderr in done:
+                invocations.append(invocation)
+                parsed = self.parse(invocation, stdout, "")
+                outcomes.update(parsed.notebooks)
+                errors = any(o.status == "error" for o in parsed.notebooks.values())
+                if errors != (code == 2):
+                    reported = "some notebooks were" if errors else "no notebook was"
+                    self.violation(f"nbhoist extract exited with {code} on {invocation[0]} ..., "
+                                   f"but {reported} reported as not handled:\n" + _tail(stderr))
+        counts = self.summary.counts
+        for outcome in outcomes.values():
+            counts[f"outcome {outcome.status}"] += 1
+            if outcome.status == "error":
+                self.summary.error_messages[normalise_message(outcome.message or "",
+                                                              self.work)] += 1
+            for row in outcome.rows:
+                if row.verdict == "move":
+                    counts[f"moved {row.what}"] += 1
+                else:
+                    counts["kept %%writefile" if row.writefile else "kept"] += 1
+                    self.summary.kept_reasons[normalise_reason(row.what)] += 1
+        return invocations, outcomes
+
+    def extract(self, paths: list[str], timeout: float):
+        return _run([self.binary, "extract", "--package", PACKAGE, *paths], timeout)
+
+    def parse(self, invocation: list[str], stdout: bytes, which: str) -> ExtractOutput:
+        parsed = parse_extract_output(stdout.decode("utf-8", "replace"), invocation)
+        for problem in parsed.problems:
+            self.violation(f"nbhoist extract{which} output over {invocation[0]} ...: {problem}")
+        return parsed
+
+    def check_outcomes(self, copies: list[str], outcomes: dict[str, Outcome],
+                       changed: set[str]) -> None:
+        for copy in copies:
+            outcome = outcomes.get(copy)
+            if outcome is None:
+                continue  # already reported
+            if outcome.status == "module":
+                if copy not in changed:
+                    self.violation(f"{copy}: extract reports module {outcome.module}, but the "
+                                   "notebook did not change")
+                if not os.path.exists(outcome.module or ""):
+                    self.violation(f"{copy}: extract reports module {outcome.module}, which "
+                                   "does not exist")
+            elif copy in changed:
+                what = "nothing to hoist" if outcome.status == "nothing" else "an error"
+                self.violation(f"{copy}: the notebook changed, but extract reports {what}")
+
+    def check_modules(self, outcomes: dict[str, Outcome]) -> None:
+        """Every .py file in the copies' folder: nbhoist wrote them all (the package and its
+        sub-packages, wherever it puts them), as the folder held only notebooks."""
+        notebook_of = {os.path.normpath(o.module): copy for copy, o in outcomes.items()
+                       if o.module is not None}
+        for dirpath, dirnames, filenames in os.walk(self.work):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    self.check_module(os.path.join(dirpath, name), notebook_of)
+
+    def check_module(self, module: str, notebook_of: dict[str, str]) -> None:
+        is_init = os.path.basename(module) == "__init__.py"
+        self.summary.counts["inits" if is_init else "modules"] += 1
+        with open(module, "rb") as f:
+            data = f.read()
+        problems, others = module_problems(data, module)
+        self.summary.pyflakes_others.update(others)
+        source = notebook_of.get(os.path.normpath(module))
+        label = module + (f" (from {source})" if source else "")
+        for problem in problems:
+            self.violation(f"{label}: {problem}")
+
+    def check_notebooks(self, changed: list[str],
+                        originals: dict[str, tuple[str, bytes]]) -> None:
+        for copy in changed:
+            before = originals[copy][1]
+            with open(copy, "rb") as f:
+                after = f.read()
+            problem = nbformat_problem(after)
+            if problem is not None:
+                if nbformat_problem(before) is None:
+                    self.violation(f"{copy}: the rewritten notebook is not valid nbformat "
+                                   f"({problem}); the original is")
+                else:
+                    self.summary.counts["invalid before and after"] += 1
+            try:
+                old = json.loads(before)
+            except ValueError:
+                continue  # unreadable: check_outcomes flags it if it changed
+            try:
+                new = json.loads(after)
+            except ValueError as e:
+                self.violation(f"{copy}: the rewritten notebook is not JSON ({e})")
+                continue
+            self.summary.counts["cells compared"] += kept_cells(old, new)
+            for lost in lost_cell_fields(old, new):
+                self.violation(f"{copy}: {lost}")
+
+    def check_against_scan(self, originals: dict[str, tuple[str, bytes]],
+                           outcomes: dict[str, Outcome], records: list[Any]) -> None:
+        by_path = {os.path.normpath(r["path"]): r for r in records
+                   if isinstance(r, dict) and isinstance(r.get("path"), str)}
+        for copy, (path, _) in originals.items():
+            record, outcome = by_path.get(os.path.normpath(path)), outcomes.get(copy)
+            if record is None or outcome is None or shape_problems(record):
+                continue  # already reported
+            for problem in scan_disagreements(record, outcome):
+                self.violation(f"{copy}: extract and scan disagree: {problem}")
+
+    def second_run(self, invocations: list[list[str]], first: dict[str, Outcome]) -> None:
+        before = snapshot(self.work)
+        for invocation in invocations:
+            code, stdout, stderr = self.extract(invocation, self.timeout)
+            self.summary.counts["second-run invocations"] += 1
+            if code not in ACCEPTED_EXIT_CODES:
+                self.violation(f"second nbhoist extract {_describe_exit(code, self.timeout)} "
+                               f"over {invocation[0]} ...:\n" + _tail(stderr))
+                continue
+            parsed = self.parse(invocation, stdout, " (second run)")
+            named = False
+            for path, outcome in parsed.notebooks.items():
+                if outcome.status == "module":
+                    moves = [row.name for row in outcome.rows if row.verdict == "move"]
+                    self.violation(f"{path}: a second extract hoists again: "
+                                   f"{', '.join(moves)}")
+                    named = True
+                elif outcome.status == "error" and first.get(path, outcome).status != "error":
+                    self.violation(f"{path}: a second extract fails: {outcome.message}")
+                    named = True
+            if parsed.last_line not in (None, NOTHING_TO_CHANGE) and not named:
+                self.violation(f"second nbhoist extract over {invocation[0]} ... ends with "
+                               f"{parsed.last_line!r}, not {NOTHING_TO_CHANGE!r}")
+        changes = snapshot_changes(before, snapshot(self.work))
+        self.summary.counts["second-run file changes"] = len(changes)
+        for change in changes:
+            self.violation(f"the second extract {change.split(' ', 1)[0]} "
+                           f"{os.path.join(self.work, change.split(' ', 1)[1])}")
+
+
+def check_extract(binary: str, root: str, paths: list[str], records: list[Any] | None,
+                  report: Report, max_bytes: int, max_count: int, timeout: float,
+                  work_dir: str | None = None) -> ExtractSummary:
+    """Runs the extract checks over copies of paths (which are under root), in a fresh
+    temporary folder removed afterwards, or in work_dir, which is kept."""
+    work = tempfile.mkdtemp(prefix="nbhoist-corpus-") if work_dir is None else work_dir
+    work = os.path.realpath(work)
+    os.makedirs(work, exist_ok=True)
+    check = ExtractCheck(binary, root, work, report, timeout)
+    try:
+        check.run(paths, records, max_bytes, max_count)
+    finally:
+        if work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            check.summary.kept_in = work
+    return check.summary
+
+
+def print_extract_summary(summary: ExtractSummary, out=sys.stdout) -> None:
+    counts = summary.counts
+    print(f"extract: {counts['given']} notebooks given, {counts['changed']} changed, "
+          f"{counts['unchanged']} unchanged, {counts['outcome error']} errors "
+          f"({counts['outcome module']} with a module, {counts['outcome nothing']} with "
+          "nothing to hoist)", file=out)
+    hoisted = counts["moved function"] + counts["moved class"]
+    print(f"extract definitions: {hoisted} hoisted ({counts['moved function']} functions, "
+          f"{counts['moved class']} classes), {counts['moved constant']} constants hoisted, "
+          f"{counts['kept']} kept", file=out)
+    print(f"extract %%writefile cells: {counts['moved ' + WRITEFILE_MODULE]} become modules, "
+          f"{counts['kept %%writefile']} stay", file=out)
+
+    def top(title: str, counter: Counter, limit: int) -> None:
+        if not counter:
+            return
+        print(f"{title} (top {min(limit, len(counter))} of {len(counter)}):", file=out)
+        for text, count in counter.most_common(limit):
+            print(f"  {count:6}  {text}", file=out)
+
+    top("kept by reason (definitions and %%writefile cells)", summary.kept_reasons, 15)
+    top("extract errors by message", summary.error_messages, 10)
+    print(f"package files written: {counts['modules']} modules, {counts['inits']} __init__.py",
+          file=out)
+    others = ", ".join(f"{count} {kind}" for kind, count in summary.pyflakes_others.most_common())
+    print(f"pyflakes, other messages: {others or 'none'}", file=out)
+    print(f"changed notebooks: {counts['cells compared']} cells kept (matched by id) compared, "
+          f"{counts['invalid before and after']} invalid nbformat before and after", file=out)
+    print(f"second run: {counts['second-run invocations']} invocations, "
+          f"{counts['second-run file changes']} files changed", file=out)
+    if summary.kept_in:
+        print(f"copies kept in {summary.kept_in}", file=out)
+    print("(extract ran on copies: paths below name the corpus notebooks they came from, and "
+          "the files nbhoist wrote as if it had written them in DIR)", file=out)
+
+
+def print_summary(counts: Counter, report: Report, extract: ExtractSummary | None = None,
+                  max_violations: int | None = None, out=sys.stdout) -> None:
     def line(label: str, *items: tuple[str, str]) -> None:
         parts = ", ".join(f"{counts.get(key, 0)} {name}" for key, name in items)
         print(f"{label}: {parts}", file=out)
@@ -306,14 +909,20 @@ def print_summary(counts: Counter, report: Report, out=sys.stdout) -> None:
          ("definitions function", "functions"), ("definitions class", "classes"))
     line("syntax-error cells", ("syntax-error cells agreeing", "agreeing"),
          ("syntax-error cells disagreeing", "disagreeing"))
+    if extract is not None:
+        print_extract_summary(extract, out)
     if report.notes:
         print(f"\nnotes ({len(report.notes)}, not failures):", file=out)
         for note in report.notes:
             print(f"  {note}", file=out)
     if report.violations:
         print(f"\nVIOLATIONS ({len(report.violations)}):", file=out)
-        for violation in report.violations:
+        shown = report.violations[:max_violations]
+        for violation in shown:
             print(f"  {violation}", file=out)
+        if len(shown) < len(report.violations):
+            print(f"  ... and {len(report.violations) - len(shown)} more "
+                  "(--max-violations shows more)", file=out)
         print("\ncorpus check FAILED", file=out)
     else:
         print("\ncorpus check passed", file=out)
@@ -321,7 +930,8 @@ def print_summary(counts: Counter, report: Report, out=sys.stdout) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="corpus_check.py", description="Check `nbhoist scan` against a notebook corpus.")
+        prog="corpus_check.py",
+        description="Check `nbhoist scan` and `nbhoist extract` against a notebook corpus.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--nbhoist", metavar="BINARY", help="the nbhoist binary to run")
     source.add_argument("--scan-json", metavar="FILE",
@@ -333,6 +943,14 @@ def main(argv: list[str]) -> int:
                         help="most notebooks on one nbhoist command line")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds one nbhoist run may take")
+    parser.add_argument("--no-extract", action="store_true",
+                        help="check `nbhoist scan` only, not `nbhoist extract`")
+    parser.add_argument("--extract-dir", metavar="FOLDER",
+                        help="copy the notebooks for the extract checks into FOLDER (which "
+                             "must not exist or be empty) and keep them, instead of a "
+                             "temporary folder")
+    parser.add_argument("--max-violations", type=int, default=50,
+                        help="most violations to print (all are counted)")
     args = parser.parse_args(argv[1:])
 
     if not os.path.isdir(args.dir):
@@ -340,6 +958,12 @@ def main(argv: list[str]) -> int:
     paths = find_notebooks(args.dir)
     if not paths:
         parser.error(f"no *.ipynb files under {args.dir}")
+    if args.extract_dir is not None and os.path.exists(args.extract_dir) and (
+            not os.path.isdir(args.extract_dir) or os.listdir(args.extract_dir)):
+        parser.error(f"not an empty folder: {args.extract_dir}")
+    if args.extract_dir is not None and os.path.realpath(args.extract_dir).startswith(
+            os.path.join(os.path.realpath(args.dir), "")):
+        parser.error("--extract-dir must not be inside DIR, which is never written")
 
     report = Report()
     if args.nbhoist is not None:
@@ -349,7 +973,12 @@ def main(argv: list[str]) -> int:
         with open(args.scan_json, "rb") as f:
             records = parse_scan_output(f.read(), args.scan_json, report)
     counts = check(paths, records, report)
-    print_summary(counts, report)
+    extract = None
+    if args.nbhoist is not None and not args.no_extract:
+        extract = check_extract(args.nbhoist, args.dir, paths, records, report,
+                                args.chunk_bytes, args.chunk_files, args.timeout,
+                                args.extract_dir)
+    print_summary(counts, report, extract, args.max_violations)
     return 1 if report.violations else 0
 
 

@@ -208,5 +208,246 @@ class CorpusCheckTest(unittest.TestCase):
         self.assertIsInstance(counts, Counter)
 
 
+FAKE_NBHOIST = r"""
+import json, os, sys
+
+# A stand-in for `nbhoist extract --package hoisted PATH...`: hoists `f` out of notebooks
+# whose first cell defines it, writing a module with an unused import and dropping the
+# outputs of the second cell; it does it again on every run.
+paths = sys.argv[4:]
+wrote = []
+for path in paths:
+    with open(path) as f:
+        nb = json.load(f)
+    if " f" not in "".join(nb["cells"][0]["source"]):
+        print(f"{path}: nothing to hoist")
+        continue
+    package = os.path.join(os.path.dirname(path), "hoisted")
+    os.makedirs(package, exist_ok=True)
+    module = os.path.join(package, "m.py")
+    with open(module, "a") as f:
+        f.write("import os\n\n\ndef f():\n    pass\n")
+    nb["cells"][0]["source"] = "from hoisted.m import f"
+    nb["cells"][1]["outputs"] = []
+    with open(path, "w") as f:
+        json.dump(nb, f)
+    print(f"{path} → {module}")
+    print("  move  f  cell 1  function")
+    wrote.append(path)
+print(f"Wrote {', '.join(wrote)}." if wrote else "Nothing to change.")
+"""
+
+EXTRACT_OUTPUT = """\
+/c/a.ipynb → /c/hoisted/a.py
+  move  helper       cell 2   function
+  move  LIMIT        cell 1   constant
+  move  my tools.py  cell 12  %%writefile module
+  stay  plot         cell 10  reads notebook variable `df` (cell 3): pass it as a parameter
+  stay  data.csv     cell 13  %%writefile: writes a file that is not a Python module
+  stay  f(x)         cell 11
+/c/b: c.ipynb: nothing to hoist
+  stay  g  cell 4  `g` is also assigned in cell 5:   move  h  cell 6  function
+/c/d.ipynb: not valid JSON (line 1, column 1): expected value
+  and a second line
+note: `helper` is defined in modules a and e of /c/hoisted; it is not re-exported
+Wrote /c/hoisted/a.py, /c/hoisted/__init__.py, /c/a.ipynb.
+"""
+
+
+class ExtractCheckTest(unittest.TestCase):
+    def test_parse_extract_output(self):
+        paths = ["/c/a.ipynb", "/c/b: c.ipynb", "/c/b", "/c/d.ipynb"]
+        out = corpus_check.parse_extract_output(EXTRACT_OUTPUT, paths)
+        self.assertEqual(out.problems, ["unexpected line 7: '  stay  f(x)         cell 11'",
+                                        "/c/b is not reported"])
+        a = out.notebooks["/c/a.ipynb"]
+        self.assertEqual((a.status, a.module), ("module", "/c/hoisted/a.py"))
+        self.assertEqual([(r.verdict, r.name, r.cell, r.what) for r in a.rows], [
+            ("move", "helper", 2, "function"), ("move", "LIMIT", 1, "constant"),
+            ("move", "my tools.py", 12, "%%writefile module"),
+            ("stay", "plot", 10, "reads notebook variable `df` (cell 3): pass it as a parameter"),
+            ("stay", "data.csv", 13, "%%writefile: writes a file that is not a Python module")])
+        self.assertEqual([r.writefile for r in a.rows], [False, False, True, False, True])
+        b = out.notebooks["/c/b: c.ipynb"]
+        self.assertEqual(b.status, "nothing")
+        self.assertEqual([(r.name, r.cell, r.what) for r in b.rows],
+                         [("g", 4, "`g` is also assigned in cell 5:   move  h  cell 6  function")])
+        d = out.notebooks["/c/d.ipynb"]
+        self.assertEqual((d.status, d.message, d.rows),
+                         ("error", "not valid JSON (line 1, column 1): expected value\n"
+                                   "  and a second line", []))
+        self.assertEqual(out.notes, ["`helper` is defined in modules a and e of /c/hoisted; it "
+                                     "is not re-exported"])
+        self.assertEqual(out.last_line, "Wrote /c/hoisted/a.py, /c/hoisted/__init__.py, "
+                                        "/c/a.ipynb.")
+
+    def test_parse_extract_output_problems(self):
+        text = ("/c/a.ipynb: nothing to hoist\n  move  f  cell 1  lambda\n/c/a.ipynb → /c/m.py\n"
+                "Nothing to change.\nextra\n")
+        out = corpus_check.parse_extract_output(text, ["/c/a.ipynb"])
+        self.assertEqual(out.problems, [
+            "line 2: unknown kind 'lambda': '  move  f  cell 1  lambda'",
+            "/c/a.ipynb is reported more than once",
+            "unexpected line 4: 'Nothing to change.'",
+            "unexpected line 5: 'extra'",
+            "does not end with `Wrote ...` or 'Nothing to change.'"])
+        self.assertEqual(corpus_check.parse_extract_output("Nothing to change.\n", []).last_line,
+                         "Nothing to change.")
+        totals = "1 notebook: 0 changed, 0 failed; 0 definitions hoisted, 0 kept"
+        out = corpus_check.parse_extract_output(
+            f"/c/a.ipynb: nothing to hoist\nNothing to change.\n{totals}\n", ["/c/a.ipynb"])
+        self.assertEqual((out.problems, out.last_line, out.totals),
+                         ([], "Nothing to change.", totals))
+        out = corpus_check.parse_extract_output(f"{totals}\nNothing to change.\n", [])
+        self.assertEqual(out.problems, [f"unexpected line 1: {totals!r}"])
+
+    def test_normalise(self):
+        normalise = corpus_check.normalise_reason
+        self.assertEqual(normalise("reads notebook variable `df2` (cell 13): pass it"),
+                         "reads notebook variable X (cell N): pass it")
+        self.assertEqual(normalise("`f` is defined in cells 3, 5 and 12 with different code"),
+                         "X is defined in cells N with different code")
+        self.assertEqual(corpus_check.normalise_message(
+            "/tmp/w/x/hoisted/a.py already exists; kernel language is C++14, not Python",
+            "/tmp/w"), "PATH already exists; kernel language is L, not Python")
+
+    def test_lost_cell_fields(self):
+        def cell(cell_id, **fields):
+            return {"id": cell_id, "cell_type": "code", "source": "", "metadata": {},
+                    "execution_count": 1, "outputs": [], **fields}
+        before = {"cells": [cell("a"), cell("b", outputs=[{"output_type": "stream"}]),
+                            cell("dup"), cell("dup"), cell("gone"), {"cell_type": "raw"},
+                            cell("c", attachments={"x.png": {}})]}
+        after = {"cells": [cell("new"), cell("a", source="changed"), cell("b"), cell("dup"),
+                           cell("c", execution_count=2)]}
+        self.assertEqual(corpus_check.lost_cell_fields(before, after), [
+            "cell 2 (id 'b', now cell 3): outputs changed from [{\"output_type\": \"stream\"}] "
+            "to []",
+            "cell 7 (id 'c', now cell 5): execution_count changed from 1 to 2",
+            "cell 7 (id 'c', now cell 5): attachments changed from {\"x.png\": {}} to missing"])
+        self.assertEqual(corpus_check.kept_cells(before, after), 3)
+        self.assertEqual(corpus_check.lost_cell_fields({"worksheets": []}, after), [])
+
+    def test_module_problems(self):
+        source = (b"import os\nimport sys\n\n\ndef f():\n    import json\n"
+                  b"    return sys.argv, undefined_thing\n")
+        problems, others = corpus_check.module_problems(source, "m.py")
+        self.assertEqual(problems, ["line 1: 'os' imported but unused\n      import os",
+                                    "line 7: undefined name 'undefined_thing'\n"
+                                    "      return sys.argv, undefined_thing"])
+        self.assertEqual(others["UnusedImport inside a definition"], 1)
+        problems, others = corpus_check.module_problems(b"from x import *\n\ny = z\n", "m.py")
+        self.assertEqual(problems, [])
+        self.assertEqual(others, Counter(ImportStarUsed=1, ImportStarUsage=1))
+        problems, _ = corpus_check.module_problems(b"def f():\n    await g()\n", "m.py")
+        self.assertEqual(len(problems), 1)
+        self.assertIn("does not compile: SyntaxError: 'await' outside", problems[0])
+        problems, _ = corpus_check.module_problems(
+            b"from .a import f\n\n__all__ = ['f', 'g']\n", "m.py")
+        self.assertEqual(problems, ["line 3: undefined name 'g' in __all__\n"
+                                    "      __all__ = ['f', 'g']"])
+
+    def test_scan_disagreements(self):
+        def d(name, cell, verdict, reason=None):
+            return {"name": name, "kind": "function", "cell": cell, "line": 1,
+                    "verdict": verdict, "reason": reason, "needs": []}
+
+        def row(verdict, name, cell, what="function"):
+            return corpus_check.Row(verdict, name, cell, what)
+
+        def w(target, cell, verdict, reason=None):
+            return {"cell": cell, "target": target, "append": False, "verdict": verdict,
+                    "reason": reason, "module": None}
+
+        record = {"path": "p", "status": "ok", "message": None, "syntax_errors": [],
+                  "definitions": [d("same", 1, "move"), d("same", 4, "move"),
+                                  d("late", 2, "move"), d("kept", 3, "stay", "reads `x`"),
+                                  d("moved", 5, "stay", "reads `y`"), d("lost", 6, "move")],
+                  "writefiles": [w("a.py", 8, "move"), w("b.txt", 9, "stay", "not Python"),
+                                 w("c.py", 10, "move")]}
+        outcome = corpus_check.Outcome("module", rows=[
+            row("move", "same", 1), row("move", "LIMIT", 1, "constant"),
+            row("move", "a.py", 8, "%%writefile module"),
+            row("move", "b.txt", 9, "%%writefile module"),
+            row("stay", "c.py", 10, "%%writefile: comes before cell 2, which installs ..."),
+            row("stay", "late", 2, "comes before cell 3, which installs ..."),
+            row("stay", "kept", 3, "reads `x`"), row("move", "moved", 5),
+            row("stay", "extra", 7, "?")])
+        self.assertEqual(corpus_check.scan_disagreements(record, outcome), [
+            "cell 5: extract moves `moved` or leaves it out, but scan keeps it (reads `y`)",
+            "cell 6: `lost`: scan lists 1, extract 0, and extract moves no `lost`",
+            "cell 7: `extra`: scan lists 0, extract 1",
+            "cell 9: extract moves %%writefile `b.txt` or leaves it out, but scan keeps it "
+            "(not Python)"])
+        outcome.rows[5] = row("stay", "late", 2, "reads `z`")
+        self.assertIn("cell 2: extract keeps `late` (reads `z`), which scan moves",
+                      corpus_check.scan_disagreements(record, outcome))
+        error = corpus_check.Outcome("error", message="bad")
+        self.assertEqual(corpus_check.scan_disagreements(record, error), [])
+        skipped = dict(record, status="skipped", message="R")
+        self.assertEqual(corpus_check.scan_disagreements(skipped, error), [])
+        self.assertEqual(corpus_check.scan_disagreements(skipped, outcome),
+                         ["scan says skipped (R), but extract plans it"])
+
+    def test_snapshot_changes(self):
+        before = {"a": b"1", "b": b"2", "c": b"3"}
+        after = {"a": b"1", "b": b"changed", "d": b"4"}
+        self.assertEqual(corpus_check.snapshot_changes(before, after),
+                         ["changed b", "removed c", "added d"])
+
+    def test_nbformat_problem(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "nb.ipynb")
+            write_notebook(path, [("code", "x = 1")])
+            with open(path, "rb") as f:
+                data = f.read()
+        self.assertIsNone(corpus_check.nbformat_problem(data))
+        nb = json.loads(data)
+        del nb["cells"][0]["outputs"]
+        problem = corpus_check.nbformat_problem(json.dumps(nb).encode())
+        self.assertIn("'outputs' is a required property", problem)
+        self.assertIn("does not appear to be JSON", corpus_check.nbformat_problem(b"{"))
+
+    def test_check_extract(self):
+        with tempfile.TemporaryDirectory() as folder:
+            binary = os.path.join(folder, "nbhoist")
+            with open(binary, "w") as f:
+                f.write(f"#!{sys.executable}\n{FAKE_NBHOIST}")
+            os.chmod(binary, 0o755)
+            corpus = os.path.join(folder, "corpus")
+            os.makedirs(os.path.join(corpus, "sub"))
+            hoists = os.path.join(corpus, "sub", "hoists.ipynb")
+            write_notebook(hoists, [("code", "def f():\n    pass"), ("code", "f()")])
+            with open(hoists) as f:
+                nb = json.load(f)
+            for i, cell in enumerate(nb["cells"]):
+                cell["id"] = f"id{i}"
+            nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                          "text": "x"}]
+            with open(hoists, "w") as f:
+                json.dump(nb, f)
+            stays = os.path.join(corpus, "stays.ipynb")
+            write_notebook(stays, [("code", "x = 1")])
+            paths = corpus_check.find_notebooks(corpus)
+            before = corpus_check.snapshot(corpus)
+            report = corpus_check.Report()
+            summary = corpus_check.check_extract(binary, corpus, paths, None, report,
+                                                 max_bytes=100_000, max_count=1, timeout=60)
+            self.assertEqual(corpus_check.snapshot(corpus), before)  # the corpus is not written
+        hoisted_module = os.path.join(corpus, "sub", "hoisted", "m.py")
+        self.assertEqual(summary.counts["given"], 2)
+        self.assertEqual(summary.counts["changed"], 1)
+        self.assertEqual(summary.counts["modules"], 1)
+        self.assertEqual(summary.counts["moved function"], 1)
+        self.assertEqual(summary.counts["second-run invocations"], 2)
+        self.assertEqual(report.violations, [
+            f"{hoisted_module} (from {hoists}): line 1: 'os' imported but unused\n"
+            "      import os",
+            f"{hoists}: cell 2 (id 'id1', now cell 2): outputs changed from "
+            '[{"output_type": "stream", "name": "stdout", "text": "x"}] to []',
+            f"{hoists}: a second extract hoists again: f",
+            f"the second extract changed {hoisted_module}"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -8,14 +8,23 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CellMagic {
     /// `%%time`, `%%capture`: the body is Python that runs at notebook level.
-    Runs { name: String },
+    Runs {
+        /// The magic's name.
+        name: String,
+    },
     /// `%%timeit`: the body is Python, but it runs in a scope of its own, so it binds no
     /// notebook names.
-    Isolated { name: String },
+    Isolated {
+        /// The magic's name.
+        name: String,
+    },
     /// `%%writefile` / `%%file`: the body is the content of a file.
     WriteFile(WriteFile),
     /// Any other cell magic: the body is not Python (`%%bash`, `%%html`, `%%R`, ...).
-    Opaque { name: String },
+    Opaque {
+        /// The magic's name.
+        name: String,
+    },
 }
 
 impl CellMagic {

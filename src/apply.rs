@@ -29,7 +29,7 @@ pub enum Action {
 
 /// Why applying changes failed; the files are as they were before.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: cannot write the file: {source}", path.display())]
+#[error("{}: cannot write the file", path.display())]
 pub struct ApplyError {
     /// The file that could not be written.
     pub path: PathBuf,

@@ -128,12 +128,7 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
         .map(|path| place(request, &package_dir, path))
         .collect();
     let outcomes = batch::run(&request.notebooks, request.jobs, request.progress, |path| {
-        let index = request
-            .notebooks
-            .iter()
-            .position(|p| p == path)
-            .expect("the job runs on the request's notebooks");
-        plan_one(path, &places[index], request)
+        plan_one(path, &place(request, &package_dir, path), request)
     });
 
     let mut plan = ExtractPlan::default();

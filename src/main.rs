@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use nbhoist::apply::apply;
 use nbhoist::batch::{Found, common_root, find_notebooks};
@@ -18,10 +19,14 @@ const EXIT_CHANGES: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Scan(args) => scan(args),
+    let outcome = match Cli::parse().command {
+        Command::Scan(args) => Ok(scan(args)),
         Command::Extract(args) => extract(args),
-    }
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("nbhoist: {error:#}");
+        ExitCode::from(EXIT_ERROR)
+    })
 }
 
 /// Finds the notebooks, reporting paths that cannot be walked on stderr.
@@ -52,7 +57,7 @@ fn scan(args: ScanArgs) -> ExitCode {
     }
 }
 
-fn extract(args: ExtractArgs) -> ExitCode {
+fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let found = notebooks(&args.inputs);
     let json = args.format == Format::Json;
     let dry_run = args.diff || args.check;
@@ -68,13 +73,7 @@ fn extract(args: ExtractArgs) -> ExitCode {
         jobs: args.inputs.jobs,
         progress: !json,
     };
-    let plan = match plan_extract(&request) {
-        Ok(plan) => plan,
-        Err(error) => {
-            eprintln!("nbhoist: {error}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+    let plan = plan_extract(&request)?;
     let color = use_color(
         args.color,
         std::io::stdout().is_terminal(),
@@ -89,10 +88,7 @@ fn extract(args: ExtractArgs) -> ExitCode {
         }
     }
     if !dry_run {
-        if let Err(error) = apply(&plan.changes) {
-            eprintln!("nbhoist: {error}; no file was changed");
-            return ExitCode::from(EXIT_ERROR);
-        }
+        apply(&plan.changes).context("no file was changed")?;
         if !json {
             print(&report::written_line(&plan.changes));
         }
@@ -104,13 +100,13 @@ fn extract(args: ExtractArgs) -> ExitCode {
         print(&totals)
     }
 
-    if plan.has_errors() || !found.errors.is_empty() {
+    Ok(if plan.has_errors() || !found.errors.is_empty() {
         ExitCode::from(EXIT_ERROR)
     } else if args.check && !plan.changes.is_empty() {
         ExitCode::from(EXIT_CHANGES)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 fn print(text: &str) {

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
+use common::{cell_sources, cells};
 use serde_json::Value;
+
+mod common;
 
 const PACKAGE: &str = "hoisted";
 
@@ -65,24 +68,6 @@ fn comparable(events: Vec<(usize, String, Value)>, left_out: &[usize]) -> Vec<(S
         .collect()
 }
 
-/// The cell sources and ids of a notebook.
-fn cells(notebook: &Path) -> Vec<(String, Option<String>)> {
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(notebook).unwrap()).unwrap();
-    json["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|cell| {
-            let source = match &cell["source"] {
-                Value::Array(lines) => lines.iter().map(|l| l.as_str().unwrap()).collect(),
-                Value::String(text) => text.clone(),
-                _ => String::new(),
-            };
-            (source, cell["id"].as_str().map(str::to_owned))
-        })
-        .collect()
-}
-
 fn nbhoist(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::cargo_bin("nbhoist")
         .unwrap()
@@ -114,11 +99,11 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// The sources of a notebook's cells, for snapshots.
-fn cell_sources(notebook: &Path) -> String {
-    cells(notebook)
+fn listing(notebook: &Path) -> String {
+    cell_sources(notebook)
         .into_iter()
         .enumerate()
-        .map(|(i, (source, _))| format!("── cell {} ──\n{source}\n", i + 1))
+        .map(|(i, source)| format!("── cell {} ──\n{source}\n", i + 1))
         .collect()
 }
 
@@ -160,7 +145,7 @@ fn check_fixture(name: &str) {
     }
     insta::assert_snapshot!(
         format!("{name}"),
-        format!("{report}\n{modules}\n{}", cell_sources(&notebook))
+        format!("{report}\n{modules}\n{}", listing(&notebook))
     );
 
     // A `%%writefile` cell that became a module no longer runs, so its "Writing x.py" is gone;

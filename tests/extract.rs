@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::cell_sources;
 use serde_json::{Value, json};
+
+mod common;
 
 /// A notebook with one code cell per source, nbformat 4.`minor`.
 fn notebook(minor: u64, cells: &[&str]) -> String {
@@ -51,20 +54,6 @@ fn extract(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8(output.stdout).unwrap(),
         String::from_utf8(output.stderr).unwrap(),
     )
-}
-
-fn sources(path: &Path) -> Vec<String> {
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    json["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|cell| match &cell["source"] {
-            Value::String(text) => text.clone(),
-            Value::Array(lines) => lines.iter().map(|l| l.as_str().unwrap()).collect(),
-            _ => panic!("bad source"),
-        })
-        .collect()
 }
 
 const SIMPLE: &[&str] = &["import os", "def sep():\n    return os.sep", "print(sep())"];
@@ -179,7 +168,7 @@ fn autoreload_can_be_left_out() {
     );
     assert_eq!(code, Some(0));
     assert_eq!(
-        sources(&dir.path().join("nb.ipynb")),
+        cell_sources(&dir.path().join("nb.ipynb")),
         ["import os", "from pkg.nb import sep", "print(sep())"]
     );
 }
@@ -211,7 +200,7 @@ fn the_import_cell_never_comes_before_setup_the_imports_need() {
         "{stdout}"
     );
     assert_eq!(
-        sources(&dir.path().join("nb.ipynb")),
+        cell_sources(&dir.path().join("nb.ipynb")),
         [
             "import os",
             "def early():\n    return os.sep",

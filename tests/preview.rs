@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use assert_cmd::Command;
+use common::cell_sources;
 use serde_json::Value;
+
+mod common;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -194,21 +197,6 @@ fn colour_only_when_asked_or_on_a_terminal() {
     let (_, auto) = nbhoist(dir.path(), &args("auto"));
     assert!(!auto.contains('\x1b'));
     assert_eq!(never, auto);
-}
-
-/// What the notebook's cells hold, by source.
-fn cell_sources(notebook: &Path) -> Vec<String> {
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(notebook).unwrap()).unwrap();
-    json["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|cell| match &cell["source"] {
-            Value::Array(lines) => lines.iter().map(|l| l.as_str().unwrap()).collect(),
-            Value::String(text) => text.clone(),
-            _ => String::new(),
-        })
-        .collect()
 }
 
 /// Applies the hunks of a unified diff (`@@` onwards) to `before`, checking every context and

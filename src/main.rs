@@ -8,7 +8,7 @@ use clap::Parser;
 use nbhoist::apply::apply;
 use nbhoist::batch::{Found, common_root, find_notebooks};
 use nbhoist::cli::{Cli, Command, ExtractArgs, Format, Inputs, ScanArgs};
-use nbhoist::diff::{no_color_requested, use_color};
+use nbhoist::diff::{ColorChoice, no_color_requested, use_color};
 use nbhoist::extract::{ExtractRequest, plan_extract};
 use nbhoist::report;
 use nbhoist::scan::{Status, scan_paths};
@@ -43,7 +43,7 @@ fn scan(args: ScanArgs) -> ExitCode {
     let json = args.format == Format::Json;
     let reports = scan_paths(&found.notebooks, args.inputs.jobs, !json);
     match args.format {
-        Format::Text => print(&report::scan_text(&reports)),
+        Format::Text => print(&report::scan_text(&reports, color(args.color))),
         Format::Json => {
             print(&report::scan_json(&reports));
             eprint!("{}", report::Totals::of(&reports).line() + "\n");
@@ -74,11 +74,7 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         progress: !json,
     };
     let plan = plan_extract(&request)?;
-    let color = use_color(
-        args.color,
-        std::io::stdout().is_terminal(),
-        no_color_requested(std::env::var_os("NO_COLOR").as_deref()),
-    );
+    let color = color(args.color);
     if json {
         print(&report::extract_json(&plan));
     } else {
@@ -107,6 +103,15 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether to colour what goes to stdout.
+fn color(choice: ColorChoice) -> bool {
+    use_color(
+        choice,
+        std::io::stdout().is_terminal(),
+        no_color_requested(std::env::var_os("NO_COLOR").as_deref()),
+    )
 }
 
 fn print(text: &str) {

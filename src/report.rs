@@ -10,6 +10,7 @@ use crate::apply::{Action, FileChange};
 use crate::diff::{Paint, colorize};
 use crate::extract::ExtractPlan;
 use crate::plan::MovedKind;
+use crate::position::CellNumber;
 use crate::scan::{NotebookReport, Status, VerdictName};
 
 /// Totals over a set of reports, for the closing summary line.
@@ -87,9 +88,10 @@ fn plural(count: usize, noun: &str) -> String {
     }
 }
 
-/// The text report: per notebook, one aligned line per definition and one per syntax error
-/// (`path:cell N:line:col: message`), then the totals.
-pub fn scan_text(reports: &[NotebookReport]) -> String {
+/// The text report: per notebook, one aligned line per definition and `%%writefile` cell, and
+/// one per syntax error (`path:cell N:line:col: message`), then the totals. Coloured when
+/// `color` is set.
+pub fn scan_text(reports: &[NotebookReport], color: bool) -> String {
     let mut out = String::new();
     for report in reports {
         if report.status != Status::Ok {
@@ -99,14 +101,20 @@ pub fn scan_text(reports: &[NotebookReport]) -> String {
                 ""
             };
             let message = report.message.as_deref().unwrap_or_default();
-            writeln!(out, "{}: {what}{message}", report.path).unwrap();
+            let line = format!("{}: {what}{message}", report.path);
+            let paint = if report.status == Status::Skipped {
+                Paint::Dim
+            } else {
+                Paint::Removed
+            };
+            writeln!(out, "{}", paint.paint(&line, color)).unwrap();
             continue;
         }
-        writeln!(out, "{}", report.path).unwrap();
+        writeln!(out, "{}", Paint::FileHeader.paint(&report.path, color)).unwrap();
         if report.definitions.is_empty() && report.writefiles.is_empty() {
             writeln!(out, "  no functions or classes").unwrap();
         }
-        let rows: Vec<[String; 5]> = report
+        let mut rows: Vec<(CellNumber, &str, &str, VerdictName, &str)> = report
             .definitions
             .iter()
             .map(|d| {
@@ -114,36 +122,27 @@ pub fn scan_text(reports: &[NotebookReport]) -> String {
                     DefinitionKind::Function => "function",
                     DefinitionKind::Class => "class",
                 };
-                [
-                    d.cell.to_string(),
-                    d.name.clone(),
-                    kind.to_owned(),
-                    verdict_word(d.verdict),
-                    d.reason.clone().unwrap_or_default(),
-                ]
+                let reason = d.reason.as_deref().unwrap_or_default();
+                (d.cell, d.name.as_str(), kind, d.verdict, reason)
             })
             .chain(report.writefiles.iter().map(|w| {
-                [
-                    w.cell.to_string(),
-                    w.target.clone(),
-                    "%%writefile".to_owned(),
-                    verdict_word(w.verdict),
-                    w.reason.clone().unwrap_or_default(),
-                ]
+                let reason = w.reason.as_deref().unwrap_or_default();
+                (w.cell, w.target.as_str(), "%%writefile", w.verdict, reason)
             }))
             .collect();
-        let mut rows = rows;
-        rows.sort_by_key(|row| row[0].parse::<usize>().unwrap_or(0));
-        let width = |i: usize| {
-            rows.iter()
-                .map(|row| row[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        };
-        let (cell_width, name_width, kind_width) = (width(0), width(1), width(2));
-        for [cell, name, kind, verdict, reason] in &rows {
+        rows.sort_by_key(|row| row.0);
+        let cell_width = rows
+            .iter()
+            .map(|r| r.0.to_string().len())
+            .max()
+            .unwrap_or(0);
+        let name_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+        let kind_width = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
+        for (cell, name, kind, verdict, reason) in rows {
             let line = format!(
-                "  cell {cell:<cell_width$}  {name:<name_width$}  {kind:<kind_width$}  {verdict}  {reason}"
+                "  cell {cell:<cell_width$}  {name:<name_width$}  {kind:<kind_width$}  {}  {}",
+                painted_verdict(verdict == VerdictName::Move, color),
+                painted_reason(reason, color),
             );
             writeln!(out, "{}", line.trim_end()).unwrap();
         }
@@ -163,12 +162,21 @@ pub fn scan_text(reports: &[NotebookReport]) -> String {
     out
 }
 
-fn verdict_word(verdict: VerdictName) -> String {
-    match verdict {
-        VerdictName::Move => "move",
-        VerdictName::Stay => "stay",
+/// `move` in green or `stay` in yellow.
+fn painted_verdict(moves: bool, color: bool) -> String {
+    if moves {
+        Paint::Added.paint("move", color)
+    } else {
+        Paint::Stays.paint("stay", color)
     }
-    .to_owned()
+}
+
+/// A reason, with the hint after its colon dimmed: the reason is what matters.
+fn painted_reason(reason: &str, color: bool) -> String {
+    match reason.split_once(": ") {
+        Some((reason, hint)) => format!("{reason}: {}", Paint::Dim.paint(hint, color)),
+        None => reason.to_owned(),
+    }
 }
 
 /// The JSON report: `{"notebooks": [...]}`, pretty-printed.
@@ -246,17 +254,11 @@ pub fn extract_text(plan: &ExtractPlan, color: bool) -> String {
         let name_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
         let cell_width = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
         for (moves, name, cell, what) in &rows {
-            let verdict = if *moves {
-                Paint::Added.paint("move", color)
-            } else {
-                Paint::Stays.paint("stay", color)
-            };
-            // The hint after the reason's colon is secondary.
-            let what = match what.split_once(": ") {
-                Some((reason, hint)) if !*moves && !what.starts_with("%%writefile") => {
-                    format!("{reason}: {}", Paint::Dim.paint(hint, color))
-                }
-                _ => what.clone(),
+            let verdict = painted_verdict(*moves, color);
+            let what = match what.strip_prefix("%%writefile: ") {
+                Some(reason) => format!("%%writefile: {}", painted_reason(reason, color)),
+                None if !*moves => painted_reason(what, color),
+                None => what.clone(),
             };
             writeln!(
                 out,

@@ -16,7 +16,10 @@ macro_rules! scan_snapshot {
         #[test]
         fn $test() {
             let reports = scan_paths(&[fixture($path)], None, false);
-            insta::assert_snapshot!(concat!(stringify!($test), "_text"), scan_text(&reports));
+            insta::assert_snapshot!(
+                concat!(stringify!($test), "_text"),
+                scan_text(&reports, false)
+            );
             insta::assert_snapshot!(concat!(stringify!($test), "_json"), scan_json(&reports));
         }
     };
@@ -43,7 +46,7 @@ fn reading_errors() {
         .collect();
     paths.sort();
     paths.push(fixture("notebooks/does-not-exist.ipynb"));
-    insta::assert_snapshot!(scan_text(&scan_paths(&paths, None, false)));
+    insta::assert_snapshot!(scan_text(&scan_paths(&paths, None, false), false));
 }
 
 #[test]

@@ -18,6 +18,7 @@ use crate::notebook::{CellKind, Notebook};
 use crate::position::{CellIndex, CellNumber, LineColumn};
 use crate::python::parse::{SyntaxError, first_syntax_error, line_column, parse_cell_for};
 use crate::python::scope::{self, BindingKind, ReadTime, ScopeOptions};
+use crate::python::span::statement_block;
 
 /// Everything the later stages need to know about one notebook.
 pub struct Analysis {
@@ -435,6 +436,8 @@ pub struct Site {
     pub cell: CellIndex,
     /// How it binds.
     pub kind: SiteKind,
+    /// The statement has whole lines of its own, so that it can be cut out of its cell.
+    pub whole_lines: bool,
 }
 
 /// How a top-level statement binds a name.
@@ -578,10 +581,13 @@ impl NameTable {
                     } else {
                         SiteKind::Other(binding.kind)
                     };
+                    let whole_lines =
+                        statement_block(source, cell.notebook_statements(), statement).is_some();
                     table.sites.entry(binding.name).or_default().push(Site {
                         at,
                         cell: cell.index,
                         kind,
+                        whole_lines,
                     });
                 }
             }
@@ -629,6 +635,10 @@ impl NameTable {
         let [site] = self.sites(name) else {
             return false;
         };
+        // `X = 5; print(X)` cannot be cut out of its cell.
+        if !site.whole_lines {
+            return false;
+        }
         if !matches!(
             site.kind,
             SiteKind::Other(BindingKind::Assign | BindingKind::AnnAssign)

@@ -227,40 +227,59 @@ pub fn init_text(exports: &BTreeMap<String, Vec<String>>) -> String {
     text
 }
 
-/// Applies `(range, replacement)` edits to a cell's source; where code was cut (an empty
-/// replacement), tidies what remains: no leading or trailing blank lines, at most two blank
-/// lines in a row. Returns `None` when nothing but whitespace remains.
+/// Applies `(range, replacement)` edits to a cell's source. A cut (an empty replacement)
+/// also takes the blank lines after it, so that the code around it keeps its own spacing;
+/// nothing else is touched (a string literal's blank lines, line endings). Returns `None`
+/// when nothing but whitespace remains.
 pub fn edit(source: &str, edits: Vec<(std::ops::Range<usize>, String)>) -> Option<String> {
-    let cut_something = edits.iter().any(|(_, replacement)| replacement.is_empty());
-    let kept = crate::writefile::replace_ranges(source, edits);
+    let edits: Vec<(std::ops::Range<usize>, String)> = edits
+        .into_iter()
+        .map(|(range, replacement)| {
+            if replacement.is_empty() {
+                (
+                    range.start..past_blank_lines(source, range.end),
+                    replacement,
+                )
+            } else {
+                (range, replacement)
+            }
+        })
+        .collect();
+    let cut_to_end = edits
+        .iter()
+        .any(|(range, replacement)| replacement.is_empty() && range.end == source.len());
+    let mut kept = crate::writefile::replace_ranges(source, edits);
     if kept.trim().is_empty() {
         return None;
     }
-    if !cut_something {
-        return Some(kept);
-    }
-    let mut lines: Vec<&str> = Vec::new();
-    let mut blank_run = 0;
-    for line in kept.lines() {
-        if line.trim().is_empty() {
-            blank_run += 1;
-            if blank_run > 2 || lines.is_empty() {
-                continue;
-            }
+    if cut_to_end {
+        // The blank lines that separated the cut code from what came before now end the
+        // cell: drop them, keeping the cell's own convention for a final newline.
+        let newline = if source.ends_with("\r\n") {
+            "\r\n"
         } else {
-            blank_run = 0;
+            "\n"
+        };
+        kept.truncate(kept.trim_end().len());
+        if source.ends_with('\n') {
+            kept.push_str(newline);
         }
-        lines.push(line);
     }
-    while lines.last().is_some_and(|line| line.trim().is_empty()) {
-        lines.pop();
+    Some(kept)
+}
+
+/// The offset after the whitespace-only lines that start at `offset` (a line start).
+fn past_blank_lines(source: &str, mut offset: usize) -> usize {
+    while offset < source.len() {
+        let line_end = source[offset..]
+            .find('\n')
+            .map_or(source.len(), |n| offset + n + 1);
+        if !source[offset..line_end].trim().is_empty() {
+            break;
+        }
+        offset = line_end;
     }
-    let mut tidy = lines.join("\n");
-    // Keep the cell's own convention for a final newline.
-    if source.ends_with('\n') {
-        tidy.push('\n');
-    }
-    Some(tidy)
+    offset
 }
 
 #[cfg(test)]
@@ -326,6 +345,16 @@ mod tests {
     }
 
     #[test]
+    fn cuts_keep_string_literals_and_line_endings() {
+        let source = "def f():\r\n    return 1\r\n\r\nTEXT = \"\"\"a\r\n\r\n\r\n\r\nb\"\"\"\r\n";
+        let end = source.find("TEXT").unwrap();
+        assert_eq!(
+            edit(source, vec![(0..end - 2, String::new())]).as_deref(),
+            Some("TEXT = \"\"\"a\r\n\r\n\r\n\r\nb\"\"\"\r\n")
+        );
+    }
+
+    #[test]
     fn edits_tidy_blank_lines_and_drop_empty_cells() {
         let source = "import os\n\n\ndef f():\n    pass\n\n\nx = 1";
         let start = source.find("def").unwrap();
@@ -340,7 +369,7 @@ mod tests {
         );
         assert_eq!(
             edit("\n\nx = 1\n\n", vec![(0..0, String::new())]).as_deref(),
-            Some("x = 1\n")
+            Some("x = 1\n\n")
         );
     }
 

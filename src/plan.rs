@@ -104,7 +104,7 @@ pub fn plan_notebook(
     module: &str,
     options: &ExtractOptions,
 ) -> NotebookPlan {
-    let writes = analyse_writefiles(notebook, analysis);
+    let writes = analyse_writefiles(notebook, analysis, module);
     let dotted = format!("{}.{module}", options.parent);
     // A notebook that already imports from its module was extracted before; adding to the
     // module needs merging, which nbhoist does not do yet.
@@ -163,7 +163,9 @@ pub fn plan_notebook(
             notebook_name,
             options,
         ));
-        let imported = imported_names(analysis, &moving);
+        // Every moved name comes back, constants too: the notebook may read them where no
+        // analysis can see (`%time f(X)`, `!echo {X}`, `eval("X")`).
+        let imported: Vec<String> = moving.items.iter().map(|item| item.name.clone()).collect();
         plan.edits.push(CellEdit::InsertCode {
             before: position,
             source: import_cell(notebook, analysis, module, &imported, options),
@@ -555,31 +557,6 @@ fn block<'n>(
     let range = statement_block(source, statements, at.statement)
         .unwrap_or_else(|| statements[at.statement].range().into());
     (source, range)
-}
-
-/// Names the notebook imports back: every moved definition, and the moved constants that
-/// code left in the notebook still reads.
-fn imported_names(analysis: &Analysis, moving: &Moving) -> Vec<String> {
-    let cut: BTreeSet<StatementRef> = moving.cut.iter().copied().collect();
-    let mut read_by_notebook = BTreeSet::new();
-    for (code_cell, cell) in analysis.cells.iter().enumerate() {
-        for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
-            if cut.contains(&StatementRef {
-                code_cell,
-                statement,
-            }) {
-                continue;
-            }
-            let reads = crate::python::scope::module_reads(stmt, Default::default());
-            read_by_notebook.extend(reads.reads.into_iter().map(|read| read.name.to_string()));
-        }
-    }
-    moving
-        .items
-        .iter()
-        .filter(|item| item.kind != MovedKind::Constant || read_by_notebook.contains(&item.name))
-        .map(|item| item.name.clone())
-        .collect()
 }
 
 /// Edits to the notebook's cells: moved statements cut out (cells left empty are removed),

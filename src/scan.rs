@@ -8,6 +8,7 @@ use crate::analysis::{Analysis, DefinitionKind, Verdict, analyse};
 use crate::batch;
 use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
+use crate::plan::module_name;
 use crate::position::CellNumber;
 use crate::writefile::analyse_writefiles;
 
@@ -168,7 +169,11 @@ pub fn report(path: &Path, notebook: &Notebook, analysis: &Analysis) -> Notebook
             message: error.error.message.clone(),
         })
         .collect();
-    let writefiles = analyse_writefiles(notebook, analysis)
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let writefiles = analyse_writefiles(notebook, analysis, &module_name(stem))
         .verdicts
         .into_iter()
         .map(|write| WriteFileReport {

@@ -72,6 +72,8 @@ pub enum WriteFileStay {
         /// The first cell with such an import.
         cell: CellNumber,
     },
+    /// The module would have the name of the module nbhoist writes for the notebook.
+    NameTaken,
     /// Another cell writing the same file stays.
     WithOther {
         /// That cell.
@@ -109,6 +111,9 @@ impl fmt::Display for WriteFileStay {
             WriteFileStay::ImportForm { cell } => write!(
                 f,
                 "cell {cell} imports it with a dotted `import`, which nbhoist does not rewrite"
+            ),
+            WriteFileStay::NameTaken => f.write_str(
+                "its module would have the name of the module nbhoist writes for this notebook",
             ),
             WriteFileStay::WithOther { cell } => {
                 write!(f, "cell {cell}, which writes the same file, stays")
@@ -151,8 +156,9 @@ impl WriteFiles {
     }
 }
 
-/// Decides which `%%writefile` cells become modules.
-pub fn analyse_writefiles(notebook: &Notebook, analysis: &Analysis) -> WriteFiles {
+/// Decides which `%%writefile` cells become modules. `reserved` is the name of the module
+/// nbhoist writes for the notebook itself, which a written module cannot take.
+pub fn analyse_writefiles(notebook: &Notebook, analysis: &Analysis, reserved: &str) -> WriteFiles {
     let mut verdicts: Vec<WriteFileVerdict> = analysis
         .writefiles
         .iter()
@@ -180,7 +186,11 @@ pub fn analyse_writefiles(notebook: &Notebook, analysis: &Analysis) -> WriteFile
     let imports = module_imports(notebook, analysis);
     let mut contents: BTreeMap<String, String> = BTreeMap::new();
     for (module, members) in &groups {
-        let stay = group_stay(notebook, &verdicts, members, module, &imports);
+        let stay = if module == reserved {
+            Err((members[0], WriteFileStay::NameTaken))
+        } else {
+            group_stay(notebook, &verdicts, members, module, &imports)
+        };
         match stay {
             Ok(content) => {
                 contents.insert(module.clone(), content);
@@ -193,6 +203,7 @@ pub fn analyse_writefiles(notebook: &Notebook, analysis: &Analysis) -> WriteFile
                         } else {
                             match &stay {
                                 WriteFileStay::Conflict { .. }
+                                | WriteFileStay::NameTaken
                                 | WriteFileStay::UsedAsFile { .. }
                                 | WriteFileStay::ImportedBefore { .. }
                                 | WriteFileStay::ImportForm { .. } => stay.clone(),
@@ -434,7 +445,7 @@ fn import_rewrites(
     import: &StmtImport,
     source: &str,
 ) -> Vec<(String, Range<usize>, Option<String>)> {
-    let indent = line_indent(source, import.start().to_usize());
+    let indent = line_prefix(source, import.start().to_usize());
     let lines: Vec<String> = import
         .names
         .iter()
@@ -455,7 +466,14 @@ fn import_rewrites(
             }
         })
         .collect();
-    let template = lines.join(&format!("\n{indent}"));
+    // One statement per line at the same indentation; but after other code on the line
+    // (`x = 1; import a, b`, `try: import a, b`), statements are joined with `; `.
+    let separator = if indent.trim().is_empty() {
+        format!("\n{indent}")
+    } else {
+        "; ".to_owned()
+    };
+    let template = lines.join(&separator);
     import
         .names
         .iter()
@@ -486,7 +504,8 @@ fn from_rewrite(import: &StmtImportFrom, source: &str) -> String {
     )
 }
 
-fn line_indent(source: &str, offset: usize) -> &str {
+/// The text of the line before `offset`: indentation, or other code before a `;` or `:`.
+fn line_prefix(source: &str, offset: usize) -> &str {
     let line_start = source[..offset].rfind('\n').map_or(0, |n| n + 1);
     &source[line_start..offset]
 }

@@ -227,4 +227,5 @@ behaviour!(
     modern_syntax,
     writefile_modules,
     writefile_subfolder,
+    regressions,
 );

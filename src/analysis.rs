@@ -47,6 +47,9 @@ pub struct CodeCell {
     /// The text IPython runs, when it differs from the cell's source (an indented cell, or
     /// console prompts); `parsed` ranges then point into this text.
     pub cleaned: Option<String>,
+    /// The cell is tagged `parameters`: papermill injects new values after it, which a
+    /// hoisted copy would not see.
+    pub parameters: bool,
 }
 
 impl CodeCell {
@@ -58,9 +61,9 @@ impl CodeCell {
     }
 
     /// True when code cannot be cut out of this cell as written: a cell magic, a syntax
-    /// error, or text IPython rewrites before running it.
+    /// error, text IPython rewrites before running it, or papermill's `parameters` cell.
     pub fn is_fixed(&self) -> bool {
-        self.magic.is_some() || self.has_syntax_error || self.cleaned.is_some()
+        self.magic.is_some() || self.has_syntax_error || self.cleaned.is_some() || self.parameters
     }
 
     /// The cell's top-level statements that run at notebook level (none for `%%timeit` and
@@ -218,6 +221,8 @@ pub enum StayReason {
         /// The cell.
         cell: CellNumber,
     },
+    /// The definition is in papermill's `parameters` cell.
+    ParametersCell,
     /// The definition sits in a cell whose first line is a cell magic.
     MagicCell {
         /// The magic's name.
@@ -246,6 +251,21 @@ pub enum StayReason {
         /// The first cell that binds it.
         cell: CellNumber,
     },
+    /// The definition reads a name bound by a relative import (`from .utils import f`), which
+    /// would mean something else inside the package.
+    RelativeImport {
+        /// The name.
+        name: String,
+        /// The cell of the import.
+        cell: CellNumber,
+    },
+    /// The definition reads a builtin that a star import may replace.
+    StarShadowsBuiltin {
+        /// The builtin.
+        name: String,
+        /// The cell of the first star import.
+        cell: CellNumber,
+    },
     /// The definition reads a name nothing defines.
     Undefined {
         /// The name.
@@ -267,6 +287,15 @@ pub enum StayReason {
     SetupComesLater {
         /// That cell.
         cell: CellNumber,
+    },
+    /// Notebook code uses the definition before something it needs is bound.
+    UsedTooEarly {
+        /// What is bound too late (the definition itself, an import, a constant, ...).
+        name: String,
+        /// The first cell that uses the definition.
+        used: CellNumber,
+        /// The cell that binds `name`.
+        bound: CellNumber,
     },
     /// The notebook already imports from the module nbhoist would write: it was extracted
     /// before, and nbhoist does not add to a module it wrote before.
@@ -310,6 +339,9 @@ impl StayReason {
                 format!("is in cell {cell}, which has a syntax error")
             }
             StayReason::MagicCell { magic } => format!("is inside a `%%{magic}` cell"),
+            StayReason::ParametersCell => {
+                "is in the cell tagged `parameters`, whose values papermill replaces".to_owned()
+            }
             StayReason::Reformatted { cell } => format!(
                 "is in cell {cell}, which only runs after IPython removes its indentation or `>>>` prompts"
             ),
@@ -332,6 +364,12 @@ impl StayReason {
             StayReason::ReadsVariable { name, cell } => {
                 format!("reads notebook variable `{name}` (cell {cell})")
             }
+            StayReason::RelativeImport { name, cell } => format!(
+                "reads `{name}`, which a relative import binds (cell {cell}) and which would mean something else in the package"
+            ),
+            StayReason::StarShadowsBuiltin { name, cell } => format!(
+                "reads `{name}`, a builtin that the star import of cell {cell} may replace"
+            ),
             StayReason::Undefined { name } => format!("reads `{name}`, which no cell defines"),
             StayReason::History { name } => {
                 format!("reads `{name}`, IPython's history, which only exists in the notebook")
@@ -341,6 +379,12 @@ impl StayReason {
             }
             StayReason::SetupComesLater { cell } => format!(
                 "comes before cell {cell}, which installs or sets up what the package's imports need"
+            ),
+            StayReason::UsedTooEarly { name, used, bound } if name == "*" => format!(
+                "is used in cell {used}, before the star import of cell {bound}, which it needs"
+            ),
+            StayReason::UsedTooEarly { name, used, bound } => format!(
+                "is used in cell {used}, before cell {bound} binds `{name}`, which it needs"
             ),
             StayReason::AlreadyHoisted { module } => format!(
                 "was added after the notebook's code was hoisted to `{module}`, and nbhoist does not add to a module it wrote before"
@@ -380,11 +424,15 @@ impl StayReason {
             StayReason::SyntaxError { .. } => Some("fix the syntax error first"),
             StayReason::Reformatted { .. } => Some("tidy that cell to hoist it"),
             StayReason::AlreadyHoisted { .. } => Some("move it into the module by hand"),
+            StayReason::UsedTooEarly { .. } => {
+                Some("run the notebook top to bottom once, and reorder its cells where it fails")
+            }
             StayReason::MagicCell { .. } => Some("move it to a cell of its own to hoist it"),
             StayReason::SetupComesLater { .. } => {
                 Some("move that setup to the top of the notebook")
             }
             StayReason::Undefined { .. } => Some("define or import it in the notebook"),
+            StayReason::StarShadowsBuiltin { .. } => Some("import what you need by name"),
             _ => None,
         }
     }
@@ -535,6 +583,7 @@ pub fn analyse(notebook: &Notebook) -> Analysis {
             parsed,
             has_syntax_error,
             cleaned,
+            parameters: cell.tags.iter().any(|tag| tag == "parameters"),
         });
     }
     let names = NameTable::build(notebook, &cells);
@@ -635,8 +684,9 @@ impl NameTable {
         let [site] = self.sites(name) else {
             return false;
         };
-        // `X = 5; print(X)` cannot be cut out of its cell.
-        if !site.whole_lines {
+        // `X = 5; print(X)` cannot be cut out of its cell, nor can anything from a cell magic,
+        // a cell with a syntax error, a reformatted cell or papermill's parameters.
+        if !site.whole_lines || cells[site.at.code_cell].is_fixed() {
             return false;
         }
         if !matches!(
@@ -645,9 +695,22 @@ impl NameTable {
         ) {
             return false;
         }
-        let Some(value) = constant_value(statement(cells, site.at)) else {
+        let stmt = statement(cells, site.at);
+        let Some(value) = constant_value(stmt) else {
             return false;
         };
+        // `NAMES: List[str] = [...]` evaluates its annotation too: it must be importable.
+        if let Stmt::AnnAssign(assign) = stmt {
+            let mut names = NameCollector::default();
+            names.visit_expr(&assign.annotation);
+            if !names
+                .names
+                .iter()
+                .all(|n| self.is_import(n) || (self.sites(n).is_empty() && scope::is_builtin(n)))
+            {
+                return false;
+            }
+        }
         visiting.push(name.to_owned());
         let mut check = ConstantCheck {
             table: self,
@@ -798,6 +861,8 @@ fn import_key(stmt: &Stmt, name: &str, source: &str) -> Option<String> {
                 _ => None,
             }
         }),
+        // A relative import means something else inside the package: not an import to move.
+        Stmt::ImportFrom(import) if import.level > 0 => None,
         Stmt::ImportFrom(import) => import.names.iter().find_map(|alias| {
             let bound = alias.asname.as_ref().unwrap_or(&alias.name);
             (bound.as_str() == name).then(|| {
@@ -843,6 +908,12 @@ fn is_module_dunder(name: &str) -> bool {
 /// changes what the notebook shows.
 fn has_visible_effect(name: &str) -> bool {
     matches!(name, "print" | "display" | "input" | "breakpoint" | "help")
+}
+
+/// Modules whose use at definition time likely shows something (`sys.stdout.write`,
+/// `warnings.warn`, `logging.info`), when the notebook imports them under that name.
+fn is_output_module(name: &str, names: &NameTable) -> bool {
+    matches!(name, "sys" | "warnings" | "logging") && names.is_import(name)
 }
 
 /// Names IPython provides that a module can import instead.
@@ -907,7 +978,99 @@ impl<'a> Verdicts<'a> {
             }
         }
         propagate(&mut candidates);
-        candidates.into_iter().map(|c| c.definition).collect()
+        let mut definitions: Vec<Definition> =
+            candidates.into_iter().map(|c| c.definition).collect();
+        self.keep_used_too_early(&mut definitions);
+        definitions
+    }
+
+    /// The notebook runs top to bottom; the package is imported at once. A definition that
+    /// notebook code uses before everything it needs is bound (its own `def` included) would
+    /// behave differently once hoisted: a `NameError` would vanish, or a builtin the notebook
+    /// rebinds later would change meaning early. Such definitions stay.
+    fn keep_used_too_early(&self, definitions: &mut [Definition]) {
+        let first_site = |name: &str| self.names.sites(name).first().map(|site| site.at);
+        loop {
+            // Where notebook code (anything but a moving definition) first reads each name;
+            // a definition that stays is notebook code, so this changes as definitions stay.
+            let moving: BTreeSet<StatementRef> = definitions
+                .iter()
+                .filter(|d| d.verdict.is_move())
+                .map(|d| self.statement_of(d))
+                .collect();
+            let mut first_use: HashMap<String, StatementRef> = HashMap::new();
+            for (code_cell, cell) in self.cells.iter().enumerate() {
+                for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
+                    let at = StatementRef {
+                        code_cell,
+                        statement,
+                    };
+                    if moving.contains(&at) {
+                        continue;
+                    }
+                    for read in scope::module_reads(stmt, ScopeOptions::default()).reads {
+                        first_use.entry(read.name.to_string()).or_insert(at);
+                    }
+                }
+            }
+            let mut changed = false;
+            for i in 0..definitions.len() {
+                let definition = &definitions[i];
+                if !definition.verdict.is_move() {
+                    continue;
+                }
+                let Some(&used) = first_use.get(&definition.name) else {
+                    continue;
+                };
+                let needs = &definition.needs;
+                let star = "*".to_owned();
+                let first_star = self.names.star_imports.first().copied();
+                let late = std::iter::once(&definition.name)
+                    .chain(&needs.imports)
+                    .chain(&needs.constants)
+                    .chain(&needs.definitions)
+                    .map(|name| (name, first_site(name)))
+                    .chain((!needs.star.is_empty()).then_some((&star, first_star)))
+                    .find(|(_, bound)| bound.is_some_and(|bound| bound > used));
+                let Some((late, Some(bound))) = late else {
+                    continue;
+                };
+                let bound = self.cells[bound.code_cell].index;
+                let reason = StayReason::UsedTooEarly {
+                    name: late.clone(),
+                    used: self.cells[used.code_cell].index.number(),
+                    bound: bound.number(),
+                };
+                let name = definition.name.clone();
+                definitions[i].verdict = Verdict::Stay(reason.clone());
+                definitions[i].needs = Needs::default();
+                for other in definitions.iter_mut() {
+                    if other.verdict.is_move() && other.needs.definitions.contains(&name) {
+                        other.verdict = Verdict::Stay(StayReason::DependsOn {
+                            name: name.clone(),
+                            because: Box::new(reason.clone()),
+                        });
+                        other.needs = Needs::default();
+                    }
+                }
+                changed = true;
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    fn statement_of(&self, definition: &Definition) -> StatementRef {
+        let code_cell = self
+            .cells
+            .iter()
+            .position(|cell| cell.index == definition.cell)
+            .unwrap_or_default();
+        StatementRef {
+            code_cell,
+            statement: definition.statement,
+        }
     }
 
     /// Looks at one definition on its own: rules 1 to 4, with other definitions assumed to move.
@@ -961,6 +1124,9 @@ impl<'a> Verdicts<'a> {
                 cell: cell.index.number(),
             });
         }
+        if cell.parameters {
+            return Err(StayReason::ParametersCell);
+        }
         if contains_ipython_syntax(stmt) {
             return Err(StayReason::IpythonSyntax);
         }
@@ -973,21 +1139,86 @@ impl<'a> Verdicts<'a> {
             });
         }
         candidate.needs.future_annotations = postponed;
-        if let Some(effect) = reads.reads.iter().find(|read| {
-            read.when == ReadTime::Now
-                && has_visible_effect(read.name.as_str())
-                && self.names.class(read.name.as_str()).is_none()
-        }) {
-            return Err(StayReason::DefinitionTimeEffect {
-                name: effect.name.to_string(),
-            });
+        if let Some(name) = self.definition_time_effect(stmt, &reads) {
+            return Err(StayReason::DefinitionTimeEffect { name });
         }
         // Names read only in annotations are resolved like any other: the module must stay
         // free of undefined names even where Python would never evaluate them.
         for read in &reads.reads {
             self.resolve(read.name.as_str(), &name, candidate)?;
         }
+        // A star import that only ever stands for builtins would look unused in the module;
+        // whether it replaces them (as `from numpy import *` replaces `sum`) is unknowable.
+        let star = &candidate.needs.star;
+        if let Some(builtin) = star.iter().next()
+            && star.iter().all(|name| scope::is_builtin(name))
+        {
+            let at = self.names.star_imports[0];
+            return Err(StayReason::StarShadowsBuiltin {
+                name: builtin.clone(),
+                cell: self.cells[at.code_cell].index.number(),
+            });
+        }
         Ok(())
+    }
+
+    /// Something that shows output while the definition is being defined, which hoisting
+    /// would move to the import: a builtin like `print`, or `sys`/`warnings`/`logging`, used
+    /// by the code that runs then; a notebook decorator that uses one; a notebook base class
+    /// with an `__init_subclass__` hook.
+    fn definition_time_effect(&self, stmt: &Stmt, reads: &scope::ModuleReads) -> Option<String> {
+        let unbound = |name: &str| self.names.class(name).is_none();
+        let direct = reads.reads.iter().find(|read| {
+            let name = read.name.as_str();
+            read.when == ReadTime::Now
+                && ((unbound(name) && has_visible_effect(name))
+                    || is_output_module(name, self.names))
+        });
+        if let Some(read) = direct {
+            return Some(read.name.to_string());
+        }
+        let (decorators, bases) = match stmt {
+            Stmt::FunctionDef(def) => (&def.decorator_list, None),
+            Stmt::ClassDef(class) => (&class.decorator_list, class.arguments.as_deref()),
+            _ => return None,
+        };
+        let notebook_definition = |name: &str| {
+            let site = self.names.sites(name).first()?;
+            (site.kind == SiteKind::Definition).then(|| statement(self.cells, site.at))
+        };
+        for decorator in decorators {
+            let root = match &decorator.expression {
+                Expr::Call(call) => attribute_root(&call.func),
+                expr => attribute_root(expr),
+            };
+            let Some(decorator_stmt) = root.and_then(notebook_definition) else {
+                continue;
+            };
+            let shows = scope::module_reads(decorator_stmt, ScopeOptions::default())
+                .reads
+                .iter()
+                .any(|read| {
+                    let name = read.name.as_str();
+                    (unbound(name) && has_visible_effect(name))
+                        || is_output_module(name, self.names)
+                });
+            if shows {
+                return root.map(str::to_owned);
+            }
+        }
+        for base in bases.iter().flat_map(|arguments| arguments.args.iter()) {
+            let Some(Stmt::ClassDef(class)) = attribute_root(base).and_then(notebook_definition)
+            else {
+                continue;
+            };
+            let hooks = class.body.iter().any(|item| {
+                matches!(item, Stmt::FunctionDef(method) if method.name.as_str() == "__init_subclass__")
+            });
+            if hooks {
+                return Some(format!("{}.__init_subclass__", class.name));
+            }
+        }
+        None
     }
 
     /// Rule 1: the name is bound once, or only by identical definitions.
@@ -1054,7 +1285,14 @@ impl<'a> Verdicts<'a> {
             }
             Some(NameClass::Constant) => self.add_constant(read, &mut candidate.needs),
             Some(NameClass::Variable) => {
-                let cell = self.names.sites(read)[0].cell.number();
+                let site = &self.names.sites(read)[0];
+                let cell = site.cell.number();
+                if site.kind == SiteKind::Other(BindingKind::FromImport) {
+                    return Err(StayReason::RelativeImport {
+                        name: read.to_owned(),
+                        cell,
+                    });
+                }
                 return Err(StayReason::ReadsVariable {
                     name: read.to_owned(),
                     cell,
@@ -1073,10 +1311,12 @@ impl<'a> Verdicts<'a> {
             None if ipython_import(read) => {
                 candidate.needs.ipython.insert(read.to_owned());
             }
-            None if scope::is_builtin(read) => {}
+            // A star import may rebind a builtin (`from math import *` rebinds `pow`): the
+            // module must see the same star import.
             None if !self.names.star_imports.is_empty() => {
                 candidate.needs.star.insert(read.to_owned());
             }
+            None if scope::is_builtin(read) => {}
             None => {
                 return Err(StayReason::Undefined {
                     name: read.to_owned(),
@@ -1092,11 +1332,15 @@ impl<'a> Verdicts<'a> {
             return;
         }
         let site = &self.names.sites(name)[0];
-        let Some(value) = constant_value(statement(self.cells, site.at)) else {
+        let stmt = statement(self.cells, site.at);
+        let Some(value) = constant_value(stmt) else {
             return;
         };
         let mut names = NameCollector::default();
         names.visit_expr(value);
+        if let Stmt::AnnAssign(assign) = stmt {
+            names.visit_expr(&assign.annotation);
+        }
         for read in names.names {
             match self.names.class(read) {
                 Some(NameClass::Constant) => self.add_constant(read, needs),

@@ -2,7 +2,7 @@
 //!
 //! Reads files but writes none; [`crate::apply`] does the writing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use ruff_python_ast::Stmt;
@@ -204,8 +204,15 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
         });
     }
     let mut inits = Vec::new();
+    let submodules = submodule_names(&package_dir, &planned_modules);
     if !exports.is_empty()
-        && let Some(change) = init_change(&package_dir, exports, request.diffs, &mut plan.notes)
+        && let Some(change) = init_change(
+            &package_dir,
+            exports,
+            &submodules,
+            request.diffs,
+            &mut plan.notes,
+        )
     {
         plan.package_changes.push(change.path.clone());
         inits.push(change);
@@ -360,6 +367,7 @@ fn ensure_subpackages(package_dir: &Path, file: &Path, diffs: bool, changes: &mu
 fn init_change(
     package_dir: &Path,
     mut exports: BTreeMap<String, Vec<String>>,
+    submodules: &BTreeSet<String>,
     diffs: bool,
     notes: &mut Vec<String>,
 ) -> Option<FileChange> {
@@ -394,9 +402,42 @@ fn init_change(
             }
         }
     }
+    // `from package import helpers` must keep finding the submodule `helpers`.
+    for (module, names) in exports.iter_mut() {
+        for name in names.iter().filter(|name| submodules.contains(*name)) {
+            notes.push(format!(
+                "`{name}` (in module {module}) has the name of a module of {}; it is not re-exported from the package",
+                package_dir.display()
+            ));
+        }
+        names.retain(|name| !submodules.contains(name));
+    }
     let after = init_text(&exports);
     (before.as_deref() != Some(after.as_str()))
         .then(|| change(path, before.as_deref(), after, diffs))
+}
+
+/// The names of the package's direct submodules and sub-packages: those planned, and those
+/// already in its folder.
+fn submodule_names(package_dir: &Path, planned: &[PathBuf]) -> BTreeSet<String> {
+    let existing = std::fs::read_dir(package_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path());
+    planned
+        .iter()
+        .filter_map(|path| {
+            let relative = path.strip_prefix(package_dir).ok()?;
+            relative.components().next().map(|c| package_dir.join(c))
+        })
+        .chain(existing)
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?;
+            let name = name.strip_suffix(".py").unwrap_or(name);
+            (name != "__init__" && !name.starts_with('.')).then(|| name.to_owned())
+        })
+        .collect()
 }
 
 /// `module → names` of the `from .module import a, b` lines of an `__init__.py` nbhoist wrote.

@@ -19,7 +19,7 @@ use crate::notebook::{CellEdit, Notebook};
 use crate::position::{CellIndex, CellNumber};
 use crate::python::span::statement_block;
 use crate::writefile::{
-    WriteFileVerdict, WriteFiles, WrittenModule, analyse_writefiles, import_edits,
+    WriteFileVerdict, WriteFiles, WrittenModule, analyse_writefiles, import_edits, replace_ranges,
 };
 
 /// What the user asked of `extract`, as far as planning is concerned.
@@ -362,7 +362,9 @@ impl Setup {
     }
 }
 
-/// Text that installs packages, or changes where Python finds modules.
+/// Text that installs packages, changes where Python finds modules, or sets what libraries
+/// read when imported. A plain text search: a mention in a comment counts too, which can only
+/// keep more definitions in the notebook.
 fn enables_imports(source: &str) -> bool {
     [
         "pip install",
@@ -372,6 +374,14 @@ fn enables_imports(source: &str) -> bool {
         "chdir",
         "%cd",
         "addsitedir",
+        // Settings that libraries read when they are imported.
+        "environ",
+        "%env",
+        "putenv",
+        "findspark",
+        "matplotlib.use",
+        "filterwarnings",
+        "%run",
     ]
     .iter()
     .any(|needle| source.contains(needle))
@@ -532,10 +542,27 @@ fn module_text(
         .iter()
         .map(|at| block_text(notebook, analysis, *at).trim_end().to_owned())
         .collect();
+    // Imports of `%%writefile` modules inside moved code come from the package too.
+    let rewrites = import_edits(notebook, analysis, writes, package);
     let definitions: Vec<String> = moving
         .definitions
         .iter()
-        .map(|at| block_text(notebook, analysis, *at))
+        .map(|at| {
+            let (source, range) = block(notebook, analysis, *at);
+            let inside: Vec<(Range<usize>, String)> = rewrites
+                .get(&at.code_cell)
+                .into_iter()
+                .flatten()
+                .filter(|(edit, _)| range.start <= edit.start && edit.end <= range.end)
+                .map(|(edit, text)| {
+                    (
+                        edit.start - range.start..edit.end - range.start,
+                        text.clone(),
+                    )
+                })
+                .collect();
+            replace_ranges(&source[range], inside)
+        })
         .collect();
     emit::module_text(notebook_name, &import_text, &constants, &definitions)
 }
@@ -586,10 +613,16 @@ fn cell_edits(
     for (code_cell, replacements) in by_cell {
         let index = analysis.cells[code_cell].index;
         let source = analysis.cells[code_cell].text(notebook);
+        let cell = &notebook.cells()[index.0];
         edits.push(match emit::edit(source, replacements) {
             Some(source) => CellEdit::ReplaceSource {
                 cell: index,
                 source,
+            },
+            // A cell left empty goes, unless it has outputs or tags to lose.
+            None if cell.carries_data || !cell.tags.is_empty() => CellEdit::ReplaceSource {
+                cell: index,
+                source: String::new(),
             },
             None => CellEdit::Remove { cell: index },
         });
@@ -791,6 +824,7 @@ mod tests {
         assert!(enables_imports("!pip install seaborn"));
         assert!(enables_imports("import sys\nsys.path.append('..')"));
         assert!(enables_imports("os.chdir('/data')"));
+        assert!(enables_imports("os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'"));
         assert!(!enables_imports("import os"));
     }
 }

@@ -74,6 +74,8 @@ pub enum WriteFileStay {
     },
     /// The module would have the name of the module nbhoist writes for the notebook.
     NameTaken,
+    /// The module reads `__file__`, which would point into the package.
+    ReadsOwnPath,
     /// Another cell writing the same file stays.
     WithOther {
         /// That cell.
@@ -112,6 +114,9 @@ impl fmt::Display for WriteFileStay {
                 f,
                 "cell {cell} imports it with a dotted `import`, which nbhoist does not rewrite"
             ),
+            WriteFileStay::ReadsOwnPath => {
+                f.write_str("its code reads `__file__`, which would then point into the package")
+            }
             WriteFileStay::NameTaken => f.write_str(
                 "its module would have the name of the module nbhoist writes for this notebook",
             ),
@@ -313,6 +318,10 @@ fn group_stay(
             },
         ));
     }
+    // A module that finds its files next to itself would look in the package instead.
+    if content.contains("__file__") {
+        return Err((members[0], WriteFileStay::ReadsOwnPath));
+    }
     let first = verdicts[members[0]].cell;
     let path = format!("{}.py", module.replace('.', "/"));
     let top = module.split('.').next().unwrap_or(module);
@@ -328,7 +337,18 @@ fn group_stay(
         };
         // For a module in a sub-folder, naming the folder counts too (`source_dir="code"`,
         // `!cp -r code/ model/`): the folder would no longer hold the file.
-        let mentions_path = source.contains(&path)
+        // `python -m tool`, `import_module("tool")`, `%run tool` run or name the module
+        // without importing it.
+        let mentions_module = [
+            format!("-m {module}"),
+            format!("'{module}'"),
+            format!("\"{module}\""),
+            format!("%run {module}"),
+        ]
+        .iter()
+        .any(|mention| source.contains(mention.as_str()));
+        let mentions_path = mentions_module
+            || source.contains(&path)
             || (module.contains('.')
                 && [format!("'{top}"), format!("\"{top}"), format!("{top}/")]
                     .iter()

@@ -196,7 +196,7 @@ fn check_modules(package: &Path) {
     let messages = String::from_utf8_lossy(&output.stdout);
     let bad: Vec<&str> = messages
         .lines()
-        .filter(|line| line.contains("undefined name") || line.contains("imported but unused"))
+        .filter(|line| line.contains("undefined name '") || line.contains("imported but unused"))
         .collect();
     assert!(bad.is_empty(), "pyflakes: {}", bad.join("\n"));
 }
@@ -228,4 +228,6 @@ behaviour!(
     writefile_modules,
     writefile_subfolder,
     regressions,
+    regressions_order,
+    regressions_star,
 );

@@ -54,6 +54,10 @@ pub struct Cell {
     pub source_shape: SourceShape,
     /// The cell `id` (nbformat 4.5+), if present.
     pub id: Option<String>,
+    /// The cell's `metadata.tags`.
+    pub tags: Vec<String>,
+    /// The cell has outputs or attachments, which removing it would lose.
+    pub carries_data: bool,
     /// Byte range of the cell object (`{` through `}`) in the notebook text.
     span: Range<usize>,
     /// Byte range of the `source` value in the notebook text; `None` only for unknown cell

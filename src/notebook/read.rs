@@ -320,12 +320,32 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
         None if matches!(kind, CellKind::Other(_)) => (String::new(), SourceShape::Lines, None),
         None => return Err(CellProblem::MissingSource),
     };
+    // Only tags matter to nbhoist (`parameters`, for one); other metadata is carried as is.
+    let tags = object
+        .get("metadata")
+        .and_then(|metadata| serde_json::from_str::<Object<'_>>(metadata.get()).ok())
+        .and_then(|metadata| {
+            let tags = metadata.get("tags")?;
+            serde_json::from_str::<Vec<String>>(tags.get()).ok()
+        })
+        .unwrap_or_default();
+    let not_empty = |key: &str| {
+        object.get(key).is_some_and(|value| {
+            let inner = value.get().trim();
+            !matches!(inner, "[]" | "{}" | "null")
+                && inner.len() > 2
+                && !inner[1..inner.len() - 1].trim().is_empty()
+        })
+    };
+    let carries_data = not_empty("outputs") || not_empty("attachments");
     Ok(Cell {
         index,
         kind,
         source,
         source_shape,
         id,
+        tags,
+        carries_data,
         span: span(text, raw),
         source_span,
     })

@@ -259,6 +259,13 @@ pub enum StayReason {
         /// The cell of the import.
         cell: CellNumber,
     },
+    /// The definition reads a name whose import failed when the notebook last ran.
+    FailedImport {
+        /// The name.
+        name: String,
+        /// The cell of the import.
+        cell: CellNumber,
+    },
     /// The definition reads a builtin that a star import may replace.
     StarShadowsBuiltin {
         /// The builtin.
@@ -367,6 +374,9 @@ impl StayReason {
             StayReason::RelativeImport { name, cell } => format!(
                 "reads `{name}`, which a relative import binds (cell {cell}) and which would mean something else in the package"
             ),
+            StayReason::FailedImport { name, cell } => format!(
+                "reads `{name}`, whose import failed when the notebook last ran (cell {cell})"
+            ),
             StayReason::StarShadowsBuiltin { name, cell } => format!(
                 "reads `{name}`, a builtin that the star import of cell {cell} may replace"
             ),
@@ -433,6 +443,9 @@ impl StayReason {
             }
             StayReason::Undefined { .. } => Some("define or import it in the notebook"),
             StayReason::StarShadowsBuiltin { .. } => Some("import what you need by name"),
+            StayReason::FailedImport { .. } => {
+                Some("install what it needs, then run the notebook again")
+            }
             _ => None,
         }
     }
@@ -494,6 +507,8 @@ pub enum SiteKind {
     /// An import statement, or a `try`/`if` block made only of imports; the key identifies
     /// what is imported, so that two imports of the same thing compare equal.
     Import(String),
+    /// An import in a cell whose saved outputs show an import error.
+    FailedImport,
     /// A `def`, `async def` or `class`.
     Definition,
     /// Anything else (assignment, loop target, ...), or any binding in a cell with a syntax
@@ -620,7 +635,13 @@ impl NameTable {
                         // out of a magic cell or a cell IPython rewrites: notebook state.
                         SiteKind::Other(binding.kind)
                     } else if let Some(key) = import_key(stmt, &binding.name, source) {
-                        SiteKind::Import(key)
+                        // An import that failed when the notebook last ran binds nothing a
+                        // module could rely on.
+                        if notebook.cells()[cell.index.0].import_failed {
+                            SiteKind::FailedImport
+                        } else {
+                            SiteKind::Import(key)
+                        }
                     } else if matches!(
                         binding.kind,
                         BindingKind::FunctionDef | BindingKind::ClassDef
@@ -655,13 +676,7 @@ impl NameTable {
             return NameClass::Variable;
         };
         match &first.kind {
-            SiteKind::Import(key)
-                if sites
-                    .iter()
-                    .all(|site| site.kind == SiteKind::Import(key.clone())) =>
-            {
-                NameClass::Import
-            }
+            SiteKind::Import(_) if self.is_import(name) => NameClass::Import,
             SiteKind::Definition if sites.iter().all(|site| site.kind == SiteKind::Definition) => {
                 NameClass::Definitions
             }
@@ -1240,7 +1255,7 @@ impl<'a> Verdicts<'a> {
             .find(|site| site.kind != SiteKind::Definition && site.at != own)
         {
             let how = match &other.kind {
-                SiteKind::Import(_) => "imported",
+                SiteKind::Import(_) | SiteKind::FailedImport => "imported",
                 SiteKind::Other(BindingKind::FunctionDef | BindingKind::ClassDef) => "defined",
                 SiteKind::Other(BindingKind::Del) => "deleted",
                 SiteKind::Other(BindingKind::For) => "a loop variable",
@@ -1287,6 +1302,12 @@ impl<'a> Verdicts<'a> {
             Some(NameClass::Variable) => {
                 let site = &self.names.sites(read)[0];
                 let cell = site.cell.number();
+                if site.kind == SiteKind::FailedImport {
+                    return Err(StayReason::FailedImport {
+                        name: read.to_owned(),
+                        cell,
+                    });
+                }
                 if site.kind == SiteKind::Other(BindingKind::FromImport) {
                     return Err(StayReason::RelativeImport {
                         name: read.to_owned(),

@@ -10,8 +10,9 @@ use ruff_python_stdlib::sys::is_known_standard_library;
 /// The line length past which generated `from` imports are wrapped in parentheses.
 pub const LINE_LENGTH: usize = 88;
 
-/// The Python minor version whose standard library decides import sections.
-const PYTHON_MINOR: u8 = 11;
+/// The Python 3 minor version whose standard library decides import sections and which
+/// package names would shadow a standard-library module.
+pub const PYTHON_MINOR: u8 = 11;
 
 /// One generated import statement.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

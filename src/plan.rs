@@ -729,7 +729,7 @@ pub fn check_package_name(name: &str, analysis: &Analysis, exists: bool) -> Resu
             "`{name}` is not a valid Python package name; use letters, digits and `_`, not starting with a digit"
         ));
     }
-    if ruff_python_stdlib::sys::is_known_standard_library(11, name) {
+    if ruff_python_stdlib::sys::is_known_standard_library(emit::PYTHON_MINOR, name) {
         return Err(format!(
             "`{name}` would shadow the standard-library module of that name; choose another package name"
         ));

@@ -125,7 +125,7 @@ fn replacing_sources_with_themselves_changes_nothing() {
 }
 
 /// Byte ranges of each cell's `source` value, found independently of nbhoist with the
-/// borrowed-`RawValue` technique (rust-stack.md §2).
+/// borrowed-`RawValue` technique: a value's offset is its pointer minus the text's.
 fn source_spans(text: &str) -> Vec<Option<(usize, usize)>> {
     #[derive(Deserialize)]
     struct RawNotebook<'a> {

@@ -58,6 +58,8 @@ pub struct Cell {
     pub tags: Vec<String>,
     /// The cell has outputs or attachments, which removing it would lose.
     pub carries_data: bool,
+    /// The saved outputs show an `ImportError` or `ModuleNotFoundError`.
+    pub import_failed: bool,
     /// Byte range of the cell object (`{` through `}`) in the notebook text.
     span: Range<usize>,
     /// Byte range of the `source` value in the notebook text; `None` only for unknown cell

@@ -338,6 +338,13 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
         })
     };
     let carries_data = not_empty("outputs") || not_empty("attachments");
+    // Saved outputs tell whether an import failed when the notebook last ran; a plain text
+    // search of the raw outputs is enough, and parses nothing.
+    let import_failed = object.get("outputs").is_some_and(|outputs| {
+        let outputs = outputs.get();
+        outputs.contains("\"ename\"")
+            && (outputs.contains("\"ModuleNotFoundError\"") || outputs.contains("\"ImportError\""))
+    });
     Ok(Cell {
         index,
         kind,
@@ -346,6 +353,7 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
         id,
         tags,
         carries_data,
+        import_failed,
         span: span(text, raw),
         source_span,
     })

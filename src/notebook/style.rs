@@ -1,5 +1,6 @@
 //! Detection of a notebook file's JSON formatting style, so that re-encoded parts look as if
-//! the original writer had written them (rust-stack.md §2, "Proposed writer rule").
+//! the original writer had written them: indentation, separators, ASCII escaping, `\/`,
+//! line endings, and the final newline, each as found in the file.
 
 use super::SourceShape;
 

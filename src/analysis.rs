@@ -617,6 +617,21 @@ impl NameTable {
         let mut table = NameTable::default();
         for (code_cell, cell) in cells.iter().enumerate() {
             let source = cell.text(notebook);
+            if let Some(CellMagic::Runs {
+                binds: Some(name), ..
+            }) = &cell.magic
+            {
+                // `%%capture out` assigns `out` in the notebook: the magic line is statement 0.
+                table.sites.entry(name.clone()).or_default().push(Site {
+                    at: StatementRef {
+                        code_cell,
+                        statement: 0,
+                    },
+                    cell: cell.index,
+                    kind: SiteKind::Other(BindingKind::Other),
+                    whole_lines: false,
+                });
+            }
             for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
                 let at = StatementRef {
                     code_cell,

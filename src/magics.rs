@@ -11,6 +11,8 @@ pub enum CellMagic {
     Runs {
         /// The magic's name.
         name: String,
+        /// The notebook variable it assigns (`%%capture out` binds `out`).
+        binds: Option<String>,
     },
     /// `%%timeit`: the body is Python, but it runs in a scope of its own, so it binds no
     /// notebook names.
@@ -31,7 +33,7 @@ impl CellMagic {
     /// The magic's name without `%%` (`time`, `writefile`, `bash`, ...).
     pub fn name(&self) -> &str {
         match self {
-            CellMagic::Runs { name }
+            CellMagic::Runs { name, .. }
             | CellMagic::Isolated { name }
             | CellMagic::Opaque { name } => name,
             CellMagic::WriteFile(write) => &write.magic,
@@ -64,7 +66,14 @@ pub fn cell_magic(source: &str) -> Option<CellMagic> {
         .map_or((line, ""), |(name, args)| (name, args.trim()));
     let name = name.to_owned();
     Some(match name.as_str() {
-        "time" | "capture" => CellMagic::Runs { name },
+        "time" => CellMagic::Runs { name, binds: None },
+        "capture" => {
+            // `%%capture [--no-stdout] [--no-stderr] [--no-display] [output]`
+            let binds = split_args(args)
+                .into_iter()
+                .find(|word| !word.starts_with('-'));
+            CellMagic::Runs { name, binds }
+        }
         "timeit" => CellMagic::Isolated { name },
         "writefile" | "file" => {
             let mut append = false;
@@ -290,13 +299,15 @@ mod tests {
         assert_eq!(
             cell_magic("%%time\nx = 1"),
             Some(CellMagic::Runs {
-                name: "time".into()
+                name: "time".into(),
+                binds: None
             })
         );
         assert_eq!(
             cell_magic("\n  %%capture out\nx = 1"),
             Some(CellMagic::Runs {
-                name: "capture".into()
+                name: "capture".into(),
+                binds: Some("out".into())
             })
         );
         assert_eq!(

@@ -82,5 +82,5 @@ fn exit_code_is_two_when_a_file_cannot_be_read_and_the_others_are_still_scanned(
             .contains("cannot read")
     );
     assert_eq!(notebooks[1]["status"], "ok");
-    assert_eq!(notebooks[1]["definitions"].as_array().unwrap().len(), 5);
+    assert_eq!(notebooks[1]["definitions"].as_array().unwrap().len(), 6);
 }

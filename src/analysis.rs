@@ -295,6 +295,12 @@ pub enum StayReason {
         /// That cell.
         cell: CellNumber,
     },
+    /// The definition has annotations Python evaluates, but a module holding definitions from
+    /// after `from __future__ import annotations` would postpone them.
+    EagerAnnotations {
+        /// The cell of the `__future__` import.
+        cell: CellNumber,
+    },
     /// Notebook code uses the definition before something it needs is bound.
     UsedTooEarly {
         /// What is bound too late (the definition itself, an import, a constant, ...).
@@ -389,6 +395,9 @@ impl StayReason {
             }
             StayReason::SetupComesLater { cell } => format!(
                 "comes before cell {cell}, which installs or sets up what the package's imports need"
+            ),
+            StayReason::EagerAnnotations { cell } => format!(
+                "has annotations that run now, but would be postponed by the `from __future__ import annotations` of cell {cell} in the module"
             ),
             StayReason::UsedTooEarly { name, used, bound } if name == "*" => format!(
                 "is used in cell {used}, before the star import of cell {bound}, which it needs"
@@ -1011,7 +1020,36 @@ impl<'a> Verdicts<'a> {
         let mut definitions: Vec<Definition> =
             candidates.into_iter().map(|c| c.definition).collect();
         self.keep_used_too_early(&mut definitions);
+        self.keep_eager_annotations(&mut definitions);
         definitions
+    }
+
+    /// `from __future__ import annotations` applies to a whole module but only to the cells
+    /// after it in a notebook. When definitions from after it move, annotated definitions
+    /// from before it stay: in the module their annotations would be postponed too.
+    fn keep_eager_annotations(&self, definitions: &mut [Definition]) {
+        let Some(future) = self.names.future_annotations else {
+            return;
+        };
+        let postponed_move = definitions
+            .iter()
+            .any(|d| d.verdict.is_move() && d.cell >= future);
+        if !postponed_move {
+            return;
+        }
+        for i in 0..definitions.len() {
+            let definition = &definitions[i];
+            let at = self.statement_of(definition);
+            if definition.verdict.is_move()
+                && definition.cell < future
+                && has_annotations(statement(self.cells, at))
+            {
+                let reason = StayReason::EagerAnnotations {
+                    cell: future.number(),
+                };
+                keep(definitions, i, reason);
+            }
+        }
     }
 
     /// The notebook runs top to bottom; the package is imported at once. A definition that
@@ -1071,18 +1109,7 @@ impl<'a> Verdicts<'a> {
                     used: self.cells[used.code_cell].index.number(),
                     bound: bound.number(),
                 };
-                let name = definition.name.clone();
-                definitions[i].verdict = Verdict::Stay(reason.clone());
-                definitions[i].needs = Needs::default();
-                for other in definitions.iter_mut() {
-                    if other.verdict.is_move() && other.needs.definitions.contains(&name) {
-                        other.verdict = Verdict::Stay(StayReason::DependsOn {
-                            name: name.clone(),
-                            because: Box::new(reason.clone()),
-                        });
-                        other.needs = Needs::default();
-                    }
-                }
+                keep(definitions, i, reason);
                 changed = true;
             }
             if !changed {
@@ -1387,6 +1414,38 @@ impl<'a> Verdicts<'a> {
             }
         }
     }
+}
+
+/// Makes `definitions[i]` stay for `reason`, and every moving definition that needs it.
+fn keep(definitions: &mut [Definition], i: usize, reason: StayReason) {
+    let name = definitions[i].name.clone();
+    definitions[i].verdict = Verdict::Stay(reason.clone());
+    definitions[i].needs = Needs::default();
+    for j in 0..definitions.len() {
+        if definitions[j].verdict.is_move() && definitions[j].needs.definitions.contains(&name) {
+            let because = StayReason::DependsOn {
+                name: name.clone(),
+                because: Box::new(reason.clone()),
+            };
+            keep(definitions, j, because);
+        }
+    }
+}
+
+/// True when a statement has an annotation anywhere (parameters, returns, `x: int`).
+fn has_annotations(stmt: &Stmt) -> bool {
+    #[derive(Default)]
+    struct Finder {
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_annotation(&mut self, _: &'a Expr) {
+            self.found = true;
+        }
+    }
+    let mut finder = Finder::default();
+    finder.visit_stmt(stmt);
+    finder.found
 }
 
 /// Settles verdicts between definitions: a definition that uses one that stays, stays too.

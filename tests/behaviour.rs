@@ -230,4 +230,5 @@ behaviour!(
     regressions,
     regressions_order,
     regressions_star,
+    regressions_future,
 );

@@ -113,8 +113,8 @@ pub struct Definition {
     pub kind: DefinitionKind,
     /// The cell holding it.
     pub cell: CellIndex,
-    /// Index of the statement among the cell's top-level statements.
-    pub statement: usize,
+    /// The statement: its code cell and its index among the cell's top-level statements.
+    pub at: StatementRef,
     /// The statement's range in the cell source (from the first decorator).
     pub range: TextRange,
     /// Where the statement starts in its cell.
@@ -1007,7 +1007,10 @@ impl<'a> Verdicts<'a> {
                     name: name.to_owned(),
                     kind,
                     cell: cell.index,
-                    statement,
+                    at: StatementRef {
+                        code_cell,
+                        statement,
+                    },
                     range: stmt.range(),
                     position: line_column(index, source, stmt.start()),
                     verdict: Verdict::Move,
@@ -1039,7 +1042,7 @@ impl<'a> Verdicts<'a> {
         }
         for i in 0..definitions.len() {
             let definition = &definitions[i];
-            let at = self.statement_of(definition);
+            let at = definition.at;
             if definition.verdict.is_move()
                 && definition.cell < future
                 && has_annotations(statement(self.cells, at))
@@ -1064,7 +1067,7 @@ impl<'a> Verdicts<'a> {
             let moving: BTreeSet<StatementRef> = definitions
                 .iter()
                 .filter(|d| d.verdict.is_move())
-                .map(|d| self.statement_of(d))
+                .map(|d| d.at)
                 .collect();
             let mut first_use: HashMap<String, StatementRef> = HashMap::new();
             for (code_cell, cell) in self.cells.iter().enumerate() {
@@ -1118,18 +1121,6 @@ impl<'a> Verdicts<'a> {
         }
     }
 
-    fn statement_of(&self, definition: &Definition) -> StatementRef {
-        let code_cell = self
-            .cells
-            .iter()
-            .position(|cell| cell.index == definition.cell)
-            .unwrap_or_default();
-        StatementRef {
-            code_cell,
-            statement: definition.statement,
-        }
-    }
-
     /// Looks at one definition on its own: rules 1 to 4, with other definitions assumed to move.
     fn examine(&self, definition: Definition, code_cell: usize, stmt: &Stmt) -> Candidate {
         let mut candidate = Candidate {
@@ -1155,7 +1146,7 @@ impl<'a> Verdicts<'a> {
                 magic: magic.name().to_owned(),
             });
         }
-        self.check_bindings(&name, code_cell, candidate.definition.statement)?;
+        self.check_bindings(&name, candidate.definition.at)?;
         let postponed = self
             .names
             .future_annotations
@@ -1279,16 +1270,7 @@ impl<'a> Verdicts<'a> {
     }
 
     /// Rule 1: the name is bound once, or only by identical definitions.
-    fn check_bindings(
-        &self,
-        name: &str,
-        code_cell: usize,
-        statement: usize,
-    ) -> Result<(), StayReason> {
-        let own = StatementRef {
-            code_cell,
-            statement,
-        };
+    fn check_bindings(&self, name: &str, own: StatementRef) -> Result<(), StayReason> {
         let sites = self.names.sites(name);
         // The definition's own binding is not a rebinding, even where a syntax error made it
         // count as notebook state.

@@ -218,7 +218,7 @@ impl Moving {
             if !verdict.is_move() {
                 continue;
             }
-            let at = statement_ref(analysis, definition.cell, definition.statement);
+            let at = definition.at;
             moving.cut.push(at);
             if !seen.insert(definition.name.clone()) {
                 continue;
@@ -263,18 +263,6 @@ impl Moving {
             .iter()
             .map(|at| analysis.cells[at.code_cell].index)
             .min()
-    }
-}
-
-fn statement_ref(analysis: &Analysis, cell: CellIndex, statement: usize) -> StatementRef {
-    let code_cell = analysis
-        .cells
-        .iter()
-        .position(|c| c.index == cell)
-        .expect("a definition's cell is a code cell of the same analysis");
-    StatementRef {
-        code_cell,
-        statement,
     }
 }
 

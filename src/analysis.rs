@@ -1399,7 +1399,7 @@ impl<'a> Verdicts<'a> {
 }
 
 /// Makes `definitions[i]` stay for `reason`, and every moving definition that needs it.
-fn keep(definitions: &mut [Definition], i: usize, reason: StayReason) {
+pub fn keep(definitions: &mut [Definition], i: usize, reason: StayReason) {
     let name = definitions[i].name.clone();
     definitions[i].verdict = Verdict::Stay(reason.clone());
     definitions[i].needs = Needs::default();

@@ -4,14 +4,15 @@
 //! Pure: the plan is data. `--diff`, `--check`, `--format json` and the real write all render
 //! the same plan.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use ruff_python_ast::Stmt;
 use ruff_text_size::Ranged;
 
 use crate::analysis::{
-    Analysis, DefinitionKind, StatementRef, StayReason, Verdict, is_import_block, statement,
+    Analysis, Definition, DefinitionKind, StatementRef, StayReason, Verdict, is_import_block, keep,
+    statement,
 };
 use crate::emit::{self, Import};
 use crate::magics::CellMagic;
@@ -109,31 +110,30 @@ pub fn plan_notebook(
     // A notebook that already imports from its module was extracted before; adding to the
     // module needs merging, which nbhoist does not do yet.
     let hoisted_before = imports_from(analysis, &dotted);
-    let mut verdicts: Vec<Verdict> = analysis
-        .definitions
-        .iter()
-        .map(|d| match &d.verdict {
-            Verdict::Move if hoisted_before => Verdict::Stay(StayReason::AlreadyHoisted {
-                module: dotted.clone(),
-            }),
-            verdict => verdict.clone(),
-        })
-        .collect();
+    // The analysis' verdicts, which placing the import cell can turn into stays.
+    let mut definitions = analysis.definitions.clone();
+    if hoisted_before {
+        for definition in &mut definitions {
+            if definition.verdict.is_move() {
+                definition.verdict = Verdict::Stay(StayReason::AlreadyHoisted {
+                    module: dotted.clone(),
+                });
+            }
+        }
+    }
     let setup = Setup::find(notebook, analysis, &writes);
     // Placing the import cell can force definitions to stay; each round keeps at least one
     // more, so this ends.
     let placement = loop {
-        let moving = Moving::collect(analysis, &verdicts);
+        let moving = Moving::collect(analysis, &definitions);
         match setup.place(analysis, &moving) {
             Ok(position) => break position.map(|p| (p, moving)),
-            Err(blocking) => keep_before(analysis, &mut verdicts, blocking),
+            Err(blocking) => keep_before(analysis, &mut definitions, blocking),
         }
     };
-    let kept = analysis
-        .definitions
+    let kept = definitions
         .iter()
-        .zip(&verdicts)
-        .filter_map(|(definition, verdict)| match verdict {
+        .filter_map(|definition| match &definition.verdict {
             Verdict::Stay(reason) => Some(Kept {
                 name: definition.name.clone(),
                 cell: definition.cell.number(),
@@ -201,7 +201,7 @@ struct Moving {
 }
 
 impl Moving {
-    fn collect(analysis: &Analysis, verdicts: &[Verdict]) -> Moving {
+    fn collect(analysis: &Analysis, definitions: &[Definition]) -> Moving {
         let mut moving = Moving {
             items: Vec::new(),
             cut: Vec::new(),
@@ -214,8 +214,8 @@ impl Moving {
         };
         let mut constants = BTreeSet::new();
         let mut seen = BTreeSet::new();
-        for (definition, verdict) in analysis.definitions.iter().zip(verdicts) {
-            if !verdict.is_move() {
+        for definition in definitions {
+            if !definition.verdict.is_move() {
                 continue;
             }
             let at = definition.at;
@@ -376,36 +376,19 @@ fn enables_imports(source: &str) -> bool {
 }
 
 /// Keeps every moving definition in a cell before `blocking`, and whatever depends on them.
-fn keep_before(analysis: &Analysis, verdicts: &mut [Verdict], blocking: CellIndex) {
+fn keep_before(analysis: &Analysis, definitions: &mut [Definition], blocking: CellIndex) {
     let reason = StayReason::SetupComesLater {
         cell: blocking.number(),
     };
-    let mut stays: HashMap<&str, StayReason> = HashMap::new();
-    for (definition, verdict) in analysis.definitions.iter().zip(verdicts.iter_mut()) {
+    for i in 0..definitions.len() {
+        let definition = &definitions[i];
         let early_constant = definition
             .needs
             .constants
             .iter()
             .any(|constant| analysis.names.sites(constant)[0].cell <= blocking);
-        if verdict.is_move() && (definition.cell <= blocking || early_constant) {
-            *verdict = Verdict::Stay(reason.clone());
-            stays.insert(&definition.name, reason.clone());
-        }
-    }
-    for (definition, verdict) in analysis.definitions.iter().zip(verdicts.iter_mut()) {
-        if !verdict.is_move() {
-            continue;
-        }
-        if let Some((name, because)) = definition
-            .needs
-            .definitions
-            .iter()
-            .find_map(|used| stays.get(used.as_str()).map(|r| (used, r)))
-        {
-            *verdict = Verdict::Stay(StayReason::DependsOn {
-                name: name.clone(),
-                because: Box::new(because.clone()),
-            });
+        if definition.verdict.is_move() && (definition.cell <= blocking || early_constant) {
+            keep(definitions, i, reason.clone());
         }
     }
 }

@@ -20,7 +20,8 @@ use crate::notebook::{CellEdit, Notebook};
 use crate::position::{CellIndex, CellNumber};
 use crate::python::span::statement_block;
 use crate::writefile::{
-    WriteFileVerdict, WriteFiles, WrittenModule, analyse_writefiles, import_edits, replace_ranges,
+    ImportEdits, WriteFileVerdict, WriteFiles, WrittenModule, analyse_writefiles, import_edits,
+    replace_ranges,
 };
 
 /// What the user asked of `extract`, as far as planning is concerned.
@@ -153,13 +154,15 @@ pub fn plan_notebook(
         writefiles: writes.verdicts.clone(),
     };
     let moving = placement.as_ref().map(|(_, moving)| moving);
-    plan.edits = cell_edits(notebook, analysis, moving, &writes, &options.parent);
+    let rewrites = import_edits(&writes, &options.parent);
+    plan.edits = cell_edits(notebook, analysis, moving, &writes, &rewrites);
     if let Some((position, moving)) = placement {
         plan.module_text = Some(module_text(
             notebook,
             analysis,
             &moving,
             &writes,
+            &rewrites,
             notebook_name,
             options,
         ));
@@ -399,6 +402,7 @@ fn module_text(
     analysis: &Analysis,
     moving: &Moving,
     writes: &WriteFiles,
+    rewrites: &ImportEdits,
     notebook_name: &str,
     options: &ExtractOptions,
 ) -> String {
@@ -514,7 +518,6 @@ fn module_text(
         .map(|at| block_text(notebook, analysis, *at).trim_end().to_owned())
         .collect();
     // Imports of `%%writefile` modules inside moved code come from the package too.
-    let rewrites = import_edits(notebook, analysis, writes, package);
     let definitions: Vec<String> = moving
         .definitions
         .iter()
@@ -565,9 +568,9 @@ fn cell_edits(
     analysis: &Analysis,
     moving: Option<&Moving>,
     writes: &WriteFiles,
-    package: &str,
+    rewrites: &ImportEdits,
 ) -> Vec<CellEdit> {
-    let mut by_cell = import_edits(notebook, analysis, writes, package);
+    let mut by_cell = rewrites.clone();
     for at in moving.iter().flat_map(|moving| &moving.cut) {
         let (_, range) = block(notebook, analysis, *at);
         by_cell

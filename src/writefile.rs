@@ -147,6 +147,8 @@ pub struct WriteFiles {
     pub verdicts: Vec<WriteFileVerdict>,
     /// The modules that move, in order of their first cell.
     pub modules: Vec<WrittenModule>,
+    /// Every import statement of the notebook's code cells, for rewriting.
+    imports: Vec<ModuleImport>,
 }
 
 impl WriteFiles {
@@ -234,7 +236,11 @@ pub fn analyse_writefiles(notebook: &Notebook, analysis: &Analysis, reserved: &s
         })
         .collect();
     modules.sort_by_key(|m| m.cells[0]);
-    WriteFiles { verdicts, modules }
+    WriteFiles {
+        verdicts,
+        modules,
+        imports,
+    }
 }
 
 /// The module a target path makes, or why it makes none.
@@ -382,6 +388,9 @@ fn group_stay(
     }
     Ok(content)
 }
+
+/// Text edits per code cell (index into [`Analysis::cells`]): `(range, replacement)`.
+pub type ImportEdits = BTreeMap<usize, Vec<(Range<usize>, String)>>;
 
 /// An import statement, anywhere in a code cell, of a module some `%%writefile` cell writes.
 #[derive(Clone, Debug)]
@@ -548,17 +557,13 @@ fn fill(template: &str, package: &str, moves: &dyn Fn(&str) -> bool) -> String {
     out.replace("{package}", package)
 }
 
-/// Text edits that make every import of a moving module come from the package, per code cell
-/// (index into [`Analysis::cells`]): `(range, replacement)`.
-pub fn import_edits(
-    notebook: &Notebook,
-    analysis: &Analysis,
-    writes: &WriteFiles,
-    package: &str,
-) -> BTreeMap<usize, Vec<(Range<usize>, String)>> {
+/// Text edits that make every import of a moving module come from `package` (the dotted
+/// package folder the modules go to), per code cell (index into [`Analysis::cells`]):
+/// `(range, replacement)`.
+pub fn import_edits(writes: &WriteFiles, package: &str) -> ImportEdits {
     let moves = |module: &str| writes.get(module).is_some();
-    let mut edits: BTreeMap<usize, Vec<(Range<usize>, String)>> = BTreeMap::new();
-    for import in module_imports(notebook, analysis) {
+    let mut edits = ImportEdits::new();
+    for import in &writes.imports {
         let Some(template) = &import.rewrite else {
             continue;
         };

@@ -249,7 +249,7 @@ pub fn edit(source: &str, edits: Vec<(std::ops::Range<usize>, String)>) -> Optio
     let cut_to_end = edits
         .iter()
         .any(|(range, replacement)| replacement.is_empty() && range.end == source.len());
-    let mut kept = crate::writefile::replace_ranges(source, edits);
+    let mut kept = replace_ranges(source, edits);
     if kept.trim().is_empty() {
         return None;
     }
@@ -281,6 +281,23 @@ fn past_blank_lines(source: &str, mut offset: usize) -> usize {
         offset = line_end;
     }
     offset
+}
+
+/// Applies non-overlapping `(range, replacement)` edits to `text`.
+pub fn replace_ranges(text: &str, mut edits: Vec<(std::ops::Range<usize>, String)>) -> String {
+    edits.sort_by_key(|(range, _)| range.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (range, replacement) in edits {
+        if range.start < at {
+            continue;
+        }
+        out.push_str(&text[at..range.start]);
+        out.push_str(&replacement);
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 #[cfg(test)]

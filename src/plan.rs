@@ -21,7 +21,6 @@ use crate::position::{CellIndex, CellNumber};
 use crate::python::span::statement_block;
 use crate::writefile::{
     ImportEdits, WriteFileVerdict, WriteFiles, WrittenModule, analyse_writefiles, import_edits,
-    replace_ranges,
 };
 
 /// What the user asked of `extract`, as far as planning is concerned.
@@ -535,7 +534,7 @@ fn module_text(
                     )
                 })
                 .collect();
-            replace_ranges(&source[range], inside)
+            emit::replace_ranges(&source[range], inside)
         })
         .collect();
     emit::module_text(notebook_name, &import_text, &constants, &definitions)

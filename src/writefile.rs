@@ -14,6 +14,7 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::Ranged;
 
 use crate::analysis::{Analysis, and_list};
+use crate::emit::replace_ranges;
 use crate::magics::WriteFile;
 use crate::notebook::Notebook;
 use crate::position::{CellIndex, CellNumber};
@@ -622,23 +623,6 @@ fn relative_sibling_imports(content: &str, module: &str, moving: &[&String]) -> 
         }
     }
     replace_ranges(content, edits)
-}
-
-/// Applies non-overlapping `(range, replacement)` edits to `text`.
-pub fn replace_ranges(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
-    edits.sort_by_key(|(range, _)| range.start);
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for (range, replacement) in edits {
-        if range.start < at {
-            continue;
-        }
-        out.push_str(&text[at..range.start]);
-        out.push_str(&replacement);
-        at = range.end;
-    }
-    out.push_str(&text[at..]);
-    out
 }
 
 #[cfg(test)]

@@ -271,7 +271,7 @@ fn plan_one(
         autoreload: request.autoreload,
     };
     let plan = plan_notebook(&notebook, &analysis, &file_name, &place.module, &options);
-    let mut notebook_report = report(path, &notebook, &analysis);
+    let mut notebook_report = report(path, &analysis, &plan.writefiles);
     // Placing the import cell can keep more definitions than scan says.
     for reported in &mut notebook_report.definitions {
         if reported.verdict == VerdictName::Move

@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
 use crate::plan::module_name;
 use crate::position::CellNumber;
-use crate::writefile::analyse_writefiles;
+use crate::writefile::{WriteFileVerdict, analyse_writefiles};
 
 /// Reads a notebook from disk.
 pub fn read_notebook(path: &Path) -> Result<Notebook, Error> {
@@ -109,7 +109,13 @@ pub struct SyntaxErrorReport {
 /// Reads and analyses one notebook.
 pub fn scan_file(path: &Path) -> Result<NotebookReport, Error> {
     let notebook = read_notebook(path)?;
-    Ok(report(path, &notebook, &analyse(&notebook)))
+    let analysis = analyse(&notebook);
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let writes = analyse_writefiles(&notebook, &analysis, &module_name(stem));
+    Ok(report(path, &analysis, &writes.verdicts))
 }
 
 /// The report of a notebook that could not be analysed.
@@ -138,8 +144,8 @@ pub fn scan_paths(paths: &[PathBuf], jobs: Option<usize>, progress: bool) -> Vec
         .collect()
 }
 
-/// Describes an analysis.
-pub fn report(path: &Path, notebook: &Notebook, analysis: &Analysis) -> NotebookReport {
+/// Describes an analysis and the verdicts on its `%%writefile` cells.
+pub fn report(path: &Path, analysis: &Analysis, writefiles: &[WriteFileVerdict]) -> NotebookReport {
     let definitions = analysis
         .definitions
         .iter()
@@ -169,24 +175,19 @@ pub fn report(path: &Path, notebook: &Notebook, analysis: &Analysis) -> Notebook
             message: error.error.message.clone(),
         })
         .collect();
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
-    let writefiles = analyse_writefiles(notebook, analysis, &module_name(stem))
-        .verdicts
-        .into_iter()
+    let writefiles = writefiles
+        .iter()
         .map(|write| WriteFileReport {
             cell: write.cell.number(),
-            target: write.magic.target,
+            target: write.magic.target.clone(),
             append: write.magic.append,
             verdict: if write.stay.is_none() {
                 VerdictName::Move
             } else {
                 VerdictName::Stay
             },
-            reason: write.stay.map(|stay| stay.to_string()),
-            module: write.module,
+            reason: write.stay.as_ref().map(ToString::to_string),
+            module: write.module.clone(),
         })
         .collect();
     NotebookReport {

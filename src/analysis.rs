@@ -1061,6 +1061,18 @@ impl<'a> Verdicts<'a> {
     /// rebinds later would change meaning early. Such definitions stay.
     fn keep_used_too_early(&self, definitions: &mut [Definition]) {
         let first_site = |name: &str| self.names.sites(name).first().map(|site| site.at);
+        // What every top-level statement reads, in notebook order; worked out once.
+        let mut reads: Vec<(StatementRef, Vec<String>)> = Vec::new();
+        for (code_cell, cell) in self.cells.iter().enumerate() {
+            for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
+                let at = StatementRef {
+                    code_cell,
+                    statement,
+                };
+                let names = scope::module_reads(stmt, ScopeOptions::default()).reads;
+                reads.push((at, names.iter().map(|read| read.name.to_string()).collect()));
+            }
+        }
         loop {
             // Where notebook code (anything but a moving definition) first reads each name;
             // a definition that stays is notebook code, so this changes as definitions stay.
@@ -1069,19 +1081,10 @@ impl<'a> Verdicts<'a> {
                 .filter(|d| d.verdict.is_move())
                 .map(|d| d.at)
                 .collect();
-            let mut first_use: HashMap<String, StatementRef> = HashMap::new();
-            for (code_cell, cell) in self.cells.iter().enumerate() {
-                for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
-                    let at = StatementRef {
-                        code_cell,
-                        statement,
-                    };
-                    if moving.contains(&at) {
-                        continue;
-                    }
-                    for read in scope::module_reads(stmt, ScopeOptions::default()).reads {
-                        first_use.entry(read.name.to_string()).or_insert(at);
-                    }
+            let mut first_use: HashMap<&str, StatementRef> = HashMap::new();
+            for (at, names) in reads.iter().filter(|(at, _)| !moving.contains(at)) {
+                for name in names {
+                    first_use.entry(name).or_insert(*at);
                 }
             }
             let mut changed = false;
@@ -1090,7 +1093,7 @@ impl<'a> Verdicts<'a> {
                 if !definition.verdict.is_move() {
                     continue;
                 }
-                let Some(&used) = first_use.get(&definition.name) else {
+                let Some(&used) = first_use.get(definition.name.as_str()) else {
                     continue;
                 };
                 let needs = &definition.needs;

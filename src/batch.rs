@@ -122,24 +122,27 @@ fn absolute_common_root(paths: &[PathBuf]) -> PathBuf {
     root.iter().collect()
 }
 
-/// Runs `job` on every notebook, on `jobs` threads (all cores when `None`), and returns the
-/// results in the order of `notebooks`. A panic in one job becomes that notebook's error.
+/// Runs `job` on every notebook (with its index in `notebooks`), on `jobs` threads (all cores
+/// when `None`), and returns the results in the order of `notebooks`. A panic in one job
+/// becomes that notebook's error.
 /// A progress bar is drawn on stderr when `progress` is set, stderr is a terminal, and the
 /// run takes more than a moment.
 pub fn run<T: Send>(
     notebooks: &[PathBuf],
     jobs: Option<usize>,
     progress: bool,
-    job: impl Fn(&Path) -> Result<T, Error> + Sync,
+    job: impl Fn(usize, &Path) -> Result<T, Error> + Sync,
 ) -> Vec<Result<T, Error>> {
     let bar = Progress::new(notebooks.len(), progress);
     let work = || {
         notebooks
             .par_iter()
-            .map(|path| {
-                let result = catch_unwind(AssertUnwindSafe(|| job(path))).unwrap_or_else(|panic| {
-                    Err(Error::new(path, ErrorKind::Panic(panic_message(&panic))))
-                });
+            .enumerate()
+            .map(|(index, path)| {
+                let result =
+                    catch_unwind(AssertUnwindSafe(|| job(index, path))).unwrap_or_else(|panic| {
+                        Err(Error::new(path, ErrorKind::Panic(panic_message(&panic))))
+                    });
                 bar.tick();
                 result
             })
@@ -224,7 +227,7 @@ mod tests {
         let paths: Vec<PathBuf> = (0..20)
             .map(|i| PathBuf::from(format!("{i}.ipynb")))
             .collect();
-        let results = run(&paths, Some(4), false, |path| {
+        let results = run(&paths, Some(4), false, |_, path| {
             if path == Path::new("7.ipynb") {
                 panic!("boom");
             }

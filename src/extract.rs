@@ -127,9 +127,12 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
         .iter()
         .map(|path| place(request, &package_dir, path))
         .collect();
-    let outcomes = batch::run(&request.notebooks, request.jobs, request.progress, |path| {
-        plan_one(path, &place(request, &package_dir, path), request)
-    });
+    let outcomes = batch::run(
+        &request.notebooks,
+        request.jobs,
+        request.progress,
+        |i, path| plan_one(path, &places[i], request),
+    );
 
     let mut plan = ExtractPlan::default();
     let mut modules = Vec::new();

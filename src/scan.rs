@@ -137,7 +137,7 @@ pub fn error_report(path: &Path, error: &Error) -> NotebookReport {
 /// Scans every notebook in parallel (`jobs` threads, all cores when `None`); reports come in
 /// the order of `paths`.
 pub fn scan_paths(paths: &[PathBuf], jobs: Option<usize>, progress: bool) -> Vec<NotebookReport> {
-    batch::run(paths, jobs, progress, scan_file)
+    batch::run(paths, jobs, progress, |_, path| scan_file(path))
         .into_iter()
         .zip(paths)
         .map(|(result, path)| result.unwrap_or_else(|error| error_report(path, &error)))

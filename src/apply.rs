@@ -1,56 +1,30 @@
 //! The last stage, the only one that writes: apply file changes atomically, all or nothing.
 
-use std::io::Write;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-/// One file a plan creates or changes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileChange {
-    /// Where it is.
-    pub path: PathBuf,
-    /// Whether it is created or replaced.
-    pub action: Action,
-    /// Its content after the change; `None` in a dry run, where only the diff is needed and
-    /// keeping every rewritten notebook would cost memory.
-    pub after: Option<String>,
-    /// The change as a unified diff, when asked for (`--diff`, `--format json`).
-    pub diff: Option<String>,
-}
-
-/// What a change does to its file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// The file does not exist yet.
-    Create,
-    /// The file exists and is replaced.
-    Modify,
-}
+use crate::change::Write;
 
 /// Why applying changes failed; the files are as they were before.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: cannot write the file", path.display())]
-pub struct ApplyError {
+pub(crate) struct ApplyError {
     /// The file that could not be written.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// What the operating system said.
-    pub source: std::io::Error,
+    pub(crate) source: std::io::Error,
 }
 
 /// Writes every change in order, each through a temporary file in the same directory and a
 /// rename, so that no file is ever half-written. If one write fails, the files already
 /// written are put back as they were (created files are removed), and the error is returned.
-pub fn apply(changes: &[FileChange]) -> Result<(), ApplyError> {
+pub(crate) fn apply(changes: &[Write]) -> Result<(), ApplyError> {
     let mut created_dirs = Vec::new();
     // What each written file held before, to put it back if a later write fails.
     let mut written: Vec<(&Path, Option<String>)> = Vec::new();
     for change in changes {
         let before = std::fs::read_to_string(&change.path).ok();
-        let result = match &change.after {
-            Some(after) => write_atomic(&change.path, after, &mut created_dirs),
-            None => Err(std::io::Error::other("the change was planned as a dry run")),
-        };
-        if let Err(source) = result {
+        if let Err(source) = write_atomic(&change.path, &change.after, &mut created_dirs) {
             roll_back(&written, &created_dirs);
             return Err(ApplyError {
                 path: change.path.clone(),
@@ -111,11 +85,11 @@ fn roll_back(written: &[(&Path, Option<String>)], created_dirs: &[PathBuf]) {
 mod tests {
     use super::*;
 
-    fn change(path: PathBuf, after: &str) -> FileChange {
-        FileChange {
+    fn change(path: PathBuf, after: &str) -> Write {
+        Write {
             path,
-            action: Action::Create,
-            after: Some(after.to_owned()),
+            action: crate::change::Action::Create,
+            after: after.to_owned(),
             diff: None,
         }
     }

@@ -16,17 +16,17 @@ use crate::error::{Error, ErrorKind};
 
 /// The notebooks found under some paths, sorted, and the paths that could not be walked.
 #[derive(Debug, Default)]
-pub struct Found {
+pub(crate) struct Found {
     /// Notebook files, sorted and without duplicates.
-    pub notebooks: Vec<PathBuf>,
+    pub(crate) notebooks: Vec<PathBuf>,
     /// Folders that could not be walked, and bad `--exclude` patterns.
-    pub errors: Vec<Error>,
+    pub(crate) errors: Vec<Error>,
 }
 
 /// Finds notebooks. Paths given explicitly are always taken; folders are walked like ripgrep
 /// walks them: `.gitignore`, `.ignore` and hidden entries are respected, `.ipynb_checkpoints`
 /// is always skipped, only `*.ipynb` files are taken, and `exclude` globs leave out more.
-pub fn find_notebooks(paths: &[PathBuf], exclude: &[String]) -> Found {
+pub(crate) fn find_notebooks(paths: &[PathBuf], exclude: &[String]) -> Found {
     let mut found = Found::default();
     for path in paths {
         // A path that is not a folder is taken as a notebook, even when it does not exist:
@@ -45,7 +45,10 @@ pub fn find_notebooks(paths: &[PathBuf], exclude: &[String]) -> Found {
             if let Err(error) = overrides.add(&format!("!{glob}")) {
                 found.errors.push(Error::new(
                     path,
-                    ErrorKind::Usage(format!("bad --exclude pattern `{glob}`: {error}")),
+                    ErrorKind::BadExclude {
+                        glob: glob.to_owned(),
+                        message: error.to_string(),
+                    },
                 ));
                 patterns_ok = false;
             }
@@ -71,8 +74,9 @@ pub fn find_notebooks(paths: &[PathBuf], exclude: &[String]) -> Found {
                     }
                 }
                 Err(error) => {
-                    let message = std::io::Error::other(error.to_string());
-                    found.errors.push(Error::new(path, ErrorKind::Io(message)));
+                    found
+                        .errors
+                        .push(Error::new(path, ErrorKind::Walk(error.to_string())));
                 }
             }
         }
@@ -84,7 +88,7 @@ pub fn find_notebooks(paths: &[PathBuf], exclude: &[String]) -> Found {
 
 /// The deepest folder that contains every path (for a single file, its folder), relative to
 /// the working directory when it is inside it, so that reports show short paths.
-pub fn common_root(paths: &[PathBuf]) -> PathBuf {
+pub(crate) fn common_root(paths: &[PathBuf]) -> PathBuf {
     let root = absolute_common_root(paths);
     match std::env::current_dir() {
         Ok(cwd) => match root.strip_prefix(&cwd) {
@@ -127,7 +131,7 @@ fn absolute_common_root(paths: &[PathBuf]) -> PathBuf {
 /// becomes that notebook's error.
 /// A progress bar is drawn on stderr when `progress` is set, stderr is a terminal, and the
 /// run takes more than a moment.
-pub fn run<T: Send>(
+pub(crate) fn run<T: Send>(
     notebooks: &[PathBuf],
     jobs: Option<usize>,
     progress: bool,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diff::ColorChoice;
+use crate::terminal::ColorChoice;
 
 /// Hoist the reusable code out of Jupyter notebooks into a Python package.
 #[derive(Debug, Parser)]

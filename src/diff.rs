@@ -2,7 +2,7 @@
 //!
 //! Rendering only, and pure: every function here takes text and returns text. Nothing reads
 //! the file system, the environment or the terminal; the caller decides where the output goes
-//! and whether it is coloured ([`use_color`], then [`colorize`]).
+//! and whether it is coloured ([`colorize`]).
 //!
 //! Plain files (the module, `__init__.py`) are ordinary unified diffs with 3 lines of context
 //! ([`file_diff`]); a file that does not exist yet is a diff from `/dev/null`, as git shows it.
@@ -29,11 +29,11 @@
 //! [`CellIndex::number`]: crate::position::CellIndex::number
 
 use std::borrow::Cow;
-use std::ffi::OsStr;
 
 use similar::TextDiff;
 
-use crate::notebook::{CellEdit, Notebook};
+use crate::notebook::{CellEdit, Notebook, ResolvedEdits};
+use crate::terminal::{Paint, RESET};
 
 /// Lines of context around each change, as `diff -u` and git show.
 const CONTEXT: usize = 3;
@@ -43,40 +43,6 @@ const DEV_NULL: &str = "/dev/null";
 
 /// Characters of a cell id shown in a header; nbformat ids are often 36-character UUIDs.
 const ID_CHARS: usize = 8;
-
-/// Whether to colour the output, as asked with `--color`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum ColorChoice {
-    /// Colour when writing to a terminal, unless `NO_COLOR` is set.
-    #[default]
-    Auto,
-    /// Always colour, even into a pipe or with `NO_COLOR` set.
-    Always,
-    /// Never colour.
-    Never,
-}
-
-/// Whether to colour output, given the user's choice, whether the output is a terminal, and
-/// whether `NO_COLOR` asks for no colour (see [`no_color_requested`]).
-///
-/// `NO_COLOR` only changes [`ColorChoice::Auto`]: an explicit `--color always` overrides it,
-/// as <https://no-color.org> asks of command-line flags.
-pub fn use_color(choice: ColorChoice, is_terminal: bool, no_color_set: bool) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => is_terminal && !no_color_set,
-    }
-}
-
-/// Whether the value of the `NO_COLOR` environment variable asks for no colour: it does when
-/// the variable is set to anything but the empty string (<https://no-color.org>).
-///
-/// Takes the value rather than reading the environment so that it stays pure; call it with
-/// `std::env::var_os("NO_COLOR").as_deref()`.
-pub fn no_color_requested(value: Option<&OsStr>) -> bool {
-    value.is_some_and(|value| !value.is_empty())
-}
 
 /// The unified diff of one plain file, from `before` (`None` when the file does not exist
 /// yet) to `after`; empty when nothing changes.
@@ -108,42 +74,23 @@ pub fn file_diff(path: &str, before: Option<&str>, after: &str) -> String {
 /// only appears when the edit adds or removes the final newline itself.
 pub fn notebook_diff(path: &str, notebook: &Notebook, edits: &[CellEdit]) -> String {
     let cells = notebook.cells();
-    let count = cells.len();
-    let mut new_sources: Vec<Option<&str>> = vec![None; count];
-    let mut removed = vec![false; count];
-    // `inserted[i]` goes before cell `i`; `inserted[count]` is appended.
-    let mut inserted: Vec<Vec<(&str, Option<&str>)>> = vec![Vec::new(); count + 1];
-    for edit in edits {
-        match edit {
-            CellEdit::ReplaceSource { cell, source } => {
-                if let Some(slot) = new_sources.get_mut(cell.0) {
-                    *slot = Some(source);
-                }
-            }
-            CellEdit::Remove { cell } => {
-                if let Some(slot) = removed.get_mut(cell.0) {
-                    *slot = true;
-                }
-            }
-            CellEdit::InsertCode { before, source, id } => {
-                if let Some(slot) = inserted.get_mut(before.0.min(count)) {
-                    slot.push((source, id.as_deref()));
-                }
-            }
-        }
-    }
+    let ResolvedEdits {
+        sources: new_sources,
+        removed,
+        inserted,
+    } = ResolvedEdits::new(cells.len(), edits);
 
     let path = escape(path);
     let mut out = String::new();
     for (position, new_cells) in inserted.iter().enumerate() {
         let cell = cells.get(position);
-        for &(source, id) in new_cells {
+        for new in new_cells {
             let place = match cell {
                 Some(cell) => format!("new cell before cell {}", cell.index.number()),
                 None => "new cell at the end".to_owned(),
             };
-            let name = format!("{path}:{place}{}", id_suffix(id));
-            out.push_str(&cell_diff(DEV_NULL, &name, "", source, true));
+            let name = format!("{path}:{place}{}", id_suffix(new.id));
+            out.push_str(&cell_diff(DEV_NULL, &name, "", new.source, true));
         }
         let Some(cell) = cell else { continue };
         let name = format!(
@@ -212,49 +159,6 @@ pub fn colorize(diff: &str) -> String {
     }
     out
 }
-
-/// The colours nbhoist uses: git's defaults for `diff --color`, and two for reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Paint {
-    /// `--- a` and `+++ b` (bold).
-    FileHeader,
-    /// `@@ -1,3 +1,4 @@` (cyan).
-    HunkHeader,
-    /// A line starting with `-` (red).
-    Removed,
-    /// A line starting with `+`, or what moves (green).
-    Added,
-    /// What stays (yellow).
-    Stays,
-    /// Secondary text, such as hints (dim).
-    Dim,
-}
-
-impl Paint {
-    /// The ANSI escape sequence that starts this colour.
-    fn code(self) -> &'static str {
-        match self {
-            Paint::FileHeader => "\x1b[1m",
-            Paint::HunkHeader => "\x1b[36m",
-            Paint::Removed => "\x1b[31m",
-            Paint::Added => "\x1b[32m",
-            Paint::Stays => "\x1b[33m",
-            Paint::Dim => "\x1b[2m",
-        }
-    }
-
-    /// `text` in this colour when `enabled`, as it is otherwise.
-    pub fn paint(self, text: &str, enabled: bool) -> String {
-        if enabled && !text.is_empty() {
-            format!("{}{text}{RESET}", self.code())
-        } else {
-            text.to_owned()
-        }
-    }
-}
-
-/// Ends any colour.
-const RESET: &str = "\x1b[0m";
 
 /// A line without its line ending, and the line ending.
 fn split_line_end(line: &str) -> (&str, &str) {
@@ -424,30 +328,7 @@ mod tests {
 
     /// A notebook (nbformat 4.5) of code cells with these sources and ids.
     fn notebook(cells: &[(&str, Option<&str>)]) -> Notebook {
-        let cells: Vec<serde_json::Value> = cells
-            .iter()
-            .map(|&(source, id)| {
-                let mut cell = serde_json::json!({
-                    "cell_type": "code",
-                    "execution_count": null,
-                    "metadata": {},
-                    "outputs": [],
-                    "source": source,
-                });
-                if let Some(id) = id {
-                    cell["id"] = id.into();
-                }
-                cell
-            })
-            .collect();
-        let text = serde_json::json!({
-            "cells": cells,
-            "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
-            "nbformat": 4,
-            "nbformat_minor": 5,
-        })
-        .to_string();
-        Notebook::parse(&text).expect("valid notebook")
+        crate::notebook::test_notebook(cells, 5)
     }
 
     fn replace(cell: usize, source: &str) -> CellEdit {
@@ -793,37 +674,5 @@ mod tests {
             "\x1b[36m@@ -1 +1 @@\x1b[0m\r\n\x1b[31m-a\x1b[0m\r\n\x1b[32m+b\x1b[0m"
         );
         assert_eq!(colorize(""), "");
-    }
-
-    #[test]
-    fn colour_choice() {
-        use ColorChoice::{Always, Auto, Never};
-        // (choice, terminal, NO_COLOR) → colour
-        let table = [
-            (Auto, true, false, true),
-            (Auto, true, true, false),
-            (Auto, false, false, false),
-            (Auto, false, true, false),
-            (Always, false, true, true),
-            (Always, true, false, true),
-            (Never, true, false, false),
-            (Never, false, false, false),
-        ];
-        for (choice, terminal, no_color, expected) in table {
-            assert_eq!(
-                use_color(choice, terminal, no_color),
-                expected,
-                "{choice:?} {terminal} {no_color}"
-            );
-        }
-        assert_eq!(ColorChoice::default(), Auto);
-    }
-
-    #[test]
-    fn no_color_must_be_set_and_not_empty() {
-        assert!(!no_color_requested(None));
-        assert!(!no_color_requested(Some(OsStr::new(""))));
-        assert!(no_color_requested(Some(OsStr::new("1"))));
-        assert!(no_color_requested(Some(OsStr::new("0"))));
     }
 }

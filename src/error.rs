@@ -7,28 +7,36 @@ use crate::notebook::ReadError;
 /// An error that stops nbhoist from handling one file: `path: what went wrong`.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {kind}", path.display())]
-pub struct Error {
+pub(crate) struct Error {
     /// The file concerned.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// What went wrong.
-    pub kind: ErrorKind,
+    pub(crate) kind: ErrorKind,
 }
 
 /// What went wrong with a file.
 #[derive(Debug, thiserror::Error)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// The file could not be read from disk.
     #[error("cannot read the file: {0}")]
     Io(#[source] std::io::Error),
+    /// A folder could not be walked.
+    #[error("cannot walk the folder: {0}")]
+    Walk(String),
     /// The file is not a notebook nbhoist can work on.
     #[error(transparent)]
     Notebook(#[from] ReadError),
     /// The package cannot be created as asked.
-    #[error("{0}")]
-    Package(String),
-    /// Something given on the command line cannot be used.
-    #[error("{0}")]
-    Usage(String),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// An `--exclude` pattern is not a valid glob.
+    #[error("bad --exclude pattern `{glob}`: {message}")]
+    BadExclude {
+        /// The pattern.
+        glob: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// nbhoist itself failed on this file.
     #[error("internal error ({0}); please report it with this notebook")]
     Panic(String),
@@ -38,11 +46,41 @@ pub enum ErrorKind {
         .0.display()
     )]
     ModuleExists(PathBuf),
+    /// Another notebook of the same run writes the same module.
+    #[error("another notebook of this run also writes {}; rename one of them", .0.display())]
+    ModuleClash(PathBuf),
+}
+
+/// Why a package cannot be created as asked.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PackageError {
+    /// Not a Python identifier.
+    #[error(
+        "`{0}` is not a valid Python package name; use letters, digits and `_`, not starting with a digit"
+    )]
+    NotIdentifier(String),
+    /// A keyword.
+    #[error("`{0}` is a Python keyword and cannot name a package")]
+    Keyword(String),
+    /// A standard-library module.
+    #[error(
+        "`{0}` would shadow the standard-library module of that name; choose another package name"
+    )]
+    ShadowsStandardLibrary(String),
+    /// A module the notebook imports.
+    #[error("the notebook imports a module named `{0}`; choose another package name")]
+    ImportedByNotebook(String),
+    /// `--package-dir` does not end in the package's name.
+    #[error("the package directory must be named `{0}` so that `import {0}` finds it")]
+    DirectoryName(String),
+    /// The package folder could not be read.
+    #[error("cannot read the package folder: {0}")]
+    Unreadable(#[source] std::io::Error),
 }
 
 impl Error {
     /// An error about `path`.
-    pub fn new(path: impl Into<PathBuf>, kind: impl Into<ErrorKind>) -> Error {
+    pub(crate) fn new(path: impl Into<PathBuf>, kind: impl Into<ErrorKind>) -> Error {
         Error {
             path: path.into(),
             kind: kind.into(),
@@ -51,7 +89,7 @@ impl Error {
 
     /// True when the file is not wrong, only out of scope (a notebook in another language):
     /// reported as skipped, not as a failure.
-    pub fn is_skip(&self) -> bool {
+    pub(crate) fn is_skip(&self) -> bool {
         matches!(&self.kind, ErrorKind::Notebook(source) if source.is_skip())
     }
 }

@@ -1,46 +1,48 @@
 //! `nbhoist extract`: plan the package and the rewritten notebooks as a list of file changes.
 //!
-//! Reads files but writes none; [`crate::apply`] does the writing.
+//! [`run`] reads what exists (the package folder, then each notebook), and [`plan_extract`]
+//! is a function of what was read: it writes nothing. [`crate::apply`] does the writing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use ruff_python_ast::Stmt;
 
 use crate::analysis::analyse;
-use crate::apply::{Action, FileChange};
 use crate::batch;
-use crate::diff::{file_diff, notebook_diff};
+use crate::change::Change;
+use crate::decide::{Moved, Target, check_package_name, decide};
 use crate::emit::{INIT_MARKER, init_text};
-use crate::error::{Error, ErrorKind};
-use crate::plan::{ExtractOptions, NotebookPlan, check_package_name, module_name, plan_notebook};
+use crate::error::{Error, ErrorKind, PackageError};
+use crate::notebook::Notebook;
+use crate::plan::{ExtractOptions, NotebookPlan, module_name, plan_notebook};
 use crate::python::parse::parse_cell;
-use crate::scan::{NotebookReport, VerdictName, error_report, read_notebook, report};
+use crate::scan::{NotebookReport, error_report, read_notebook, report};
+use crate::workspace::PackageSnapshot;
 
 /// What the user asked for.
 #[derive(Clone, Debug)]
-pub struct ExtractRequest {
+pub(crate) struct ExtractRequest {
     /// The notebooks, sorted.
-    pub notebooks: Vec<PathBuf>,
+    pub(crate) notebooks: Vec<PathBuf>,
     /// The folder the package's layout is relative to: each notebook's module sits at the
     /// notebook's path relative to it.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// The package's import name.
-    pub package: String,
+    pub(crate) package: String,
     /// The package directory; by default `NAME/` in `root`.
-    pub package_dir: Option<PathBuf>,
+    pub(crate) package_dir: Option<PathBuf>,
     /// Add autoreload magics to the import cell.
-    pub autoreload: bool,
+    pub(crate) autoreload: bool,
     /// Replace modules that already exist.
-    pub force: bool,
-    /// Render every change as a unified diff.
-    pub diffs: bool,
-    /// Nothing will be written: rewritten notebooks are not kept, only their diffs.
-    pub dry_run: bool,
+    pub(crate) force: bool,
+    /// A real run's changes carry their diffs too (for `--format json`).
+    pub(crate) diffs: bool,
     /// Threads to use; all cores when `None`.
-    pub jobs: Option<usize>,
+    pub(crate) jobs: Option<usize>,
     /// Show a progress bar on a terminal.
-    pub progress: bool,
+    pub(crate) progress: bool,
 }
 
 impl ExtractRequest {
@@ -53,48 +55,118 @@ impl ExtractRequest {
 
 /// The plan of one notebook, or why it could not be made.
 #[derive(Debug)]
-pub struct NotebookExtract {
+pub(crate) struct NotebookExtract<C> {
     /// The notebook.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The module it hoists into.
-    pub module_path: PathBuf,
+    pub(crate) module_path: PathBuf,
     /// What happens to it.
-    pub outcome: Result<Planned, Error>,
-    /// The notebook's analysis as `scan` reports it, with the verdicts extract applies.
-    pub report: NotebookReport,
+    pub(crate) outcome: Result<Planned<C>, Error>,
+    /// The decisions about the notebook, as `scan` reports them.
+    pub(crate) report: NotebookReport,
 }
 
-/// A notebook's plan and, when something moves, the rewritten notebook.
+/// A notebook's plan and its file changes.
 #[derive(Debug)]
-pub struct Planned {
-    /// The decisions.
-    pub plan: NotebookPlan,
+pub(crate) struct Planned<C> {
+    /// The text and edits.
+    pub(crate) plan: NotebookPlan,
+    /// What moves, by cell.
+    pub(crate) moved: Vec<Moved>,
     /// The notebook's change; `None` when nothing moves.
-    pub notebook: Option<FileChange>,
+    pub(crate) notebook: Option<C>,
     /// The modules it creates or replaces: its own and its `%%writefile` modules.
-    pub modules: Vec<FileChange>,
+    pub(crate) modules: Vec<C>,
     /// The `__init__.py` files of sub-packages its modules need (shared with other
     /// notebooks of the run).
-    pub subpackages: Vec<FileChange>,
+    pub(crate) subpackages: Vec<C>,
+}
+
+/// Something the user should know about the package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Note {
+    /// Several modules define a name, so the package does not re-export it.
+    DefinedTwice {
+        /// The name.
+        name: String,
+        /// The modules, dotted inside the package.
+        modules: Vec<String>,
+        /// The package folder.
+        package_dir: PathBuf,
+    },
+    /// A name is also the name of a module of the package, so it is not re-exported.
+    NamedLikeModule {
+        /// The name.
+        name: String,
+        /// The module defining it.
+        module: String,
+        /// The package folder.
+        package_dir: PathBuf,
+    },
+    /// The package is not next to every notebook.
+    NotImportable {
+        /// The package folder.
+        package_dir: PathBuf,
+        /// The package's name.
+        package: String,
+        /// The folder to put on `sys.path` instead.
+        parent: PathBuf,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::DefinedTwice {
+                name,
+                modules,
+                package_dir,
+            } => write!(
+                f,
+                "`{name}` is defined in modules {} of {}; it is not re-exported from the package",
+                modules.join(" and "),
+                package_dir.display()
+            ),
+            Note::NamedLikeModule {
+                name,
+                module,
+                package_dir,
+            } => write!(
+                f,
+                "`{name}` (in module {module}) has the name of a module of {}; it is not re-exported from the package",
+                package_dir.display()
+            ),
+            Note::NotImportable {
+                package_dir,
+                package,
+                parent,
+            } => write!(
+                f,
+                "{} is not next to every notebook, so a notebook cannot import `{package}` on its own: install the project that contains it (for example `pip install -e .`), or add {} to `sys.path`",
+                package_dir.display(),
+                parent.display()
+            ),
+        }
+    }
 }
 
 /// Everything `extract` would do.
-#[derive(Debug, Default)]
-pub struct ExtractPlan {
+#[derive(Debug)]
+pub(crate) struct ExtractPlan<C> {
     /// Per notebook, in the order given.
-    pub notebooks: Vec<NotebookExtract>,
+    pub(crate) notebooks: Vec<NotebookExtract<C>>,
     /// Files to write: modules first, then `__init__.py` files, then notebooks.
-    pub changes: Vec<FileChange>,
+    pub(crate) changes: Vec<C>,
     /// The package-level files among `changes`: `__init__.py` files, which several notebooks
     /// may share.
-    pub package_changes: Vec<PathBuf>,
-    /// Things the user should know (names not re-exported, how to import the package, ...).
-    pub notes: Vec<String>,
+    pub(crate) package_changes: Vec<PathBuf>,
+    /// Things the user should know.
+    pub(crate) notes: Vec<Note>,
 }
 
-impl ExtractPlan {
+impl<C> ExtractPlan<C> {
     /// True when some notebook could not be planned.
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.notebooks.iter().any(|n| n.outcome.is_err())
     }
 }
@@ -109,32 +181,51 @@ struct Place {
     module: String,
 }
 
-/// Plans the extraction of every notebook of the request. Fails only when the request itself
-/// is wrong; a notebook that cannot be planned is reported in its [`NotebookExtract`].
-pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
-    if let Some(dir) = &request.package_dir
-        && dir.file_name().and_then(|n| n.to_str()) != Some(request.package.as_str())
-    {
-        let message = format!(
-            "the package directory must be named `{}` so that `import {}` finds it",
-            request.package, request.package
-        );
-        return Err(Error::new(dir, ErrorKind::Package(message)));
-    }
+/// Reads the package folder, then plans every notebook of the request, reading each as it
+/// goes (in parallel).
+pub(crate) fn run<C: Change>(request: &ExtractRequest) -> Result<ExtractPlan<C>, Error> {
+    check_package_dir(request)?;
     let package_dir = request.package_dir();
+    let snapshot = PackageSnapshot::read(&package_dir)
+        .map_err(|error| Error::new(&package_dir, PackageError::Unreadable(error)))?;
+    Ok(plan_extract(request, &snapshot, &read_notebook))
+}
+
+fn check_package_dir(request: &ExtractRequest) -> Result<(), Error> {
+    match &request.package_dir {
+        Some(dir) if dir.file_name().and_then(|n| n.to_str()) != Some(&request.package) => Err(
+            Error::new(dir, PackageError::DirectoryName(request.package.clone())),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Plans the extraction of every notebook of the request, given the package folder as it is
+/// and a way to read notebooks. A notebook that cannot be planned is reported in its
+/// [`NotebookExtract`].
+pub(crate) fn plan_extract<C: Change>(
+    request: &ExtractRequest,
+    snapshot: &PackageSnapshot,
+    load: &(dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
+) -> ExtractPlan<C> {
     let places: Vec<Place> = request
         .notebooks
         .iter()
-        .map(|path| place(request, &package_dir, path))
+        .map(|path| place(request, snapshot.dir(), path))
         .collect();
     let outcomes = batch::run(
         &request.notebooks,
         request.jobs,
         request.progress,
-        |i, path| plan_one(path, &places[i], request),
+        |i, path| plan_one::<C>(path, &places[i], request, snapshot, load),
     );
 
-    let mut plan = ExtractPlan::default();
+    let mut plan = ExtractPlan {
+        notebooks: Vec::new(),
+        changes: Vec::new(),
+        package_changes: Vec::new(),
+        notes: Vec::new(),
+    };
     let mut modules = Vec::new();
     let mut notebooks = Vec::new();
     let mut planned_modules: Vec<PathBuf> = Vec::new();
@@ -146,17 +237,11 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
             && let Some(taken) = planned
                 .modules
                 .iter()
-                .find(|change| planned_modules.contains(&change.path))
+                .find(|change| planned_modules.iter().any(|p| p == change.path()))
         {
             // Two notebooks whose names differ only in punctuation or case, or that write
             // the same `%%writefile` module.
-            let error = Error::new(
-                path,
-                ErrorKind::Package(format!(
-                    "another notebook of this run also writes {}; rename one of them",
-                    taken.path.display()
-                )),
-            );
+            let error = Error::new(path, ErrorKind::ModuleClash(taken.path().to_owned()));
             outcome = Err((error_report(path, &error), error));
         }
         let (outcome, report) = match outcome {
@@ -168,17 +253,18 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
             notebook: Some(notebook_change),
             modules: module_changes,
             subpackages,
+            ..
         }) = &outcome
         {
             for change in module_changes.iter().chain(subpackages) {
-                if !planned_modules.contains(&change.path) {
-                    planned_modules.push(change.path.clone());
+                if !planned_modules.iter().any(|p| p == change.path()) {
+                    planned_modules.push(change.path().to_owned());
                     modules.push(change.clone());
                 }
             }
             for change in subpackages {
-                if !plan.package_changes.contains(&change.path) {
-                    plan.package_changes.push(change.path.clone());
+                if !plan.package_changes.iter().any(|p| p == change.path()) {
+                    plan.package_changes.push(change.path().to_owned());
                 }
             }
             notebooks.push(notebook_change.clone());
@@ -193,7 +279,7 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
                 format!("{dotted}.{}", place.module)
             };
             exports.insert(key, notebook_plan.exports.clone());
-            if let Some(note) = importability_note(request, path)
+            if let Some(note) = importability_note(request, snapshot.dir(), path)
                 && !plan.notes.contains(&note)
             {
                 plan.notes.push(note);
@@ -207,21 +293,21 @@ pub fn plan_extract(request: &ExtractRequest) -> Result<ExtractPlan, Error> {
         });
     }
     let mut inits = Vec::new();
-    let submodules = submodule_names(&package_dir, &planned_modules);
+    let submodules = submodule_names(snapshot, &planned_modules);
     if !exports.is_empty()
-        && let Some(change) = init_change(
-            &package_dir,
+        && let Some(change) = init_change::<C>(
+            snapshot,
             exports,
             &submodules,
             request.diffs,
             &mut plan.notes,
         )
     {
-        plan.package_changes.push(change.path.clone());
+        plan.package_changes.push(change.path().to_owned());
         inits.push(change);
     }
     plan.changes = modules.into_iter().chain(inits).chain(notebooks).collect();
-    Ok(plan)
+    plan
 }
 
 /// The folder and module of a notebook: its path relative to the root, each folder name
@@ -254,16 +340,24 @@ fn place(request: &ExtractRequest, package_dir: &Path, notebook: &Path) -> Place
     }
 }
 
-fn plan_one(
+fn plan_one<C: Change>(
     path: &Path,
     place: &Place,
     request: &ExtractRequest,
-) -> Result<(Planned, NotebookReport), Error> {
-    let notebook = read_notebook(path)?;
+    snapshot: &PackageSnapshot,
+    load: &(dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
+) -> Result<(Planned<C>, NotebookReport), Error> {
+    let notebook = load(path)?;
     let analysis = analyse(&notebook);
-    let package_exists = request.package_dir().is_dir();
-    check_package_name(&request.package, &analysis, package_exists)
-        .map_err(|message| Error::new(path, ErrorKind::Package(message)))?;
+    check_package_name(&request.package, &analysis, snapshot.exists())
+        .map_err(|error| Error::new(path, error))?;
+    let dotted = format!("{}.{}", place.parent, place.module);
+    let target = Target {
+        module: &place.module,
+        dotted: Some(&dotted),
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    let notebook_report = report(path, &analysis, &decisions);
     let file_name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -273,24 +367,19 @@ fn plan_one(
         parent: place.parent.clone(),
         autoreload: request.autoreload,
     };
-    let plan = plan_notebook(&notebook, &analysis, &file_name, &place.module, &options);
-    let mut notebook_report = report(path, &analysis, &plan.writefiles);
-    // Placing the import cell can keep more definitions than scan says.
-    for reported in &mut notebook_report.definitions {
-        if reported.verdict == VerdictName::Move
-            && let Some(kept) = plan
-                .kept
-                .iter()
-                .find(|k| k.name == reported.name && k.cell == reported.cell)
-        {
-            reported.verdict = VerdictName::Stay;
-            reported.reason = Some(kept.reason.to_string());
-            reported.needs.clear();
-        }
-    }
-    if plan.is_empty() {
+    let plan = plan_notebook(
+        &notebook,
+        &analysis,
+        &decisions,
+        &file_name,
+        &place.module,
+        &options,
+    );
+    let moved = decisions.moving.items.clone();
+    if decisions.is_empty() {
         let planned = Planned {
             plan,
+            moved,
             notebook: None,
             modules: Vec::new(),
             subpackages: Vec::new(),
@@ -301,31 +390,23 @@ fn plan_one(
     if let Some(text) = &plan.module_text {
         files.push((place.dir.join(format!("{}.py", place.module)), text.clone()));
     }
-    for written in &plan.written {
-        files.push((place.dir.join(&written.path), written.content.clone()));
+    for (written, content) in &plan.written {
+        files.push((place.dir.join(written), content.clone()));
     }
-    let package_dir = request.package_dir();
     let mut modules = Vec::new();
     let mut subpackages = Vec::new();
     for (file, text) in files {
-        let before = std::fs::read_to_string(&file).ok();
-        if before.is_some() && !request.force {
+        if snapshot.has_file(&file) && !request.force {
             return Err(Error::new(path, ErrorKind::ModuleExists(file)));
         }
-        ensure_subpackages(&package_dir, &file, request.diffs, &mut subpackages);
-        modules.push(change(file, before.as_deref(), text, request.diffs));
+        ensure_subpackages(snapshot, &file, request.diffs, &mut subpackages);
+        let before = snapshot.text(&file);
+        modules.push(C::file(file, before, text, request.diffs));
     }
-    let display = path.display().to_string();
-    let notebook_change = FileChange {
-        path: path.to_owned(),
-        action: Action::Modify,
-        after: (!request.dry_run).then(|| notebook.render(&plan.edits)),
-        diff: request
-            .diffs
-            .then(|| notebook_diff(&display, &notebook, &plan.edits)),
-    };
+    let notebook_change = C::notebook(path.to_owned(), &notebook, &plan.edits, request.diffs);
     let planned = Planned {
         plan,
+        moved,
         notebook: Some(notebook_change),
         modules,
         subpackages,
@@ -333,29 +414,22 @@ fn plan_one(
     Ok((planned, notebook_report))
 }
 
-fn change(path: PathBuf, before: Option<&str>, after: String, diffs: bool) -> FileChange {
-    FileChange {
-        diff: diffs.then(|| file_diff(&path.display().to_string(), before, &after)),
-        action: if before.is_some() {
-            Action::Modify
-        } else {
-            Action::Create
-        },
-        path,
-        after: Some(after),
-    }
-}
-
 /// The content of the `__init__.py` of a sub-package nbhoist creates.
 const SUBPACKAGE_DOCSTRING: &str = "\"\"\"Hoisted code, written by nbhoist.\"\"\"";
 
 /// Adds an `__init__.py` to every folder between the package and `file` that has none.
-fn ensure_subpackages(package_dir: &Path, file: &Path, diffs: bool, changes: &mut Vec<FileChange>) {
+fn ensure_subpackages<C: Change>(
+    snapshot: &PackageSnapshot,
+    file: &Path,
+    diffs: bool,
+    changes: &mut Vec<C>,
+) {
+    let package_dir = snapshot.dir();
     let mut dir = file.parent();
     while let Some(sub) = dir.filter(|d| d.starts_with(package_dir) && *d != package_dir) {
         let init = sub.join("__init__.py");
-        if !init.exists() && !changes.iter().any(|c| c.path == init) {
-            changes.push(change(
+        if !snapshot.has_file(&init) && !changes.iter().any(|c| c.path() == init) {
+            changes.push(C::file(
                 init,
                 None,
                 format!("{SUBPACKAGE_DOCSTRING}\n"),
@@ -367,16 +441,17 @@ fn ensure_subpackages(package_dir: &Path, file: &Path, diffs: bool, changes: &mu
 }
 
 /// The package's `__init__.py`: created when missing; updated only when nbhoist wrote it.
-fn init_change(
-    package_dir: &Path,
+fn init_change<C: Change>(
+    snapshot: &PackageSnapshot,
     mut exports: BTreeMap<String, Vec<String>>,
     submodules: &BTreeSet<String>,
     diffs: bool,
-    notes: &mut Vec<String>,
-) -> Option<FileChange> {
+    notes: &mut Vec<Note>,
+) -> Option<C> {
+    let package_dir = snapshot.dir();
     let path = package_dir.join("__init__.py");
-    let before = std::fs::read_to_string(&path).ok();
-    if let Some(existing) = &before {
+    if snapshot.has_file(&path) {
+        let existing = snapshot.text(&path)?;
         if !existing.starts_with(INIT_MARKER) {
             return None;
         }
@@ -393,11 +468,11 @@ fn init_change(
     }
     for (name, modules) in &owners {
         if modules.len() > 1 {
-            notes.push(format!(
-                "`{name}` is defined in modules {} of {}; it is not re-exported from the package",
-                modules.join(" and "),
-                package_dir.display()
-            ));
+            notes.push(Note::DefinedTwice {
+                name: name.clone(),
+                modules: modules.clone(),
+                package_dir: package_dir.to_owned(),
+            });
             for module in modules {
                 if let Some(names) = exports.get_mut(module) {
                     names.retain(|n| n != name);
@@ -408,36 +483,34 @@ fn init_change(
     // `from package import helpers` must keep finding the submodule `helpers`.
     for (module, names) in exports.iter_mut() {
         for name in names.iter().filter(|name| submodules.contains(*name)) {
-            notes.push(format!(
-                "`{name}` (in module {module}) has the name of a module of {}; it is not re-exported from the package",
-                package_dir.display()
-            ));
+            notes.push(Note::NamedLikeModule {
+                name: name.clone(),
+                module: module.clone(),
+                package_dir: package_dir.to_owned(),
+            });
         }
         names.retain(|name| !submodules.contains(name));
     }
     let after = init_text(&exports);
-    (before.as_deref() != Some(after.as_str()))
-        .then(|| change(path, before.as_deref(), after, diffs))
+    let before = snapshot.text(&path);
+    (before != Some(after.as_str())).then(|| C::file(path, before, after, diffs))
 }
 
 /// The names of the package's direct submodules and sub-packages: those planned, and those
 /// already in its folder.
-fn submodule_names(package_dir: &Path, planned: &[PathBuf]) -> BTreeSet<String> {
-    let existing = std::fs::read_dir(package_dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path());
+fn submodule_names(snapshot: &PackageSnapshot, planned: &[PathBuf]) -> BTreeSet<String> {
+    let package_dir = snapshot.dir();
+    let planned = planned.iter().filter_map(|path| {
+        let relative = path.strip_prefix(package_dir).ok()?;
+        relative
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+    });
     planned
-        .iter()
-        .filter_map(|path| {
-            let relative = path.strip_prefix(package_dir).ok()?;
-            relative.components().next().map(|c| package_dir.join(c))
-        })
-        .chain(existing)
-        .filter_map(|path| {
-            let name = path.file_name()?.to_str()?;
-            let name = name.strip_suffix(".py").unwrap_or(name);
+        .chain(snapshot.entries().map(str::to_owned))
+        .filter_map(|name| {
+            let name = name.strip_suffix(".py").unwrap_or(&name);
             (name != "__init__" && !name.starts_with('.')).then(|| name.to_owned())
         })
         .collect()
@@ -466,21 +539,21 @@ fn existing_exports(text: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 /// When a notebook's module is not importable from the notebook's folder, how to make it so.
-fn importability_note(request: &ExtractRequest, notebook: &Path) -> Option<String> {
-    let package_dir = request.package_dir();
+fn importability_note(
+    request: &ExtractRequest,
+    package_dir: &Path,
+    notebook: &Path,
+) -> Option<Note> {
     let notebook_dir = notebook.parent().unwrap_or(Path::new(""));
     let parent = package_dir.parent().unwrap_or(Path::new(""));
     if absolute(parent) == absolute(notebook_dir) {
         return None;
     }
-    Some(format!(
-        "{} is not next to every notebook, so a notebook cannot import `{}` on its own: install the project that contains it (for example `pip install -e .`), or add {} to `sys.path`",
-        package_dir.display(),
-        request.package,
-        std::path::absolute(parent)
-            .unwrap_or_else(|_| parent.to_owned())
-            .display()
-    ))
+    Some(Note::NotImportable {
+        package_dir: package_dir.to_owned(),
+        package: request.package.clone(),
+        parent: absolute(parent).unwrap_or_else(|| parent.to_owned()),
+    })
 }
 
 fn absolute(path: &Path) -> Option<PathBuf> {
@@ -490,4 +563,108 @@ fn absolute(path: &Path) -> Option<PathBuf> {
         path
     };
     std::path::absolute(path).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::{Action, Preview};
+
+    fn notebook(cells: &[&str]) -> Notebook {
+        crate::notebook::code_notebook(cells)
+    }
+
+    fn request(notebooks: &[&str]) -> ExtractRequest {
+        ExtractRequest {
+            notebooks: notebooks.iter().map(PathBuf::from).collect(),
+            root: PathBuf::from("repo"),
+            package: "pkg".to_owned(),
+            package_dir: None,
+            autoreload: false,
+            force: false,
+            diffs: false,
+            jobs: Some(1),
+            progress: false,
+        }
+    }
+
+    /// Plans over in-memory notebooks: `repo/a.ipynb` and `repo/sub/b.ipynb`.
+    fn plan_in_memory(
+        request: &ExtractRequest,
+        snapshot: &PackageSnapshot,
+    ) -> ExtractPlan<Preview> {
+        let load = |path: &Path| -> Result<Notebook, Error> {
+            Ok(match path.to_str() {
+                Some("repo/a.ipynb") => notebook(&["import os", "def sep():\n    return os.sep"]),
+                Some("repo/sub/b.ipynb") => notebook(&["def one():\n    return 1"]),
+                _ => return Err(Error::new(path, ErrorKind::Walk("no such notebook".into()))),
+            })
+        };
+        plan_extract(request, snapshot, &load)
+    }
+
+    fn paths(plan: &ExtractPlan<Preview>) -> Vec<(String, Action)> {
+        plan.changes
+            .iter()
+            .map(|change| (change.path.display().to_string(), change.action))
+            .collect()
+    }
+
+    #[test]
+    fn planning_reads_nothing_but_its_inputs() {
+        let request = request(&["repo/a.ipynb", "repo/sub/b.ipynb"]);
+        let plan = plan_in_memory(&request, &PackageSnapshot::empty(Path::new("repo/pkg")));
+        assert!(!plan.has_errors());
+        assert_eq!(
+            paths(&plan),
+            [
+                ("repo/pkg/a.py".to_owned(), Action::Create),
+                ("repo/pkg/sub/b.py".to_owned(), Action::Create),
+                ("repo/pkg/sub/__init__.py".to_owned(), Action::Create),
+                ("repo/pkg/__init__.py".to_owned(), Action::Create),
+                ("repo/a.ipynb".to_owned(), Action::Modify),
+                ("repo/sub/b.ipynb".to_owned(), Action::Modify),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_existing_module_is_an_error_and_an_existing_init_is_merged() {
+        let request = request(&["repo/a.ipynb"]);
+        let snapshot = PackageSnapshot::empty(Path::new("repo/pkg")).with_file("a.py", "x = 1\n");
+        let plan = plan_in_memory(&request, &snapshot);
+        let error = plan.notebooks[0].outcome.as_ref().unwrap_err();
+        assert!(matches!(&error.kind, ErrorKind::ModuleExists(path) if path.ends_with("a.py")));
+
+        let init = format!("{INIT_MARKER}\n\nfrom .old import thing\n");
+        let snapshot =
+            PackageSnapshot::empty(Path::new("repo/pkg")).with_file("__init__.py", &init);
+        let plan = plan_in_memory(&request, &snapshot);
+        let init = plan
+            .changes
+            .iter()
+            .find(|change| change.path.ends_with("__init__.py"))
+            .unwrap();
+        assert_eq!(init.action, Action::Modify);
+        assert!(init.diff.contains("+from .a import sep"), "{}", init.diff);
+        assert!(
+            init.diff.contains(" from .old import thing"),
+            "{}",
+            init.diff
+        );
+    }
+
+    #[test]
+    fn an_init_written_by_someone_else_is_left_alone() {
+        let request = request(&["repo/a.ipynb"]);
+        let snapshot =
+            PackageSnapshot::empty(Path::new("repo/pkg")).with_file("__init__.py", "# mine\n");
+        let plan = plan_in_memory(&request, &snapshot);
+        assert!(
+            !plan
+                .changes
+                .iter()
+                .any(|change| change.path.ends_with("__init__.py"))
+        );
+    }
 }

@@ -1,36 +1,55 @@
 //! nbhoist: hoist the reusable code out of Jupyter notebooks into a Python package.
 //!
-//! The pipeline is pure until its last step:
+//! The pipeline reads first, writes last, and is pure in between:
 //!
 //! ```text
-//! paths ─batch─▶ Notebook ─analyse─▶ Analysis ─plan─▶ NotebookPlan ─extract─▶ FileChange…
-//!                (lossless)  (cells, scopes,    (what moves,     │            ├─▶ diff   (--diff)
-//!                             verdicts)          where, edits)   │            ├─▶ report (text, JSON, --check)
-//!                                                                └────────────└─▶ apply  (atomic writes)
+//! paths ─batch─▶ Notebook ─analyse─▶ Analysis ─decide─▶ Decisions ─plan─▶ NotebookPlan ─extract─▶ changes
+//!                (lossless)  (cells, bindings,   (every move/stay   (text, cell      │        ├─▶ diff   (--diff)
+//!                             reads, setup)       rule, and why)     edits)          │        ├─▶ report (text, JSON, --check)
+//!                                                                                    └────────└─▶ apply  (atomic writes)
 //! ```
 //!
 //! [`batch`] finds notebooks and runs one job each in parallel; [`notebook`] reads them
 //! without losing a byte; [`magics`] and [`python`] make sense of code cells; [`analysis`]
-//! decides what can move and why the rest stays, and [`writefile`] does the same for
-//! `%%writefile` cells; [`plan`] and [`emit`] decide and write the package module and the
-//! rewritten cells; [`extract`] turns plans into file changes; [`scan`], [`report`] and
-//! [`diff`] describe them; [`apply`] is the only stage that writes.
+//! records facts; [`decide`] owns every rule about what moves and what stays; [`plan`] and
+//! [`emit`] turn decisions into module text and cell edits; [`workspace`] is what exists on
+//! disk before planning; [`extract`] turns plans into [`change`]s; [`scan`], [`report`] and
+//! [`diff`] describe them; [`apply`] is the only stage that writes. [`commands`] ties them to
+//! the command line.
+//!
+//! The public surface is small: the command line ([`cli`], [`run`]) and the lossless notebook
+//! model ([`Notebook`] and its edits).
 
 #![warn(missing_docs)]
 
-pub mod analysis;
-pub mod apply;
-pub mod batch;
+mod analysis;
+mod apply;
+mod batch;
+mod change;
 pub mod cli;
-pub mod diff;
-pub mod emit;
-pub mod error;
-pub mod extract;
-pub mod magics;
-pub mod notebook;
-pub mod plan;
-pub mod position;
-pub mod python;
-pub mod report;
-pub mod scan;
-pub mod writefile;
+mod commands;
+mod decide;
+mod diff;
+mod emit;
+mod error;
+mod extract;
+mod magics;
+mod notebook;
+mod plan;
+mod position;
+mod python;
+mod report;
+mod scan;
+mod terminal;
+mod workspace;
+
+pub use commands::ExitStatus;
+pub use notebook::{
+    Cell, CellEdit, CellKind, CellProblem, Notebook, ReadError, SourceShape, Style,
+};
+pub use position::{CellIndex, CellNumber, LineColumn};
+
+/// Runs the command the user typed, printing its reports; returns how it ended.
+pub fn run(cli: cli::Cli) -> ExitStatus {
+    commands::run(cli.command)
+}

@@ -95,6 +95,29 @@ pub fn cell_magic(source: &str) -> Option<CellMagic> {
     })
 }
 
+/// The line magic IPython runs instead of a cell by automagic: a cell of one line whose first
+/// word names a line magic (`pip install x`, `cd data`, `run(f)`) runs as that magic (`%pip
+/// install x`), unless the word is a defined name or the line assigns to it. IPython applies
+/// this to single-line cells only. Returns the magic's name and the rest of the line for the
+/// magics nbhoist cares about; whether the word is defined is the caller's to check.
+pub(crate) fn automagic(source: &str) -> Option<(&str, &str)> {
+    let line = source.trim();
+    if line.contains('\n') {
+        return None;
+    }
+    let end = line
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(line.len());
+    let (name, rest) = line.split_at(end);
+    let known = matches!(
+        name,
+        "pip" | "conda" | "mamba" | "cd" | "pushd" | "popd" | "env" | "set_env" | "run"
+    );
+    // `pip.main(...)` is an attribute; `run = 3` and `run, x = ...` assign.
+    let assigns = rest.trim_start().starts_with(['=', ',']);
+    (known && !rest.starts_with(['.', '*', '?', '-']) && !assigns).then(|| (name, rest.trim()))
+}
+
 /// Splits magic arguments the way IPython's `shlex`-based parsing does for the simple cases:
 /// whitespace separates words, and single or double quotes group them.
 fn split_args(args: &str) -> Vec<String> {
@@ -284,6 +307,20 @@ mod tests {
             ipython_cleanup("In [1]: x = 2\n   ...: y = 3").as_deref(),
             Some("x = 2\ny = 3")
         );
+    }
+
+    #[test]
+    fn single_line_cells_can_be_automagic() {
+        assert_eq!(
+            automagic("pip install diffusers torch\n"),
+            Some(("pip", "install diffusers torch"))
+        );
+        assert_eq!(automagic("run(f)"), Some(("run", "(f)")));
+        assert_eq!(automagic("cd .."), Some(("cd", "..")));
+        assert_eq!(automagic("run = 3"), None);
+        assert_eq!(automagic("pip.main(['install', 'x'])"), None);
+        assert_eq!(automagic("pip install x\nimport x"), None);
+        assert_eq!(automagic("print(1)"), None);
     }
 
     #[test]

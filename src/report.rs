@@ -5,34 +5,34 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::analysis::DefinitionKind;
-use crate::apply::{Action, FileChange};
-use crate::diff::{Paint, colorize};
+use crate::change::{Action, Change};
+use crate::decide::MovedKind;
+use crate::diff::colorize;
 use crate::extract::ExtractPlan;
-use crate::plan::MovedKind;
 use crate::position::CellNumber;
 use crate::scan::{NotebookReport, Status, VerdictName};
+use crate::terminal::Paint;
 
 /// Totals over a set of reports, for the closing summary line.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Notebooks analysed.
-    pub notebooks: usize,
+    pub(crate) notebooks: usize,
     /// Files that could not be read.
-    pub failed: usize,
+    pub(crate) failed: usize,
     /// Files out of scope.
-    pub skipped: usize,
+    pub(crate) skipped: usize,
     /// Definitions that can move.
-    pub movable: usize,
+    pub(crate) movable: usize,
     /// Definitions that stay.
-    pub staying: usize,
+    pub(crate) staying: usize,
     /// Syntax errors.
-    pub syntax_errors: usize,
+    pub(crate) syntax_errors: usize,
 }
 
 impl Totals {
     /// Adds up a set of reports.
-    pub fn of(reports: &[NotebookReport]) -> Totals {
+    pub(crate) fn of(reports: &[NotebookReport]) -> Totals {
         let mut totals = Totals::default();
         for report in reports {
             match report.status {
@@ -52,7 +52,7 @@ impl Totals {
     }
 
     /// One line: "2 notebooks: 5 definitions (3 can move, 2 stay), 1 syntax error".
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut line = format!(
             "{}: {} ({} can move, {} {})",
             plural(self.notebooks, "notebook"),
@@ -91,7 +91,7 @@ fn plural(count: usize, noun: &str) -> String {
 /// The text report: per notebook, one aligned line per definition and `%%writefile` cell, and
 /// one per syntax error (`path:cell N:line:col: message`), then the totals. Coloured when
 /// `color` is set.
-pub fn scan_text(reports: &[NotebookReport], color: bool) -> String {
+pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
     let mut out = String::new();
     for report in reports {
         if report.status != Status::Ok {
@@ -114,35 +114,46 @@ pub fn scan_text(reports: &[NotebookReport], color: bool) -> String {
         if report.definitions.is_empty() && report.writefiles.is_empty() {
             writeln!(out, "  no functions or classes").unwrap();
         }
-        let mut rows: Vec<(CellNumber, &str, &str, VerdictName, &str)> = report
+        let mut rows: Vec<Row<'_>> = report
             .definitions
             .iter()
-            .map(|d| {
-                let kind = match d.kind {
-                    DefinitionKind::Function => "function",
-                    DefinitionKind::Class => "class",
-                };
-                let reason = d.reason.as_deref().unwrap_or_default();
-                (d.cell, d.name.as_str(), kind, d.verdict, reason)
+            .map(|d| Row {
+                cell: d.cell,
+                name: &d.name,
+                kind: d.kind.as_str(),
+                verdict: d.verdict,
+                reason: d.reason.as_deref().unwrap_or_default(),
+                hint: d.hint.as_deref(),
             })
-            .chain(report.writefiles.iter().map(|w| {
-                let reason = w.reason.as_deref().unwrap_or_default();
-                (w.cell, w.target.as_str(), "%%writefile", w.verdict, reason)
+            .chain(report.writefiles.iter().map(|w| Row {
+                cell: w.cell,
+                name: &w.target,
+                kind: "%%writefile",
+                verdict: w.verdict,
+                reason: w.reason.as_deref().unwrap_or_default(),
+                hint: None,
             }))
             .collect();
-        rows.sort_by_key(|row| row.0);
+        rows.sort_by_key(|row| row.cell);
         let cell_width = rows
             .iter()
-            .map(|r| r.0.to_string().len())
+            .map(|r| r.cell.to_string().len())
             .max()
             .unwrap_or(0);
-        let name_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
-        let kind_width = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
-        for (cell, name, kind, verdict, reason) in rows {
+        let name_width = rows
+            .iter()
+            .map(|r| r.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        let kind_width = rows.iter().map(|r| r.kind.len()).max().unwrap_or(0);
+        for row in rows {
             let line = format!(
-                "  cell {cell:<cell_width$}  {name:<name_width$}  {kind:<kind_width$}  {}  {}",
-                painted_verdict(verdict == VerdictName::Move, color),
-                painted_reason(reason, color),
+                "  cell {:<cell_width$}  {:<name_width$}  {:<kind_width$}  {}  {}",
+                row.cell,
+                row.name,
+                row.kind,
+                painted_verdict(row.verdict == VerdictName::Move, color),
+                painted_reason(row.reason, row.hint, color),
             );
             writeln!(out, "{}", line.trim_end()).unwrap();
         }
@@ -162,6 +173,16 @@ pub fn scan_text(reports: &[NotebookReport], color: bool) -> String {
     out
 }
 
+/// One line of `scan`'s text report: a definition or a `%%writefile` cell.
+struct Row<'a> {
+    cell: CellNumber,
+    name: &'a str,
+    kind: &'a str,
+    verdict: VerdictName,
+    reason: &'a str,
+    hint: Option<&'a str>,
+}
+
 /// `move` in green or `stay` in yellow.
 fn painted_verdict(moves: bool, color: bool) -> String {
     if moves {
@@ -171,16 +192,16 @@ fn painted_verdict(moves: bool, color: bool) -> String {
     }
 }
 
-/// A reason, with the hint after its colon dimmed: the reason is what matters.
-fn painted_reason(reason: &str, color: bool) -> String {
-    match reason.split_once(": ") {
-        Some((reason, hint)) => format!("{reason}: {}", Paint::Dim.paint(hint, color)),
+/// A reason, and its hint after a colon, dimmed: the reason is what matters.
+fn painted_reason(reason: &str, hint: Option<&str>, color: bool) -> String {
+    match hint {
+        Some(hint) => format!("{reason}: {}", Paint::Dim.paint(hint, color)),
         None => reason.to_owned(),
     }
 }
 
 /// The JSON report: `{"notebooks": [...]}`, pretty-printed.
-pub fn scan_json(reports: &[NotebookReport]) -> String {
+pub(crate) fn scan_json(reports: &[NotebookReport]) -> String {
     #[derive(Serialize)]
     struct Document<'a> {
         notebooks: &'a [NotebookReport],
@@ -193,7 +214,7 @@ pub fn scan_json(reports: &[NotebookReport]) -> String {
 
 /// The text report of an extraction plan: per notebook, what moves to which module and what
 /// stays and why; then notes. Coloured when `color` is set.
-pub fn extract_text(plan: &ExtractPlan, color: bool) -> String {
+pub(crate) fn extract_text<C: Change>(plan: &ExtractPlan<C>, color: bool) -> String {
     let mut out = String::new();
     for notebook in &plan.notebooks {
         let planned = match &notebook.outcome {
@@ -204,7 +225,7 @@ pub fn extract_text(plan: &ExtractPlan, color: bool) -> String {
             }
         };
         let path = notebook.path.display();
-        if planned.plan.is_empty() {
+        if planned.notebook.is_none() {
             writeln!(out, "{path}: nothing to hoist").unwrap();
         } else if planned.plan.module_text.is_some() {
             writeln!(out, "{path} → {}", notebook.module_path.display()).unwrap();
@@ -212,53 +233,47 @@ pub fn extract_text(plan: &ExtractPlan, color: bool) -> String {
             let package = notebook.module_path.parent().unwrap_or(Path::new(""));
             writeln!(out, "{path} → {}", package.display()).unwrap();
         }
-        let plan = &planned.plan;
-        let mut rows: Vec<(bool, String, String, String)> = Vec::new();
-        for moved in &plan.moved {
-            let kind = match moved.kind {
-                MovedKind::Function => "function",
-                MovedKind::Class => "class",
-                MovedKind::Constant => "constant",
-            };
+        // (moves, name, cell, what, hint)
+        let mut rows: Vec<(bool, &str, String, String, Option<&str>)> = Vec::new();
+        for moved in &planned.moved {
+            let cell = format!("cell {}", moved.cell);
             rows.push((
                 true,
-                moved.name.clone(),
-                format!("cell {}", moved.cell),
-                kind.to_owned(),
-            ));
-        }
-        for write in plan.writefiles.iter().filter(|w| w.stay.is_none()) {
-            let cell = format!("cell {}", write.cell.number());
-            rows.push((
-                true,
-                write.magic.target.clone(),
+                &moved.name,
                 cell,
-                "%%writefile module".to_owned(),
+                moved.kind.as_str().to_owned(),
+                None,
             ));
         }
-        for kept in &plan.kept {
-            let cell = format!("cell {}", kept.cell);
-            rows.push((false, kept.name.clone(), cell, kept.reason.to_string()));
+        for write in notebook.report.writefiles.iter() {
+            if write.verdict == VerdictName::Move {
+                let cell = format!("cell {}", write.cell);
+                let what = "%%writefile module".to_owned();
+                rows.push((true, &write.target, cell, what, None));
+            }
         }
-        for write in &plan.writefiles {
-            if let Some(stay) = &write.stay {
-                let cell = format!("cell {}", write.cell.number());
-                rows.push((
-                    false,
-                    write.magic.target.clone(),
-                    cell,
-                    format!("%%writefile: {stay}"),
-                ));
+        for kept in &notebook.report.definitions {
+            if kept.verdict == VerdictName::Stay {
+                let cell = format!("cell {}", kept.cell);
+                let reason = kept.reason.clone().unwrap_or_default();
+                rows.push((false, &kept.name, cell, reason, kept.hint.as_deref()));
+            }
+        }
+        for write in &notebook.report.writefiles {
+            if let Some(reason) = &write.reason {
+                let cell = format!("cell {}", write.cell);
+                let what = format!("%%writefile: {reason}");
+                rows.push((false, &write.target, cell, what, None));
             }
         }
         let name_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
         let cell_width = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
-        for (moves, name, cell, what) in &rows {
+        for (moves, name, cell, what, hint) in &rows {
             let verdict = painted_verdict(*moves, color);
-            let what = match what.strip_prefix("%%writefile: ") {
-                Some(reason) => format!("%%writefile: {}", painted_reason(reason, color)),
-                None if !*moves => painted_reason(what, color),
-                None => what.clone(),
+            let what = if *moves {
+                what.clone()
+            } else {
+                painted_reason(what, *hint, color)
             };
             writeln!(
                 out,
@@ -274,30 +289,26 @@ pub fn extract_text(plan: &ExtractPlan, color: bool) -> String {
 }
 
 /// Every change as a unified diff, in the order files would be written.
-pub fn extract_diffs(plan: &ExtractPlan, color: bool) -> String {
-    let diffs: String = plan
-        .changes
-        .iter()
-        .filter_map(|change| change.diff.as_deref())
-        .collect();
+pub(crate) fn extract_diffs<C: Change>(plan: &ExtractPlan<C>, color: bool) -> String {
+    let diffs: String = plan.changes.iter().filter_map(Change::diff).collect();
     if color { colorize(&diffs) } else { diffs }
 }
 
 /// The closing line of an extraction that wrote files.
-pub fn written_line(changes: &[FileChange]) -> String {
+pub(crate) fn written_line<C: Change>(changes: &[C]) -> String {
     if changes.is_empty() {
         return "Nothing to change.\n".to_owned();
     }
     let paths: Vec<String> = changes
         .iter()
-        .map(|change| change.path.display().to_string())
+        .map(|change| change.path().display().to_string())
         .collect();
     format!("Wrote {}.\n", paths.join(", "))
 }
 
 /// One line of totals: notebooks read, changed (or that would change, in a dry run) and
 /// failed, definitions hoisted and kept.
-pub fn extract_totals(plan: &ExtractPlan, dry_run: bool) -> String {
+pub(crate) fn extract_totals<C: Change>(plan: &ExtractPlan<C>, dry_run: bool) -> String {
     let mut changed = 0;
     let mut failed = 0;
     let mut hoisted = 0;
@@ -308,12 +319,16 @@ pub fn extract_totals(plan: &ExtractPlan, dry_run: bool) -> String {
             Ok(planned) => {
                 changed += usize::from(planned.notebook.is_some());
                 hoisted += planned
-                    .plan
                     .moved
                     .iter()
                     .filter(|m| m.kind != MovedKind::Constant)
                     .count();
-                kept += planned.plan.kept.len();
+                kept += notebook
+                    .report
+                    .definitions
+                    .iter()
+                    .filter(|d| d.verdict == VerdictName::Stay)
+                    .count();
                 modules += planned.plan.written.len();
             }
             Err(error) if error.is_skip() => {}
@@ -340,9 +355,9 @@ pub fn extract_totals(plan: &ExtractPlan, dry_run: bool) -> String {
 /// The JSON report of an extraction: per notebook the fields of `scan --format json` plus the
 /// changes it makes (`path`, `action`, `diff`), then the changes to `__init__.py` files, which
 /// notebooks share, and notes.
-pub fn extract_json(plan: &ExtractPlan) -> String {
+pub(crate) fn extract_json<C: Change>(plan: &ExtractPlan<C>) -> String {
     #[derive(Serialize)]
-    struct Change<'a> {
+    struct FileChange<'a> {
         path: String,
         action: Action,
         diff: &'a str,
@@ -351,19 +366,19 @@ pub fn extract_json(plan: &ExtractPlan) -> String {
     struct Notebook<'a> {
         #[serde(flatten)]
         report: &'a NotebookReport,
-        changes: Vec<Change<'a>>,
+        changes: Vec<FileChange<'a>>,
     }
     #[derive(Serialize)]
     struct Document<'a> {
         notebooks: Vec<Notebook<'a>>,
-        changes: Vec<Change<'a>>,
-        notes: &'a [String],
+        changes: Vec<FileChange<'a>>,
+        notes: Vec<String>,
     }
-    fn change(change: &FileChange) -> Change<'_> {
-        Change {
-            path: change.path.display().to_string(),
-            action: change.action,
-            diff: change.diff.as_deref().unwrap_or_default(),
+    fn change<C: Change>(change: &C) -> FileChange<'_> {
+        FileChange {
+            path: change.path().display().to_string(),
+            action: change.action(),
+            diff: change.diff().unwrap_or_default(),
         }
     }
     let notebooks = plan
@@ -385,13 +400,13 @@ pub fn extract_json(plan: &ExtractPlan) -> String {
     let changes = plan
         .changes
         .iter()
-        .filter(|c| plan.package_changes.contains(&c.path))
+        .filter(|c| plan.package_changes.iter().any(|p| p == c.path()))
         .map(change)
         .collect();
     let document = Document {
         notebooks,
         changes,
-        notes: &plan.notes,
+        notes: plan.notes.iter().map(ToString::to_string).collect(),
     };
     let mut json = serde_json::to_string_pretty(&document)
         .expect("reports are plain data and always serialise");

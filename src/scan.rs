@@ -1,61 +1,62 @@
-//! `nbhoist scan`: read and analyse notebooks, and describe what could be hoisted.
+//! `nbhoist scan`: read, analyse and decide, and describe the decisions.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::analysis::{Analysis, DefinitionKind, Verdict, analyse};
+use crate::analysis::{Analysis, DefinitionKind, analyse};
 use crate::batch;
+use crate::decide::{Decisions, Target, Verdict, decide};
 use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
 use crate::plan::module_name;
 use crate::position::CellNumber;
-use crate::writefile::{WriteFileVerdict, analyse_writefiles};
 
 /// Reads a notebook from disk.
-pub fn read_notebook(path: &Path) -> Result<Notebook, Error> {
+pub(crate) fn read_notebook(path: &Path) -> Result<Notebook, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::new(path, ErrorKind::Io(source)))?;
     Notebook::parse_bytes(&bytes).map_err(|source| Error::new(path, source))
 }
 
-/// The scan of one notebook, as reported to the user (`--format json` serialises it as is).
+/// The decisions about one notebook, as reported to the user (`--format json` serialises it
+/// as is).
 #[derive(Debug, Serialize)]
-pub struct NotebookReport {
+pub(crate) struct NotebookReport {
     /// The path as given.
-    pub path: String,
+    pub(crate) path: String,
     /// Whether the notebook was analysed.
-    pub status: Status,
+    pub(crate) status: Status,
     /// Why it was not, when it was not.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// Every top-level function and class.
-    pub definitions: Vec<DefinitionReport>,
+    pub(crate) definitions: Vec<DefinitionReport>,
     /// Every syntax error.
-    pub syntax_errors: Vec<SyntaxErrorReport>,
+    pub(crate) syntax_errors: Vec<SyntaxErrorReport>,
     /// Every `%%writefile` cell.
-    pub writefiles: Vec<WriteFileReport>,
+    pub(crate) writefiles: Vec<WriteFileReport>,
 }
 
 /// A `%%writefile` cell in a report.
 #[derive(Debug, Serialize)]
-pub struct WriteFileReport {
+pub(crate) struct WriteFileReport {
     /// 1-based cell number.
-    pub cell: CellNumber,
+    pub(crate) cell: CellNumber,
     /// The target path as written.
-    pub target: String,
+    pub(crate) target: String,
     /// `-a` / `--append` was given.
-    pub append: bool,
+    pub(crate) append: bool,
     /// `move` or `stay`.
-    pub verdict: VerdictName,
+    pub(crate) verdict: VerdictName,
     /// Why it stays.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// The module it writes, dotted, inside the package.
-    pub module: Option<String>,
+    pub(crate) module: Option<String>,
 }
 
 /// Whether a notebook could be analysed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     /// Analysed.
     Ok,
     /// Could not be read: a failure.
@@ -66,27 +67,31 @@ pub enum Status {
 
 /// One definition in a report.
 #[derive(Debug, Serialize)]
-pub struct DefinitionReport {
+pub(crate) struct DefinitionReport {
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
     /// Function or class.
-    pub kind: DefinitionKind,
+    pub(crate) kind: DefinitionKind,
     /// 1-based cell number.
-    pub cell: CellNumber,
+    pub(crate) cell: CellNumber,
     /// 1-based line in the cell where it starts (its first decorator).
-    pub line: usize,
+    pub(crate) line: usize,
     /// `move` or `stay`.
-    pub verdict: VerdictName,
+    pub(crate) verdict: VerdictName,
     /// Why it stays.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
+    /// What to do about it, when there is something simple to say.
+    pub(crate) hint: Option<String>,
+    /// The kind of reason, for programs (`reads-variable`).
+    pub(crate) code: Option<&'static str>,
     /// What travels with it: imports, constants and other definitions, by name.
-    pub needs: Vec<String>,
+    pub(crate) needs: Vec<String>,
 }
 
 /// A verdict's name in reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum VerdictName {
+pub(crate) enum VerdictName {
     /// Can be hoisted.
     Move,
     /// Stays in the notebook.
@@ -95,31 +100,36 @@ pub enum VerdictName {
 
 /// A syntax error in a report.
 #[derive(Debug, Serialize)]
-pub struct SyntaxErrorReport {
+pub(crate) struct SyntaxErrorReport {
     /// 1-based cell number.
-    pub cell: CellNumber,
+    pub(crate) cell: CellNumber,
     /// 1-based line in the cell.
-    pub line: usize,
+    pub(crate) line: usize,
     /// 1-based column in the line.
-    pub column: usize,
+    pub(crate) column: usize,
     /// What the parser said.
-    pub message: String,
+    pub(crate) message: String,
 }
 
-/// Reads and analyses one notebook.
-pub fn scan_file(path: &Path) -> Result<NotebookReport, Error> {
+/// Reads, analyses and decides one notebook.
+pub(crate) fn scan_file(path: &Path) -> Result<NotebookReport, Error> {
     let notebook = read_notebook(path)?;
     let analysis = analyse(&notebook);
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default();
-    let writes = analyse_writefiles(&notebook, &analysis, &module_name(stem));
-    Ok(report(path, &analysis, &writes.verdicts))
+    let module = module_name(stem);
+    let target = Target {
+        module: &module,
+        dotted: None,
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    Ok(report(path, &analysis, &decisions))
 }
 
 /// The report of a notebook that could not be analysed.
-pub fn error_report(path: &Path, error: &Error) -> NotebookReport {
+pub(crate) fn error_report(path: &Path, error: &Error) -> NotebookReport {
     NotebookReport {
         path: display_path(path),
         status: if error.is_skip() {
@@ -136,7 +146,11 @@ pub fn error_report(path: &Path, error: &Error) -> NotebookReport {
 
 /// Scans every notebook in parallel (`jobs` threads, all cores when `None`); reports come in
 /// the order of `paths`.
-pub fn scan_paths(paths: &[PathBuf], jobs: Option<usize>, progress: bool) -> Vec<NotebookReport> {
+pub(crate) fn scan_paths(
+    paths: &[PathBuf],
+    jobs: Option<usize>,
+    progress: bool,
+) -> Vec<NotebookReport> {
     batch::run(paths, jobs, progress, |_, path| scan_file(path))
         .into_iter()
         .zip(paths)
@@ -144,25 +158,34 @@ pub fn scan_paths(paths: &[PathBuf], jobs: Option<usize>, progress: bool) -> Vec
         .collect()
 }
 
-/// Describes an analysis and the verdicts on its `%%writefile` cells.
-pub fn report(path: &Path, analysis: &Analysis, writefiles: &[WriteFileVerdict]) -> NotebookReport {
+/// Describes the decisions about a notebook.
+pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) -> NotebookReport {
     let definitions = analysis
         .definitions
         .iter()
-        .map(|definition| {
-            let (verdict, reason) = match &definition.verdict {
-                Verdict::Move => (VerdictName::Move, None),
-                Verdict::Stay(reason) => (VerdictName::Stay, Some(reason.to_string())),
-            };
-            DefinitionReport {
+        .zip(&decisions.verdicts)
+        .map(|(definition, verdict)| {
+            let mut report = DefinitionReport {
                 name: definition.name.clone(),
                 kind: definition.kind,
                 cell: definition.cell.number(),
                 line: definition.position.line,
-                verdict,
-                reason,
-                needs: definition.needs.names(),
+                verdict: VerdictName::Move,
+                reason: None,
+                hint: None,
+                code: None,
+                needs: Vec::new(),
+            };
+            match verdict {
+                Verdict::Move(needs) => report.needs = needs.names(),
+                Verdict::Stay(reason) => {
+                    report.verdict = VerdictName::Stay;
+                    report.reason = Some(reason.to_string());
+                    report.hint = reason.hint().map(|hint| hint.to_string());
+                    report.code = Some(reason.code());
+                }
             }
+            report
         })
         .collect();
     let syntax_errors = analysis
@@ -175,7 +198,9 @@ pub fn report(path: &Path, analysis: &Analysis, writefiles: &[WriteFileVerdict])
             message: error.error.message.clone(),
         })
         .collect();
-    let writefiles = writefiles
+    let writefiles = decisions
+        .writefiles
+        .verdicts
         .iter()
         .map(|write| WriteFileReport {
             cell: write.cell.number(),

@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use nbhoist::notebook::{CellEdit, CellKind, Notebook, SourceShape};
-use nbhoist::position::CellIndex;
+use nbhoist::{CellEdit, CellIndex, CellKind, Notebook, SourceShape};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -500,5 +499,5 @@ fn cells_expose_kind_and_joined_source() {
 fn notebook_can_be_sent_across_threads() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<Notebook>();
-    assert_send_sync::<nbhoist::notebook::ReadError>();
+    assert_send_sync::<nbhoist::ReadError>();
 }

@@ -4,23 +4,36 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use nbhoist::report::{scan_json, scan_text};
-use nbhoist::scan::scan_paths;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new("tests/fixtures").join(name)
+}
+
+/// What `nbhoist scan ARGS...` prints on stdout.
+fn scan(args: &[&str]) -> String {
+    let output = Command::cargo_bin("nbhoist")
+        .unwrap()
+        .arg("scan")
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
 }
 
 macro_rules! scan_snapshot {
     ($test:ident, $path:expr) => {
         #[test]
         fn $test() {
-            let reports = scan_paths(&[fixture($path)], None, false);
+            let path = fixture($path);
+            let path = path.to_str().unwrap();
             insta::assert_snapshot!(
                 concat!(stringify!($test), "_text"),
-                scan_text(&reports, false)
+                scan(&["--color", "never", path])
             );
-            insta::assert_snapshot!(concat!(stringify!($test), "_json"), scan_json(&reports));
+            insta::assert_snapshot!(
+                concat!(stringify!($test), "_json"),
+                scan(&["--format", "json", path])
+            );
         }
     };
 }
@@ -46,7 +59,9 @@ fn reading_errors() {
         .collect();
     paths.sort();
     paths.push(fixture("notebooks/does-not-exist.ipynb"));
-    insta::assert_snapshot!(scan_text(&scan_paths(&paths, None, false), false));
+    let mut args = vec!["--color", "never"];
+    args.extend(paths.iter().map(|path| path.to_str().unwrap()));
+    insta::assert_snapshot!(scan(&args));
 }
 
 #[test]

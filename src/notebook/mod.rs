@@ -115,6 +115,60 @@ pub enum CellEdit {
     },
 }
 
+/// Edits read against a notebook's cells, the way rendering and diffing both read them: the
+/// last `ReplaceSource` of a cell wins, a removal wins over a replacement, cells inserted
+/// before the same cell keep the order of the edits, and edits naming a cell that does not
+/// exist are ignored (an insertion past the end appends).
+pub(crate) struct ResolvedEdits<'e> {
+    /// The new source of each cell, when an edit replaces it.
+    pub(crate) sources: Vec<Option<&'e str>>,
+    /// Whether each cell is removed.
+    pub(crate) removed: Vec<bool>,
+    /// `inserted[i]` goes before cell `i`; `inserted[count]` is appended.
+    pub(crate) inserted: Vec<Vec<NewCell<'e>>>,
+}
+
+/// A code cell an edit inserts.
+#[derive(Clone, Copy)]
+pub(crate) struct NewCell<'e> {
+    /// Its source.
+    pub(crate) source: &'e str,
+    /// Its id, when it gets one.
+    pub(crate) id: Option<&'e str>,
+}
+
+impl<'e> ResolvedEdits<'e> {
+    /// Resolves `edits` against a notebook of `count` cells.
+    pub(crate) fn new(count: usize, edits: &'e [CellEdit]) -> ResolvedEdits<'e> {
+        let mut resolved = ResolvedEdits {
+            sources: vec![None; count],
+            removed: vec![false; count],
+            inserted: vec![Vec::new(); count + 1],
+        };
+        for edit in edits {
+            match edit {
+                CellEdit::ReplaceSource { cell, source } => {
+                    if let Some(slot) = resolved.sources.get_mut(cell.0) {
+                        *slot = Some(source);
+                    }
+                }
+                CellEdit::Remove { cell } => {
+                    if let Some(slot) = resolved.removed.get_mut(cell.0) {
+                        *slot = true;
+                    }
+                }
+                CellEdit::InsertCode { before, source, id } => {
+                    resolved.inserted[before.0.min(count)].push(NewCell {
+                        source,
+                        id: id.as_deref(),
+                    });
+                }
+            }
+        }
+        resolved
+    }
+}
+
 impl CellKind {
     /// Maps a `cell_type` string to a kind.
     pub fn from_cell_type(cell_type: &str) -> CellKind {
@@ -211,9 +265,45 @@ impl Notebook {
     ///
     /// A `ReplaceSource` whose text equals the current source changes nothing, so cells with
     /// unusual line splitting stay as they are; so does one for an unknown cell type without a
-    /// `source`. Edits naming a cell that does not exist are a caller bug: they panic in debug
-    /// builds and are ignored otherwise (an `InsertCode` past the end appends).
+    /// `source`. Edits naming a cell that does not exist are ignored (an `InsertCode` past the
+    /// end appends), as [`ResolvedEdits`] reads them.
     pub fn render(&self, edits: &[CellEdit]) -> String {
         render::render(self, edits)
     }
+}
+
+/// A notebook of code cells with these sources and ids, for tests.
+#[cfg(test)]
+pub(crate) fn test_notebook(cells: &[(&str, Option<&str>)], nbformat_minor: u64) -> Notebook {
+    let cells: Vec<serde_json::Value> = cells
+        .iter()
+        .map(|&(source, id)| {
+            let mut cell = serde_json::json!({
+                "cell_type": "code",
+                "execution_count": null,
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            });
+            if let Some(id) = id {
+                cell["id"] = id.into();
+            }
+            cell
+        })
+        .collect();
+    let text = serde_json::json!({
+        "cells": cells,
+        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": nbformat_minor,
+    })
+    .to_string();
+    Notebook::parse(&text).expect("a valid notebook")
+}
+
+/// A notebook of code cells with these sources, for tests.
+#[cfg(test)]
+pub(crate) fn code_notebook(sources: &[&str]) -> Notebook {
+    let cells: Vec<(&str, Option<&str>)> = sources.iter().map(|&source| (source, None)).collect();
+    test_notebook(&cells, 4)
 }

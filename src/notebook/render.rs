@@ -6,7 +6,7 @@
 //! separator written in the detected style, which is exactly what `json.dumps` would write.
 
 use super::encode::Encoder;
-use super::{CellEdit, Notebook};
+use super::{CellEdit, Notebook, ResolvedEdits};
 
 /// Nesting level of the lines holding cell objects: top-level object, then `cells` array.
 const CELL_LEVEL: usize = 2;
@@ -30,38 +30,17 @@ pub(super) fn render(notebook: &Notebook, edits: &[CellEdit]) -> String {
         return text.to_owned();
     }
     let count = notebook.cells.len();
-    let mut new_sources: Vec<Option<&str>> = vec![None; count];
-    let mut removed = vec![false; count];
-    let mut inserted: Vec<Vec<Item<'_>>> = vec![Vec::new(); count + 1];
-    for edit in edits {
-        match edit {
-            CellEdit::ReplaceSource { cell, source } => {
-                debug_assert!(cell.0 < count, "ReplaceSource of a missing cell {cell:?}");
-                if let Some(slot) = new_sources.get_mut(cell.0) {
-                    *slot = Some(source);
-                }
-            }
-            CellEdit::Remove { cell } => {
-                debug_assert!(cell.0 < count, "Remove of a missing cell {cell:?}");
-                if let Some(slot) = removed.get_mut(cell.0) {
-                    *slot = true;
-                }
-            }
-            CellEdit::InsertCode { before, source, id } => {
-                debug_assert!(
-                    before.0 <= count,
-                    "InsertCode before a missing cell {before:?}"
-                );
-                inserted[before.0.min(count)].push(Item::New {
-                    source,
-                    id: id.as_deref(),
-                });
-            }
-        }
-    }
+    let ResolvedEdits {
+        sources: new_sources,
+        removed,
+        inserted,
+    } = ResolvedEdits::new(count, edits);
     let mut items = Vec::with_capacity(count + edits.len());
     for (index, before) in inserted.iter().enumerate() {
-        items.extend_from_slice(before);
+        items.extend(before.iter().map(|new| Item::New {
+            source: new.source,
+            id: new.id,
+        }));
         if index < count && !removed[index] {
             items.push(Item::Kept(index));
         }

@@ -1,5 +1,6 @@
-//! Python source: parsing cells, analysing scopes, and the text each statement owns.
+//! Python source: parsing cells, analysing scopes, imports, and the text each statement owns.
 
-pub mod parse;
-pub mod scope;
-pub mod span;
+pub(crate) mod imports;
+pub(crate) mod parse;
+pub(crate) mod scope;
+pub(crate) mod span;

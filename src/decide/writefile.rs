@@ -1,41 +1,39 @@
-//! `%%writefile` cells as module sources: which ones can become modules of the package, what
-//! each module holds, and how imports of them are rewritten to come from the package.
-//!
-//! Pure: works on an [`Analysis`] and its [`Notebook`]; writes nothing.
+//! The rules for `%%writefile` cells: which ones become modules of the package, what each
+//! module holds, and which imports of them can be rewritten to come from the package.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
-use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{Stmt, StmtImport, StmtImportFrom};
+use ruff_python_ast::StmtImport;
 use ruff_python_parser::parse_module;
 use ruff_source_file::LineIndex;
 use ruff_text_size::Ranged;
 
-use crate::analysis::{Analysis, and_list};
-use crate::emit::replace_ranges;
+use super::reason::and_list;
+use crate::analysis::Analysis;
 use crate::magics::WriteFile;
-use crate::notebook::Notebook;
+use crate::notebook::{CellKind, Notebook};
 use crate::position::{CellIndex, CellNumber};
+use crate::python::imports::{ImportStmt, Reach, for_each_import};
 use crate::python::parse::line_column;
 
 /// What happens to one `%%writefile` cell.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WriteFileVerdict {
+pub(crate) struct WriteFileVerdict {
     /// The cell.
-    pub cell: CellIndex,
+    pub(crate) cell: CellIndex,
     /// What its first line says.
-    pub magic: WriteFile,
+    pub(crate) magic: WriteFile,
     /// Whether it becomes (part of) a module.
-    pub stay: Option<WriteFileStay>,
+    pub(crate) stay: Option<WriteFileStay>,
     /// The module it writes (`helpers`, `code.inference`), when the target is a module path.
-    pub module: Option<String>,
+    pub(crate) module: Option<String>,
 }
 
 /// Why a `%%writefile` cell stays in the notebook.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WriteFileStay {
+pub(crate) enum WriteFileStay {
     /// The target is not a `.py` file.
     NotPython,
     /// The path is built from a variable (`$folder/train.py`, `{path}`).
@@ -130,43 +128,43 @@ impl fmt::Display for WriteFileStay {
 
 /// A module written by `%%writefile` cells that moves into the package.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WrittenModule {
+pub(crate) struct WrittenModule {
     /// Dotted module name inside the package (`helpers`, `code.inference`).
-    pub module: String,
+    pub(crate) module: String,
     /// Path inside the package (`helpers.py`, `code/inference.py`).
-    pub path: String,
+    pub(crate) path: String,
     /// The cells that write it, in order.
-    pub cells: Vec<CellIndex>,
-    /// The file's content as IPython would write it, sibling imports made package-relative.
-    pub content: String,
+    pub(crate) cells: Vec<CellIndex>,
+    /// The file's content as IPython would write it.
+    pub(crate) content: String,
 }
 
 /// The verdict of every `%%writefile` cell, and the modules that move.
 #[derive(Clone, Debug, Default)]
-pub struct WriteFiles {
+pub(crate) struct WriteFiles {
     /// One per `%%writefile` cell, in notebook order.
-    pub verdicts: Vec<WriteFileVerdict>,
+    pub(crate) verdicts: Vec<WriteFileVerdict>,
     /// The modules that move, in order of their first cell.
-    pub modules: Vec<WrittenModule>,
+    pub(crate) modules: Vec<WrittenModule>,
     /// Every import statement of the notebook's code cells, for rewriting.
-    imports: Vec<ModuleImport>,
+    pub(crate) imports: Vec<ModuleImport>,
 }
 
 impl WriteFiles {
     /// The moving module named `module`, if any.
-    pub fn get(&self, module: &str) -> Option<&WrittenModule> {
+    pub(crate) fn get(&self, module: &str) -> Option<&WrittenModule> {
         self.modules.iter().find(|m| m.module == module)
     }
 
     /// True when the cell is a `%%writefile` cell whose module moves.
-    pub fn moves(&self, cell: CellIndex) -> bool {
+    pub(crate) fn moves(&self, cell: CellIndex) -> bool {
         self.modules.iter().any(|m| m.cells.contains(&cell))
     }
 }
 
 /// Decides which `%%writefile` cells become modules. `reserved` is the name of the module
 /// nbhoist writes for the notebook itself, which a written module cannot take.
-pub fn analyse_writefiles(notebook: &Notebook, analysis: &Analysis, reserved: &str) -> WriteFiles {
+pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, reserved: &str) -> WriteFiles {
     let mut verdicts: Vec<WriteFileVerdict> = analysis
         .writefiles
         .iter()
@@ -226,14 +224,13 @@ pub fn analyse_writefiles(notebook: &Notebook, analysis: &Analysis, reserved: &s
         }
     }
 
-    let moving: Vec<&String> = contents.keys().collect();
     let mut modules: Vec<WrittenModule> = contents
-        .iter()
+        .into_iter()
         .map(|(module, content)| WrittenModule {
-            module: module.clone(),
             path: format!("{}.py", module.replace('.', "/")),
-            cells: groups[module].iter().map(|&i| verdicts[i].cell).collect(),
-            content: relative_sibling_imports(content, module, &moving),
+            cells: groups[&module].iter().map(|&i| verdicts[i].cell).collect(),
+            module,
+            content,
         })
         .collect();
     modules.sort_by_key(|m| m.cells[0]);
@@ -360,7 +357,7 @@ fn group_stay(
                 && [format!("'{top}"), format!("\"{top}"), format!("{top}/")]
                     .iter()
                     .any(|mention| source.contains(mention.as_str())));
-        if cell.kind == crate::notebook::CellKind::Code && mentions_path {
+        if cell.kind == CellKind::Code && mentions_path {
             return Err((
                 members[0],
                 WriteFileStay::UsedAsFile {
@@ -390,239 +387,113 @@ fn group_stay(
     Ok(content)
 }
 
-/// Text edits per code cell (index into [`Analysis::cells`]): `(range, replacement)`.
-pub type ImportEdits = BTreeMap<usize, Vec<(Range<usize>, String)>>;
-
 /// An import statement, anywhere in a code cell, of a module some `%%writefile` cell writes.
 #[derive(Clone, Debug)]
-pub struct ModuleImport {
+pub(crate) struct ModuleImport {
     /// The cell.
-    pub cell: CellIndex,
+    pub(crate) cell: CellIndex,
     /// Index into [`Analysis::cells`].
-    pub code_cell: usize,
+    pub(crate) code_cell: usize,
     /// The module imported.
-    pub module: String,
+    pub(crate) module: String,
     /// The statement's range in the cell text.
-    pub range: Range<usize>,
-    /// The statement as it must read to import from the package, with `{package}` standing
-    /// for the package name; `None` when nbhoist cannot rewrite it.
-    pub rewrite: Option<String>,
+    pub(crate) range: Range<usize>,
+    /// How the statement is rewritten to import from the package; `None` when nbhoist cannot
+    /// rewrite it.
+    pub(crate) rewrite: Option<ImportRewrite>,
+}
+
+/// How an import statement of written modules is rewritten to import them from the package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ImportRewrite {
+    /// `import a, b as c`: replaced whole, one statement per module, each from the package
+    /// when its module moves, as it was otherwise.
+    Modules {
+        /// `(module, as name)` of every alias, in order.
+        aliases: Vec<(String, Option<String>)>,
+        /// What goes between two statements: a newline and the indentation, or `; ` after
+        /// other code on the line (`x = 1; import a, b`, `try: import a, b`).
+        separator: String,
+    },
+    /// `from helpers import f`: only the module name changes; this is its range in the cell
+    /// text.
+    FromModule(Range<usize>),
 }
 
 /// Every import statement, at any depth, of any code cell.
 fn module_imports(notebook: &Notebook, analysis: &Analysis) -> Vec<ModuleImport> {
-    struct Collector<'s> {
-        source: &'s str,
-        found: Vec<(String, Range<usize>, Option<String>)>,
-    }
-    impl<'a> Visitor<'a> for Collector<'_> {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            match stmt {
-                Stmt::Import(import) => self.found.extend(import_rewrites(import, self.source)),
-                Stmt::ImportFrom(import) if import.level == 0 => {
-                    if let Some(module) = &import.module {
-                        let rewrite = from_rewrite(import, self.source);
-                        self.found.push((
-                            module.to_string(),
-                            import.range().into(),
-                            Some(rewrite.clone()),
-                        ));
-                        // `from code import inference` imports module `code.inference`.
-                        for alias in &import.names {
-                            self.found.push((
-                                format!("{module}.{}", alias.name),
-                                import.range().into(),
-                                Some(rewrite.clone()),
-                            ));
-                        }
-                    }
-                }
-                _ => visitor::walk_stmt(self, stmt),
-            }
-        }
-    }
     let mut imports = Vec::new();
     for (code_cell, cell) in analysis.cells.iter().enumerate() {
         let Some(parsed) = &cell.parsed else { continue };
         if cell.cleaned.is_some() {
             continue;
         }
-        let mut collector = Collector {
-            source: cell.text(notebook),
-            found: Vec::new(),
+        let source = cell.text(notebook);
+        let mut add = |module: String, range: Range<usize>, rewrite: Option<ImportRewrite>| {
+            imports.push(ModuleImport {
+                cell: cell.index,
+                code_cell,
+                module,
+                range,
+                rewrite,
+            });
         };
-        collector.visit_body(&parsed.syntax().body);
-        imports.extend(
-            collector
-                .found
-                .into_iter()
-                .map(|(module, range, rewrite)| ModuleImport {
-                    cell: cell.index,
-                    code_cell,
-                    module,
-                    range,
-                    rewrite,
-                }),
-        );
+        for_each_import(&parsed.syntax().body, Reach::Everywhere, &mut |import| {
+            match import {
+                ImportStmt::Import(import) => {
+                    let rewrite = modules_rewrite(import, source);
+                    for alias in &import.names {
+                        // `import a.b` without `as` binds `a`, which the package cannot
+                        // provide.
+                        let dotted_bare = alias.name.contains('.') && alias.asname.is_none();
+                        let rewrite = (!dotted_bare).then(|| rewrite.clone());
+                        add(alias.name.to_string(), import.range().into(), rewrite);
+                    }
+                }
+                ImportStmt::From(import) if import.level == 0 => {
+                    let Some(module) = &import.module else { return };
+                    let rewrite = ImportRewrite::FromModule(module.range().into());
+                    add(
+                        module.to_string(),
+                        import.range().into(),
+                        Some(rewrite.clone()),
+                    );
+                    // `from code import inference` imports module `code.inference`.
+                    for alias in &import.names {
+                        let name = format!("{module}.{}", alias.name);
+                        add(name, import.range().into(), Some(rewrite.clone()));
+                    }
+                }
+                ImportStmt::From(_) => {}
+            }
+        });
     }
     imports
 }
 
-/// For `import a, b as c`: one entry per imported module, each with the template of the
-/// whole statement, since the statement is replaced as a whole. `import a.b` without `as`
-/// binds `a`, which the package cannot provide: its entry has no template.
-fn import_rewrites(
-    import: &StmtImport,
-    source: &str,
-) -> Vec<(String, Range<usize>, Option<String>)> {
-    let indent = line_prefix(source, import.start().to_usize());
-    let lines: Vec<String> = import
-        .names
-        .iter()
-        .map(|alias| {
-            let name = alias.name.as_str();
-            // `{move:m}A{else}B{end}`: A when `m` moves, B (the line as it was) otherwise.
-            match (name.rsplit_once('.'), alias.asname.as_ref()) {
-                (None, None) => format!(
-                    "{{move:{name}}}from {{package}} import {name}{{else}}import {name}{{end}}"
-                ),
-                (None, Some(asname)) => format!(
-                    "{{move:{name}}}from {{package}} import {name} as {asname}{{else}}import {name} as {asname}{{end}}"
-                ),
-                (Some((parent, leaf)), Some(asname)) => format!(
-                    "{{move:{name}}}from {{package}}.{parent} import {leaf} as {asname}{{else}}import {name} as {asname}{{end}}"
-                ),
-                (Some(_), None) => format!("import {name}"),
-            }
-        })
-        .collect();
-    // One statement per line at the same indentation; but after other code on the line
-    // (`x = 1; import a, b`, `try: import a, b`), statements are joined with `; `.
+/// The rewrite of `import a, b as c`.
+fn modules_rewrite(import: &StmtImport, source: &str) -> ImportRewrite {
+    let offset = import.start().to_usize();
+    let line_start = source[..offset].rfind('\n').map_or(0, |n| n + 1);
+    let indent = &source[line_start..offset];
     let separator = if indent.trim().is_empty() {
         format!("\n{indent}")
     } else {
         "; ".to_owned()
     };
-    let template = lines.join(&separator);
-    import
-        .names
-        .iter()
-        .map(|alias| {
-            let dotted_bare = alias.name.contains('.') && alias.asname.is_none();
-            (
-                alias.name.to_string(),
-                import.range().into(),
-                (!dotted_bare).then(|| template.clone()),
-            )
-        })
-        .collect()
-}
-
-/// `from helpers import f` → `from {package}.helpers import f`: only the module changes.
-fn from_rewrite(import: &StmtImportFrom, source: &str) -> String {
-    let text = &source[import.range()];
-    let Some(module) = &import.module else {
-        return text.to_owned();
-    };
-    let start = module.start().to_usize() - import.start().to_usize();
-    let end = module.end().to_usize() - import.start().to_usize();
-    format!(
-        "{}{{package}}.{}{}",
-        &text[..start],
-        &text[start..end],
-        &text[end..]
-    )
-}
-
-/// The text of the line before `offset`: indentation, or other code before a `;` or `:`.
-fn line_prefix(source: &str, offset: usize) -> &str {
-    let line_start = source[..offset].rfind('\n').map_or(0, |n| n + 1);
-    &source[line_start..offset]
-}
-
-/// Fills in a rewrite template for the modules that move (`{move:m}A{else}B{end}` picks A
-/// when `m` moves, B otherwise; `{package}` is the package).
-fn fill(template: &str, package: &str, moves: &dyn Fn(&str) -> bool) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{move:") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 6..];
-        let (module, after) = after.split_once('}').unwrap_or((after, ""));
-        let (yes, after) = after.split_once("{else}").unwrap_or((after, ""));
-        let (no, after) = after.split_once("{end}").unwrap_or((after, ""));
-        out.push_str(if moves(module) { yes } else { no });
-        rest = after;
+    ImportRewrite::Modules {
+        aliases: import
+            .names
+            .iter()
+            .map(|alias| {
+                (
+                    alias.name.to_string(),
+                    alias.asname.as_ref().map(ToString::to_string),
+                )
+            })
+            .collect(),
+        separator,
     }
-    out.push_str(rest);
-    out.replace("{package}", package)
-}
-
-/// Text edits that make every import of a moving module come from `package` (the dotted
-/// package folder the modules go to), per code cell (index into [`Analysis::cells`]):
-/// `(range, replacement)`.
-pub fn import_edits(writes: &WriteFiles, package: &str) -> ImportEdits {
-    let moves = |module: &str| writes.get(module).is_some();
-    let mut edits = ImportEdits::new();
-    for import in &writes.imports {
-        let Some(template) = &import.rewrite else {
-            continue;
-        };
-        if !moves(&import.module) {
-            continue;
-        }
-        let cell_edits = edits.entry(import.code_cell).or_default();
-        // `import a, b` yields one entry per module for the same statement.
-        if cell_edits.iter().any(|(range, _)| *range == import.range) {
-            continue;
-        }
-        cell_edits.push((import.range.clone(), fill(template, package, &moves)));
-    }
-    edits
-}
-
-/// In a written module, imports of sibling modules (`from helpers import x`, written by
-/// another cell of the notebook) become package-relative (`from .helpers import x`).
-fn relative_sibling_imports(content: &str, module: &str, moving: &[&String]) -> String {
-    let Ok(parsed) = parse_module(content) else {
-        return content.to_owned();
-    };
-    let depth = module.matches('.').count();
-    let dots = ".".repeat(depth + 1);
-    let is_sibling = |name: &str| moving.iter().any(|m| m.as_str() == name);
-    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
-    for stmt in &parsed.syntax().body {
-        match stmt {
-            Stmt::ImportFrom(import) if import.level == 0 => {
-                if let Some(name) = &import.module
-                    && is_sibling(name.as_str())
-                {
-                    edits.push((name.range().into(), format!("{dots}{name}")));
-                }
-            }
-            Stmt::Import(import)
-                if import
-                    .names
-                    .iter()
-                    .all(|alias| is_sibling(alias.name.as_str()) && !alias.name.contains('.')) =>
-            {
-                let names: Vec<String> = import
-                    .names
-                    .iter()
-                    .map(|alias| match &alias.asname {
-                        Some(asname) => format!("{} as {asname}", alias.name),
-                        None => alias.name.to_string(),
-                    })
-                    .collect();
-                edits.push((
-                    import.range().into(),
-                    format!("from {dots} import {}", names.join(", ")),
-                ));
-            }
-            _ => {}
-        }
-    }
-    replace_ranges(content, edits)
 }
 
 #[cfg(test)]
@@ -649,32 +520,5 @@ mod tests {
             Err(WriteFileStay::NotAModulePath)
         );
         assert_eq!(module_of("class.py"), Err(WriteFileStay::NotAModulePath));
-    }
-
-    #[test]
-    fn sibling_imports_become_relative() {
-        let helpers = "helpers".to_owned();
-        let content = "import os\nfrom helpers import x\nimport helpers as h\n";
-        assert_eq!(
-            relative_sibling_imports(content, "model", &[&helpers]),
-            "import os\nfrom .helpers import x\nfrom . import helpers as h\n"
-        );
-        assert_eq!(
-            relative_sibling_imports("from helpers import x\n", "code.model", &[&helpers]),
-            "from ..helpers import x\n"
-        );
-    }
-
-    #[test]
-    fn templates_fill_in_the_package() {
-        let moves = |m: &str| m == "helpers";
-        assert_eq!(
-            fill(
-                "{move:helpers}from {package} import helpers{else}import helpers{end}\n{move:os}from {package} import os{else}import os{end}",
-                "pkg",
-                &moves
-            ),
-            "from pkg import helpers\nimport os"
-        );
     }
 }

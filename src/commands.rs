@@ -1,0 +1,186 @@
+//! The two commands, from parsed arguments to printed reports and an exit status: read what
+//! exists, run the pipeline, render it, and (for a real `extract`) apply it.
+
+use std::io::{IsTerminal, Write as _};
+
+use anyhow::Context;
+
+use crate::apply::apply;
+use crate::batch::{Found, common_root, find_notebooks};
+use crate::change::{Change, Preview, Write};
+use crate::cli::{Command, ExtractArgs, Format, Inputs, ScanArgs};
+use crate::extract::{self, ExtractPlan, ExtractRequest};
+use crate::report;
+use crate::scan::{Status, scan_paths};
+use crate::terminal::{ColorChoice, no_color_requested, use_color};
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything went well (exit code 0).
+    Success,
+    /// `--check` found something to change (exit code 1).
+    Changes,
+    /// Some input could not be handled (exit code 2).
+    Failure,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> std::process::ExitCode {
+        std::process::ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Changes => 1,
+            ExitStatus::Failure => 2,
+        })
+    }
+}
+
+/// What `extract` does with its plan, chosen once from the command line (as ruff's
+/// `FormatMode::from_cli` does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Write the changes.
+    Write,
+    /// Write nothing; exit with 1 when something would change. `diffs`: print them too.
+    Check {
+        /// `--diff` was given too.
+        diffs: bool,
+    },
+    /// Write nothing; print the changes as unified diffs.
+    Diff,
+}
+
+impl Mode {
+    /// The mode `extract`'s flags ask for.
+    pub(crate) fn from_cli(args: &ExtractArgs) -> Mode {
+        match (args.check, args.diff) {
+            (true, diffs) => Mode::Check { diffs },
+            (false, true) => Mode::Diff,
+            (false, false) => Mode::Write,
+        }
+    }
+}
+
+/// Runs one command; errors that end the whole run are reported on stderr.
+pub(crate) fn run(command: Command) -> ExitStatus {
+    let outcome = match command {
+        Command::Scan(args) => Ok(scan(args)),
+        Command::Extract(args) => extract(args),
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("nbhoist: {error:#}");
+        ExitStatus::Failure
+    })
+}
+
+/// Finds the notebooks, reporting paths that cannot be walked on stderr.
+fn notebooks(inputs: &Inputs) -> Found {
+    let found = find_notebooks(&inputs.paths, &inputs.exclude);
+    for error in &found.errors {
+        eprintln!("nbhoist: {error}");
+    }
+    found
+}
+
+fn scan(args: ScanArgs) -> ExitStatus {
+    let found = notebooks(&args.inputs);
+    let json = args.format == Format::Json;
+    let reports = scan_paths(&found.notebooks, args.inputs.jobs, !json);
+    match args.format {
+        Format::Text => print(&report::scan_text(&reports, color(args.color))),
+        Format::Json => {
+            print(&report::scan_json(&reports));
+            eprint!("{}", report::Totals::of(&reports).line() + "\n");
+        }
+    }
+    let failed = reports.iter().any(|r| r.status == Status::Error);
+    if failed || !found.errors.is_empty() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    }
+}
+
+fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
+    let found = notebooks(&args.inputs);
+    let json = args.format == Format::Json;
+    let mode = Mode::from_cli(&args);
+    let request = ExtractRequest {
+        root: common_root(&args.inputs.paths),
+        notebooks: found.notebooks,
+        package: args.package,
+        package_dir: args.package_dir,
+        autoreload: !args.no_autoreload,
+        force: args.force,
+        diffs: json,
+        jobs: args.inputs.jobs,
+        progress: !json,
+    };
+    let color = color(args.color);
+    let failed_to_find = !found.errors.is_empty();
+    let (changes, errors) = match mode {
+        Mode::Write => {
+            let plan = extract::run::<Write>(&request)?;
+            render(&plan, json, false, color);
+            apply(&plan.changes).context("no file was changed")?;
+            if !json {
+                print(&report::written_line(&plan.changes));
+            }
+            finish(&plan, json, false)
+        }
+        Mode::Check { diffs } => {
+            let plan = extract::run::<Preview>(&request)?;
+            render(&plan, json, diffs, color);
+            finish(&plan, json, true)
+        }
+        Mode::Diff => {
+            let plan = extract::run::<Preview>(&request)?;
+            render(&plan, json, true, color);
+            finish(&plan, json, true)
+        }
+    };
+    Ok(if errors || failed_to_find {
+        ExitStatus::Failure
+    } else if matches!(mode, Mode::Check { .. }) && changes {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Prints the plan: JSON, or the text report and, when asked, the diffs.
+fn render<C: Change>(plan: &ExtractPlan<C>, json: bool, diffs: bool, color: bool) {
+    if json {
+        print(&report::extract_json(plan));
+    } else {
+        print(&report::extract_text(plan, color));
+        if diffs {
+            print(&report::extract_diffs(plan, color));
+        }
+    }
+}
+
+/// Prints the totals; returns whether anything changes and whether a notebook failed.
+fn finish<C: Change>(plan: &ExtractPlan<C>, json: bool, dry_run: bool) -> (bool, bool) {
+    let totals = report::extract_totals(plan, dry_run);
+    if json {
+        eprint!("{totals}");
+    } else {
+        print(&totals);
+    }
+    (!plan.changes.is_empty(), plan.has_errors())
+}
+
+/// Whether to colour what goes to stdout.
+fn color(choice: ColorChoice) -> bool {
+    use_color(
+        choice,
+        std::io::stdout().is_terminal(),
+        no_color_requested(std::env::var_os("NO_COLOR").as_deref()),
+    )
+}
+
+fn print(text: &str) {
+    // A closed pipe (`nbhoist scan ... | head`) is not an error worth reporting.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}

@@ -1,0 +1,120 @@
+//! Where the import cell goes, and the definitions that must stay because it cannot go early
+//! enough.
+
+use ruff_python_ast::Stmt;
+
+use super::definitions::keep;
+use super::reason::StayReason;
+use super::writefile::WriteFiles;
+use super::{Moving, Verdict};
+use crate::analysis::{Analysis, StatementRef};
+use crate::magics::CellMagic;
+use crate::position::CellIndex;
+use crate::python::imports::is_import_block;
+
+/// Cells that make the package's imports possible (installing packages, writing files,
+/// changing `sys.path` or the working directory), and the notebook's leading setup cells.
+pub(super) struct Setup {
+    enabling: Vec<CellIndex>,
+    /// Where the import cell goes when nothing else constrains it: after the leading run of
+    /// cells that only import or run magics.
+    preferred: CellIndex,
+}
+
+impl Setup {
+    pub(super) fn find(analysis: &Analysis, writes: &WriteFiles) -> Setup {
+        let mut enabling = Vec::new();
+        for cell in &analysis.cells {
+            // A `%%writefile` cell that moves no longer writes anything: its module is in the
+            // package.
+            let writes_file =
+                matches!(cell.magic, Some(CellMagic::WriteFile(_))) && !writes.moves(cell.index);
+            if writes_file || cell.sets_up_imports {
+                enabling.push(cell.index);
+            }
+        }
+        let mut preferred = None;
+        for cell in &analysis.cells {
+            let is_setup = cell.magic.is_none()
+                && !cell.has_syntax_error
+                && cell.notebook_statements().iter().all(|stmt| {
+                    matches!(
+                        stmt,
+                        Stmt::Import(_) | Stmt::ImportFrom(_) | Stmt::IpyEscapeCommand(_)
+                    ) || is_import_block(stmt)
+                });
+            if !is_setup {
+                break;
+            }
+            preferred = Some(CellIndex(cell.index.0 + 1));
+        }
+        let first_code = analysis.cells.first().map_or(CellIndex(0), |c| c.index);
+        Setup {
+            enabling,
+            preferred: preferred.unwrap_or(first_code),
+        }
+    }
+
+    /// Where the import cell goes: `Ok(None)` when nothing moves; `Err(cell)` when a cell
+    /// that enables the module's imports comes at or after the first cell code is cut from,
+    /// so the definitions in cells up to it must stay.
+    pub(super) fn place(
+        &self,
+        analysis: &Analysis,
+        moving: &Moving,
+    ) -> Result<Option<CellIndex>, CellIndex> {
+        let Some(first_cut) = moving.first_cut(analysis) else {
+            return Ok(None);
+        };
+        let cell_of = |at: &StatementRef| analysis.cells[at.code_cell].index;
+        // The original imports worked where they first ran; every enabling cell before that
+        // point may be what made them work.
+        let star_cells = moving
+            .star
+            .then(|| analysis.names.star_imports.iter().map(cell_of))
+            .into_iter()
+            .flatten();
+        let import_cells = moving
+            .imports
+            .iter()
+            .map(|name| analysis.names.sites(name)[0].cell)
+            .chain(star_cells);
+        let earliest = import_cells
+            .filter_map(|import| self.enabling.iter().filter(|e| **e < import).max().copied())
+            .max()
+            .map_or(CellIndex(0), |enabling| CellIndex(enabling.0 + 1));
+        if earliest > first_cut {
+            return Err(CellIndex(earliest.0 - 1));
+        }
+        Ok(Some(self.preferred.min(first_cut).max(earliest)))
+    }
+}
+
+/// Keeps every moving definition in a cell up to `blocking` (or needing a constant from
+/// there), and whatever depends on them.
+pub(super) fn keep_before(analysis: &Analysis, verdicts: &mut [Verdict], blocking: CellIndex) {
+    for (i, definition) in analysis.definitions.iter().enumerate() {
+        let Verdict::Move(needs) = &verdicts[i] else {
+            continue;
+        };
+        let early_constant = needs.constants.iter().find_map(|constant| {
+            let cell = analysis.names.sites(constant)[0].cell;
+            (cell <= blocking).then(|| (constant.clone(), cell))
+        });
+        let setup = blocking.number();
+        let reason = if definition.cell == blocking {
+            StayReason::InSetupCell { cell: setup }
+        } else if definition.cell < blocking {
+            StayReason::SetupComesLater { cell: setup }
+        } else if let Some((constant, cell)) = early_constant {
+            StayReason::ConstantBeforeSetup {
+                constant,
+                constant_cell: cell.number(),
+                setup,
+            }
+        } else {
+            continue;
+        };
+        keep(analysis, verdicts, i, reason);
+    }
+}

@@ -1,0 +1,505 @@
+//! Why a definition stays, and what to do about it: typed, so that reports render them and
+//! never parse them back out of text.
+
+use std::fmt;
+
+use crate::position::CellNumber;
+
+/// Why a definition stays in the notebook. Each reason reads as a clause about the definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StayReason {
+    /// The name is bound by several definitions whose code differs.
+    Redefined {
+        /// The definition's name.
+        name: String,
+        /// Every cell that defines it.
+        cells: Vec<CellNumber>,
+    },
+    /// The name is also bound by something other than a definition.
+    Rebound {
+        /// The definition's name.
+        name: String,
+        /// The first cell that binds it otherwise.
+        cell: CellNumber,
+        /// How it is bound there.
+        how: Rebinding,
+        /// That cell has a syntax error.
+        broken: bool,
+    },
+    /// The definition writes a notebook variable through `global`.
+    Global {
+        /// The variable.
+        name: String,
+    },
+    /// The definition's cell has a syntax error.
+    SyntaxError {
+        /// The cell.
+        cell: CellNumber,
+    },
+    /// The definition's cell only runs after IPython removes its indentation or prompts.
+    Reformatted {
+        /// The cell.
+        cell: CellNumber,
+    },
+    /// The definition is in papermill's `parameters` cell.
+    ParametersCell,
+    /// The definition sits in a cell whose first line is a cell magic.
+    MagicCell {
+        /// The magic's name.
+        magic: String,
+    },
+    /// The definition contains IPython syntax a plain Python module cannot hold.
+    IpythonSyntax,
+    /// The definition uses `await` in a function that is not `async`: the parser accepts it,
+    /// but Python refuses to compile it.
+    AwaitOutsideAsync,
+    /// The definition inspects its namespace dynamically.
+    Dynamic {
+        /// `eval`, `exec`, `globals`, `locals` or `vars`.
+        call: String,
+    },
+    /// Defining it prints, displays or asks for input; in a module that would happen on
+    /// import instead.
+    DefinitionTimeEffect {
+        /// `print`, `display`, ...
+        name: String,
+    },
+    /// The definition reads a variable the notebook computes.
+    ReadsVariable {
+        /// The variable.
+        name: String,
+        /// The first cell that binds it.
+        cell: CellNumber,
+    },
+    /// The definition reads a name bound by a relative import (`from .utils import f`), which
+    /// would mean something else inside the package.
+    RelativeImport {
+        /// The name.
+        name: String,
+        /// The cell of the import.
+        cell: CellNumber,
+    },
+    /// The definition reads a name whose import failed when the notebook last ran.
+    FailedImport {
+        /// The name.
+        name: String,
+        /// The cell of the import.
+        cell: CellNumber,
+    },
+    /// The definition reads a builtin that a star import may replace.
+    StarShadowsBuiltin {
+        /// The builtin.
+        name: String,
+        /// The cell of the first star import.
+        cell: CellNumber,
+    },
+    /// The definition reads a name nothing defines.
+    Undefined {
+        /// The name.
+        name: String,
+    },
+    /// The definition reads IPython's input/output history.
+    History {
+        /// `In`, `Out`, `_`, `_i3`, ...
+        name: String,
+    },
+    /// The definition reads a module attribute that differs between notebook and module.
+    Dunder {
+        /// `__name__`, `__file__`, ...
+        name: String,
+    },
+    /// A cell after the definition makes the package's imports work (installs a package,
+    /// writes a file, changes `sys.path` or the working directory), so the package cannot be
+    /// imported before the definition's cell.
+    SetupComesLater {
+        /// That cell.
+        cell: CellNumber,
+    },
+    /// The definition's own cell makes the package's imports work, so the package cannot be
+    /// imported before it.
+    InSetupCell {
+        /// The definition's cell.
+        cell: CellNumber,
+    },
+    /// The definition needs a constant that comes before a cell that makes the package's
+    /// imports work: in the package it would be bound only at the import cell, after that.
+    ConstantBeforeSetup {
+        /// The constant.
+        constant: String,
+        /// Its cell.
+        constant_cell: CellNumber,
+        /// The setup cell.
+        setup: CellNumber,
+    },
+    /// The definition has annotations Python evaluates, but a module holding definitions from
+    /// after `from __future__ import annotations` would postpone them.
+    EagerAnnotations {
+        /// The cell of the `__future__` import.
+        cell: CellNumber,
+    },
+    /// Notebook code uses the definition before something it needs is bound.
+    UsedTooEarly {
+        /// What is bound too late.
+        late: LateBinding,
+        /// The first cell that uses the definition.
+        used: CellNumber,
+        /// The cell that binds it.
+        bound: CellNumber,
+    },
+    /// The notebook already imports from the module nbhoist would write: it was extracted
+    /// before, and nbhoist does not add to a module it wrote before.
+    AlreadyHoisted {
+        /// The module, dotted.
+        module: String,
+    },
+    /// The definition uses another definition that stays.
+    DependsOn {
+        /// The other definition.
+        name: String,
+        /// Why that one stays.
+        because: Box<StayReason>,
+    },
+}
+
+/// How a definition's name is bound other than by a definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rebinding {
+    /// An import.
+    Imported,
+    /// A `def` or `class` in a cell that cannot be cut.
+    Defined,
+    /// `del`.
+    Deleted,
+    /// A `for` loop target.
+    LoopVariable,
+    /// An assignment, or anything else.
+    Assigned,
+}
+
+impl fmt::Display for Rebinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rebinding::Imported => "imported",
+            Rebinding::Defined => "defined",
+            Rebinding::Deleted => "deleted",
+            Rebinding::LoopVariable => "a loop variable",
+            Rebinding::Assigned => "assigned",
+        })
+    }
+}
+
+/// What a definition used too early needs that is bound too late.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LateBinding {
+    /// A name: the definition itself, an import, a constant, another definition.
+    Name(String),
+    /// The star import its names come from.
+    StarImport,
+}
+
+/// What the user can do about a reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hint {
+    /// For a function reading notebook state.
+    PassAsParameter,
+    /// For a name defined twice.
+    KeepOneVersion,
+    /// For `global`.
+    ReturnNewValue,
+    /// For a cell with a syntax error.
+    FixSyntaxError,
+    /// For a cell IPython rewrites.
+    TidyCell,
+    /// For a definition added after an extraction.
+    MoveByHand,
+    /// For a definition used before what it needs is bound.
+    Reorder,
+    /// For a definition in a magic cell.
+    OwnCell,
+    /// For setup that comes after definitions.
+    MoveSetupUp,
+    /// For an undefined name.
+    DefineOrImport,
+    /// For a star import that may replace builtins.
+    ImportByName,
+    /// For an import that failed.
+    InstallAndRerun,
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Hint::PassAsParameter => "pass it as a parameter to hoist this function",
+            Hint::KeepOneVersion => "keep one version, or rename the other",
+            Hint::ReturnNewValue => "return the new value instead",
+            Hint::FixSyntaxError => "fix the syntax error first",
+            Hint::TidyCell => "tidy that cell to hoist it",
+            Hint::MoveByHand => "move it into the module by hand",
+            Hint::Reorder => {
+                "run the notebook top to bottom once, and reorder its cells where it fails"
+            }
+            Hint::OwnCell => "move it to a cell of its own to hoist it",
+            Hint::MoveSetupUp => "move that setup to the top of the notebook",
+            Hint::DefineOrImport => "define or import it in the notebook",
+            Hint::ImportByName => "import what you need by name",
+            Hint::InstallAndRerun => "install what it needs, then run the notebook again",
+        })
+    }
+}
+
+impl StayReason {
+    /// A short, stable identifier of the kind of reason, for programs (`reads-variable`).
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            StayReason::Redefined { .. } => "redefined",
+            StayReason::Rebound { .. } => "rebound",
+            StayReason::Global { .. } => "global",
+            StayReason::SyntaxError { .. } => "syntax-error",
+            StayReason::Reformatted { .. } => "reformatted-cell",
+            StayReason::ParametersCell => "parameters-cell",
+            StayReason::MagicCell { .. } => "magic-cell",
+            StayReason::IpythonSyntax => "ipython-syntax",
+            StayReason::AwaitOutsideAsync => "await-outside-async",
+            StayReason::Dynamic { .. } => "dynamic",
+            StayReason::DefinitionTimeEffect { .. } => "definition-time-effect",
+            StayReason::ReadsVariable { .. } => "reads-variable",
+            StayReason::RelativeImport { .. } => "relative-import",
+            StayReason::FailedImport { .. } => "failed-import",
+            StayReason::StarShadowsBuiltin { .. } => "star-shadows-builtin",
+            StayReason::Undefined { .. } => "undefined",
+            StayReason::History { .. } => "history",
+            StayReason::Dunder { .. } => "dunder",
+            StayReason::SetupComesLater { .. } => "setup-comes-later",
+            StayReason::InSetupCell { .. } => "in-setup-cell",
+            StayReason::ConstantBeforeSetup { .. } => "constant-before-setup",
+            StayReason::EagerAnnotations { .. } => "eager-annotations",
+            StayReason::UsedTooEarly { .. } => "used-too-early",
+            StayReason::AlreadyHoisted { .. } => "already-hoisted",
+            StayReason::DependsOn { .. } => "depends-on",
+        }
+    }
+
+    /// What the user can do about it, when there is something simple to say.
+    pub(crate) fn hint(&self) -> Option<Hint> {
+        Some(match self {
+            StayReason::ReadsVariable { .. } => Hint::PassAsParameter,
+            StayReason::Redefined { .. } => Hint::KeepOneVersion,
+            StayReason::Global { .. } => Hint::ReturnNewValue,
+            StayReason::SyntaxError { .. } => Hint::FixSyntaxError,
+            StayReason::Reformatted { .. } => Hint::TidyCell,
+            StayReason::AlreadyHoisted { .. } => Hint::MoveByHand,
+            StayReason::UsedTooEarly { .. } => Hint::Reorder,
+            StayReason::MagicCell { .. } => Hint::OwnCell,
+            StayReason::SetupComesLater { .. }
+            | StayReason::InSetupCell { .. }
+            | StayReason::ConstantBeforeSetup { .. } => Hint::MoveSetupUp,
+            StayReason::Undefined { .. } => Hint::DefineOrImport,
+            StayReason::StarShadowsBuiltin { .. } => Hint::ImportByName,
+            StayReason::FailedImport { .. } => Hint::InstallAndRerun,
+            _ => return None,
+        })
+    }
+
+    /// The reason as a clause whose subject is the definition ("reads notebook variable ...").
+    fn clause(&self) -> String {
+        match self {
+            StayReason::Redefined { cells, .. } => match cells.as_slice() {
+                [cell] => format!("is defined more than once in cell {cell} with different code"),
+                _ => format!("is defined in cells {} with different code", and_list(cells)),
+            },
+            StayReason::Rebound {
+                cell,
+                how,
+                broken: false,
+                ..
+            } => format!("is also {how} in cell {cell}"),
+            StayReason::Rebound {
+                cell,
+                how,
+                broken: true,
+                ..
+            } => format!("is also {how} in cell {cell}, which has a syntax error"),
+            StayReason::Global { name } => {
+                format!("changes the notebook variable `{name}` through `global`")
+            }
+            StayReason::SyntaxError { cell } => {
+                format!("is in cell {cell}, which has a syntax error")
+            }
+            StayReason::MagicCell { magic } => format!("is inside a `%%{magic}` cell"),
+            StayReason::ParametersCell => {
+                "is in the cell tagged `parameters`, whose values papermill replaces".to_owned()
+            }
+            StayReason::Reformatted { cell } => format!(
+                "is in cell {cell}, which only runs after IPython removes its indentation or `>>>` prompts"
+            ),
+            StayReason::IpythonSyntax => {
+                "uses IPython syntax (`%magic`, `!command` or `?`), which a Python module cannot contain"
+                    .to_owned()
+            }
+            StayReason::AwaitOutsideAsync => {
+                "uses `await` outside an `async def`, which Python refuses to compile".to_owned()
+            }
+            StayReason::Dynamic { call } => match call.as_str() {
+                "eval" | "exec" => {
+                    format!("calls `{call}`, which can reach any notebook variable")
+                }
+                _ => format!("calls `{call}()`, which sees other variables in a module"),
+            },
+            StayReason::DefinitionTimeEffect { name } => format!(
+                "calls `{name}` while it is being defined, which would then happen when the package is imported"
+            ),
+            StayReason::ReadsVariable { name, cell } => {
+                format!("reads notebook variable `{name}` (cell {cell})")
+            }
+            StayReason::RelativeImport { name, cell } => format!(
+                "reads `{name}`, which a relative import binds (cell {cell}) and which would mean something else in the package"
+            ),
+            StayReason::FailedImport { name, cell } => format!(
+                "reads `{name}`, whose import failed when the notebook last ran (cell {cell})"
+            ),
+            StayReason::StarShadowsBuiltin { name, cell } => format!(
+                "reads `{name}`, a builtin that the star import of cell {cell} may replace"
+            ),
+            StayReason::Undefined { name } => format!("reads `{name}`, which no cell defines"),
+            StayReason::History { name } => {
+                format!("reads `{name}`, IPython's history, which only exists in the notebook")
+            }
+            StayReason::Dunder { name } => {
+                format!("reads `{name}`, which has another value in a module than in the notebook")
+            }
+            StayReason::SetupComesLater { cell } => format!(
+                "comes before cell {cell}, which installs or sets up what the package's imports need"
+            ),
+            StayReason::InSetupCell { cell } => format!(
+                "is in cell {cell}, which also installs or sets up what the package's imports need"
+            ),
+            StayReason::ConstantBeforeSetup {
+                constant,
+                constant_cell,
+                setup,
+            } => format!(
+                "needs the constant `{constant}` of cell {constant_cell}, which comes before cell {setup}, which installs or sets up what the package's imports need"
+            ),
+            StayReason::EagerAnnotations { cell } => format!(
+                "has annotations that run now, but would be postponed by the `from __future__ import annotations` of cell {cell} in the module"
+            ),
+            StayReason::UsedTooEarly {
+                late: LateBinding::StarImport,
+                used,
+                bound,
+            } => format!(
+                "is used in cell {used}, before the star import of cell {bound}, which it needs"
+            ),
+            StayReason::UsedTooEarly {
+                late: LateBinding::Name(name),
+                used,
+                bound,
+            } => format!(
+                "is used in cell {used}, before cell {bound} binds `{name}`, which it needs"
+            ),
+            StayReason::AlreadyHoisted { module } => format!(
+                "was added after the notebook's code was hoisted to `{module}`, and nbhoist does not add to a module it wrote before"
+            ),
+            StayReason::DependsOn { name, because } => match because.root() {
+                (root, Some(last)) => format!(
+                    "uses `{name}`, which depends on `{last}`, which {}",
+                    root.clause()
+                ),
+                (root, None) => {
+                    format!("uses `{name}`, which stays because it {}", root.clause())
+                }
+            },
+        }
+    }
+
+    /// The reason at the end of a chain of [`StayReason::DependsOn`], and the name of the last
+    /// definition in the chain when it is longer than one step.
+    pub(crate) fn root(&self) -> (&StayReason, Option<&str>) {
+        let mut reason = self;
+        let mut last = None;
+        while let StayReason::DependsOn { name, because } = reason {
+            last = Some(name.as_str());
+            reason = because;
+        }
+        (reason, last)
+    }
+}
+
+/// The reason as a sentence about the definition, without the hint.
+impl fmt::Display for StayReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // These read better with the name as subject.
+            StayReason::Redefined { name, .. } | StayReason::Rebound { name, .. } => {
+                write!(f, "`{name}` {}", self.clause())
+            }
+            _ => f.write_str(&self.clause()),
+        }
+    }
+}
+
+/// "2", "2 and 5", "2, 5 and 9".
+pub(crate) fn and_list(cells: &[CellNumber]) -> String {
+    match cells {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(ToString::to_string).collect();
+            format!("{} and {last}", init.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_and_hints_are_separate() {
+        let reason = StayReason::ReadsVariable {
+            name: "df".into(),
+            cell: CellNumber(4),
+        };
+        assert_eq!(reason.to_string(), "reads notebook variable `df` (cell 4)");
+        assert_eq!(
+            reason.hint().map(|hint| hint.to_string()).as_deref(),
+            Some("pass it as a parameter to hoist this function")
+        );
+        assert_eq!(reason.code(), "reads-variable");
+    }
+
+    #[test]
+    fn chains_name_their_root() {
+        let root = StayReason::ReadsVariable {
+            name: "df".into(),
+            cell: CellNumber(4),
+        };
+        let one = StayReason::DependsOn {
+            name: "z".into(),
+            because: Box::new(root),
+        };
+        assert_eq!(
+            one.to_string(),
+            "uses `z`, which stays because it reads notebook variable `df` (cell 4)"
+        );
+        let two = StayReason::DependsOn {
+            name: "a".into(),
+            because: Box::new(one),
+        };
+        assert_eq!(
+            two.to_string(),
+            "uses `a`, which depends on `z`, which reads notebook variable `df` (cell 4)"
+        );
+        assert_eq!(two.hint(), None);
+    }
+
+    #[test]
+    fn lists_of_cells() {
+        let cells = |numbers: &[usize]| -> Vec<CellNumber> {
+            numbers.iter().copied().map(CellNumber).collect()
+        };
+        assert_eq!(and_list(&cells(&[2])), "2");
+        assert_eq!(and_list(&cells(&[2, 5])), "2 and 5");
+        assert_eq!(and_list(&cells(&[2, 5, 9])), "2, 5 and 9");
+    }
+}

@@ -1,0 +1,411 @@
+//! The plan stage: turn a notebook's [`Decisions`] into text and edits: the package module,
+//! the `%%writefile` modules, the rewritten cells and the import cell. It decides nothing.
+//!
+//! Pure: the plan is data. `--diff`, `--check`, `--format json` and the real write all render
+//! the same plan.
+
+mod writefile;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use ruff_python_ast::Stmt;
+use ruff_text_size::Ranged;
+
+use crate::analysis::{Analysis, StatementRef, statement};
+use crate::decide::writefile::WriteFiles;
+use crate::decide::{Decisions, Moving};
+use crate::emit::{self, Import};
+use crate::notebook::{CellEdit, Notebook};
+use crate::python::imports::bound_name;
+use crate::python::span::statement_block;
+use writefile::{ImportEdits, import_edits, relative_sibling_imports};
+
+/// What the user asked of `extract`, as far as planning is concerned.
+#[derive(Clone, Debug)]
+pub(crate) struct ExtractOptions {
+    /// The package's import name.
+    pub(crate) package: String,
+    /// The dotted path of the package folder that holds this notebook's modules: the package
+    /// itself (`mylib`), or a sub-package in a batch run (`mylib.notebooks.eda`).
+    pub(crate) parent: String,
+    /// Add `%load_ext autoreload` / `%autoreload 2` to the import cell.
+    pub(crate) autoreload: bool,
+}
+
+/// The text and edits of one notebook's extraction.
+#[derive(Clone, Debug)]
+pub(crate) struct NotebookPlan {
+    /// The module's text; `None` when no definition moves.
+    pub(crate) module_text: Option<String>,
+    /// How the notebook's cells change (empty when nothing moves).
+    pub(crate) edits: Vec<CellEdit>,
+    /// Public names the package's `__init__.py` may re-export.
+    pub(crate) exports: Vec<String>,
+    /// Modules written by `%%writefile` cells that move into the package: path inside the
+    /// package folder, and content.
+    pub(crate) written: Vec<(String, String)>,
+}
+
+/// Plans the extraction of one notebook into `options.package`, as module `module`.
+pub(crate) fn plan_notebook(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    decisions: &Decisions,
+    notebook_name: &str,
+    module: &str,
+    options: &ExtractOptions,
+) -> NotebookPlan {
+    let writes = &decisions.writefiles;
+    let moving_modules: Vec<&str> = writes.modules.iter().map(|m| m.module.as_str()).collect();
+    let mut plan = NotebookPlan {
+        module_text: None,
+        edits: Vec::new(),
+        exports: Vec::new(),
+        written: writes
+            .modules
+            .iter()
+            .map(|written| {
+                let content =
+                    relative_sibling_imports(&written.content, &written.module, &moving_modules);
+                (written.path.clone(), content)
+            })
+            .collect(),
+    };
+    let rewrites = import_edits(notebook, analysis, writes, &options.parent);
+    let moving = decisions.import_cell.map(|_| &decisions.moving);
+    plan.edits = cell_edits(notebook, analysis, moving, writes, &rewrites);
+    if let Some(position) = decisions.import_cell {
+        let moving = &decisions.moving;
+        plan.module_text = Some(module_text(
+            notebook,
+            analysis,
+            moving,
+            writes,
+            &rewrites,
+            notebook_name,
+            options,
+        ));
+        // Every moved name comes back, constants too: the notebook may read them where no
+        // analysis can see (`%time f(X)`, `!echo {X}`, `eval("X")`).
+        let imported: Vec<String> = moving.items.iter().map(|item| item.name.clone()).collect();
+        plan.edits.push(CellEdit::InsertCode {
+            before: position,
+            source: import_cell(notebook, analysis, module, &imported, options),
+            id: notebook
+                .uses_cell_ids()
+                .then(|| fresh_cell_id(notebook, module)),
+        });
+        plan.exports = moving
+            .items
+            .iter()
+            .map(|item| item.name.clone())
+            .filter(|name| !name.starts_with('_'))
+            .collect();
+    }
+    plan
+}
+
+/// The module: docstring, the imports the moved code needs, constants, definitions.
+fn module_text(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    moving: &Moving,
+    writes: &WriteFiles,
+    rewrites: &ImportEdits,
+    notebook_name: &str,
+    options: &ExtractOptions,
+) -> String {
+    let package = options.parent.as_str();
+    let mut imports = Vec::new();
+    if moving.future_annotations {
+        imports.push(Import::From {
+            module: "__future__".to_owned(),
+            names: vec![("annotations".to_owned(), None)],
+        });
+    }
+    let mut blocks_seen = BTreeSet::new();
+    let mut from_imports: BTreeMap<String, Vec<(String, Option<String>)>> = BTreeMap::new();
+    for name in &moving.imports {
+        for site in analysis.names.sites(name) {
+            let stmt = statement(&analysis.cells, site.at);
+            match stmt {
+                Stmt::Import(import) => {
+                    for alias in &import.names {
+                        if bound_name(alias, false) == name {
+                            let module = alias.name.to_string();
+                            let asname = alias.asname.as_ref().map(ToString::to_string);
+                            // A module a `%%writefile` cell wrote now lives in the package.
+                            let import = match (writes.get(&module), module.rsplit_once('.')) {
+                                (Some(_), Some((parent, leaf))) => Import::From {
+                                    module: format!("{package}.{parent}"),
+                                    names: vec![(leaf.to_owned(), asname)],
+                                },
+                                (Some(_), None) => Import::From {
+                                    module: package.to_owned(),
+                                    names: vec![(module, asname)],
+                                },
+                                (None, _) => Import::Module {
+                                    module,
+                                    alias: asname,
+                                },
+                            };
+                            if !imports.contains(&import) {
+                                imports.push(import);
+                            }
+                        }
+                    }
+                }
+                Stmt::ImportFrom(import) => {
+                    let mut module = format!(
+                        "{}{}",
+                        ".".repeat(import.level as usize),
+                        import.module.as_ref().map_or("", |m| m.as_str())
+                    );
+                    let from_written = writes.get(&module).is_some()
+                        || import
+                            .names
+                            .iter()
+                            .any(|alias| writes.get(&format!("{module}.{}", alias.name)).is_some());
+                    if import.level == 0 && from_written {
+                        module = format!("{package}.{module}");
+                    }
+                    for alias in &import.names {
+                        if bound_name(alias, true) == name {
+                            let member = (
+                                alias.name.to_string(),
+                                alias.asname.as_ref().map(ToString::to_string),
+                            );
+                            let members = from_imports.entry(module.clone()).or_default();
+                            if !members.contains(&member) {
+                                members.push(member);
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    if blocks_seen.insert(site.at) {
+                        let source = analysis.cells[site.at.code_cell].text(notebook);
+                        imports.push(Import::Block(source[stmt.range()].to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    for (module, names) in from_imports {
+        imports.push(Import::From { module, names });
+    }
+    for name in &moving.ipython {
+        let module = if name == "display" {
+            "IPython.display"
+        } else {
+            "IPython"
+        };
+        imports.push(Import::From {
+            module: module.to_owned(),
+            names: vec![(name.clone(), None)],
+        });
+    }
+    if moving.star {
+        for at in &analysis.names.star_imports {
+            let source = analysis.cells[at.code_cell].text(notebook);
+            let text = source[statement(&analysis.cells, *at).range()].to_owned();
+            let import = Import::Block(text);
+            if !imports.contains(&import) {
+                imports.push(import);
+            }
+        }
+    }
+    let import_text = emit::import_lines(&imports, &options.package);
+    let constants: Vec<String> = moving
+        .constants
+        .iter()
+        .map(|at| block_text(notebook, analysis, *at).trim_end().to_owned())
+        .collect();
+    // Imports of `%%writefile` modules inside moved code come from the package too.
+    let definitions: Vec<String> = moving
+        .definitions
+        .iter()
+        .map(|at| {
+            let (source, range) = block(notebook, analysis, *at);
+            let inside: Vec<(Range<usize>, String)> = rewrites
+                .get(&at.code_cell)
+                .into_iter()
+                .flatten()
+                .filter(|(edit, _)| range.start <= edit.start && edit.end <= range.end)
+                .map(|(edit, text)| {
+                    (
+                        edit.start - range.start..edit.end - range.start,
+                        text.clone(),
+                    )
+                })
+                .collect();
+            emit::replace_ranges(&source[range], inside)
+        })
+        .collect();
+    emit::module_text(notebook_name, &import_text, &constants, &definitions)
+}
+
+/// A statement's block (with its comments) as it is written in its cell.
+fn block_text(notebook: &Notebook, analysis: &Analysis, at: StatementRef) -> String {
+    let (source, range) = block(notebook, analysis, at);
+    source[range].to_owned()
+}
+
+fn block<'n>(
+    notebook: &'n Notebook,
+    analysis: &'n Analysis,
+    at: StatementRef,
+) -> (&'n str, Range<usize>) {
+    let cell = &analysis.cells[at.code_cell];
+    let source = cell.text(notebook);
+    let statements = cell.notebook_statements();
+    let range = statement_block(source, statements, at.statement)
+        .unwrap_or_else(|| statements[at.statement].range().into());
+    (source, range)
+}
+
+/// Edits to the notebook's cells: moved statements cut out (cells left empty are removed),
+/// moving `%%writefile` cells removed, and imports of their modules rewritten to come from
+/// the package.
+fn cell_edits(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    moving: Option<&Moving>,
+    writes: &WriteFiles,
+    rewrites: &ImportEdits,
+) -> Vec<CellEdit> {
+    let mut by_cell = rewrites.clone();
+    for at in moving.iter().flat_map(|moving| &moving.cut) {
+        let (_, range) = block(notebook, analysis, *at);
+        by_cell
+            .entry(at.code_cell)
+            .or_default()
+            .push((range, String::new()));
+    }
+    let mut edits: Vec<CellEdit> = writes
+        .modules
+        .iter()
+        .flat_map(|module| &module.cells)
+        .map(|&cell| CellEdit::Remove { cell })
+        .collect();
+    for (code_cell, replacements) in by_cell {
+        let index = analysis.cells[code_cell].index;
+        let source = analysis.cells[code_cell].text(notebook);
+        let cell = &notebook.cells()[index.0];
+        edits.push(match emit::edit(source, replacements) {
+            Some(source) => CellEdit::ReplaceSource {
+                cell: index,
+                source,
+            },
+            // A cell left empty goes, unless it has outputs or tags to lose.
+            None if cell.carries_data || !cell.tags.is_empty() => CellEdit::ReplaceSource {
+                cell: index,
+                source: String::new(),
+            },
+            None => CellEdit::Remove { cell: index },
+        });
+    }
+    edits.sort_by_key(|edit| match edit {
+        CellEdit::ReplaceSource { cell, .. } | CellEdit::Remove { cell } => *cell,
+        CellEdit::InsertCode { before, .. } => *before,
+    });
+    edits
+}
+
+/// The new cell: autoreload (unless the notebook has it or it is off) and the import.
+fn import_cell(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    module: &str,
+    names: &[String],
+    options: &ExtractOptions,
+) -> String {
+    let mut lines = Vec::new();
+    let has_autoreload = analysis.cells.iter().any(|cell| {
+        notebook.cells()[cell.index.0]
+            .source
+            .contains("load_ext autoreload")
+    });
+    if options.autoreload && !has_autoreload {
+        lines.push("%load_ext autoreload".to_owned());
+        lines.push("%autoreload 2".to_owned());
+    }
+    let sorted: Vec<String> = emit::sorted_members(names.iter().map(|n| (n.clone(), ())).collect())
+        .into_iter()
+        .map(|(name, ())| name)
+        .collect();
+    lines.push(emit::from_import(
+        &format!("{}.{module}", options.parent),
+        &sorted,
+    ));
+    lines.join("\n")
+}
+
+/// A cell id that no cell of the notebook has yet, like the 8 hex digits Jupyter writes, but
+/// derived from the notebook and the module so that runs are reproducible.
+fn fresh_cell_id(notebook: &Notebook, module: &str) -> String {
+    let taken: BTreeSet<&str> = notebook
+        .cells()
+        .iter()
+        .filter_map(|c| c.id.as_deref())
+        .collect();
+    // FNV-1a: stable across Rust versions, unlike the standard library's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut id = String::new();
+    for salt in 0u32.. {
+        for byte in module
+            .bytes()
+            .chain(notebook.text().bytes().take(4096))
+            .chain(salt.to_le_bytes())
+        {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        id = format!("{:08x}", hash as u32);
+        if !taken.contains(id.as_str()) {
+            break;
+        }
+    }
+    id
+}
+
+/// The module name for a notebook file stem: lower case; every run of characters other than
+/// ASCII letters and digits becomes one `_`; `_` at either end is dropped; a name that would
+/// start with a digit or be a Python keyword gets the prefix `nb_`, and an empty one is
+/// `notebook`.
+/// `01 - Data Cleaning` → `nb_01_data_cleaning`.
+pub(crate) fn module_name(stem: &str) -> String {
+    let mut name = String::new();
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    let name = name.trim_matches('_');
+    if name.is_empty() {
+        "notebook".to_owned()
+    } else if name.starts_with(|c: char| c.is_ascii_digit())
+        || ruff_python_stdlib::keyword::is_keyword(name)
+    {
+        format!("nb_{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_from_file_names() {
+        assert_eq!(module_name("analysis"), "analysis");
+        assert_eq!(module_name("01 - Data Cleaning"), "nb_01_data_cleaning");
+        assert_eq!(module_name("EDA-v2 (final)"), "eda_v2_final");
+        assert_eq!(module_name("class"), "nb_class");
+        assert_eq!(module_name("..."), "notebook");
+        assert_eq!(module_name("café"), "caf");
+    }
+}

@@ -1,0 +1,153 @@
+//! Import statements: finding them wherever they stand, and the names they bind.
+//!
+//! Every stage that looks at imports goes through [`for_each_import`] and [`bound_name`], so
+//! that "an import" means the same thing everywhere.
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Alias, ExceptHandler, Stmt, StmtImport, StmtImportFrom};
+
+/// How deep to look for import statements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Top-level statements, and the bodies of top-level `try` and `if` blocks (at any depth):
+    /// the imports that run when the cell runs, as written in the cell.
+    Blocks,
+    /// Anywhere, function and class bodies included.
+    Everywhere,
+}
+
+/// One import statement.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ImportStmt<'a> {
+    /// `import a.b as c, d`.
+    Import(&'a StmtImport),
+    /// `from m import x as y` (also relative and star imports).
+    From(&'a StmtImportFrom),
+}
+
+/// Calls `found` for every import statement in `body` within `reach`, in source order.
+pub(crate) fn for_each_import<'a>(
+    body: &'a [Stmt],
+    reach: Reach,
+    found: &mut dyn FnMut(ImportStmt<'a>),
+) {
+    struct Walker<'f, 'a> {
+        reach: Reach,
+        found: &'f mut dyn FnMut(ImportStmt<'a>),
+    }
+    impl<'a> Visitor<'a> for Walker<'_, 'a> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::Import(import) => (self.found)(ImportStmt::Import(import)),
+                Stmt::ImportFrom(import) => (self.found)(ImportStmt::From(import)),
+                Stmt::Try(_) | Stmt::If(_) => visitor::walk_stmt(self, stmt),
+                _ if self.reach == Reach::Everywhere => visitor::walk_stmt(self, stmt),
+                _ => {}
+            }
+        }
+        fn visit_except_handler(&mut self, handler: &'a ExceptHandler) {
+            let ExceptHandler::ExceptHandler(handler) = handler;
+            self.visit_body(&handler.body);
+        }
+        // Imports are statements: expressions hold none (lambdas and comprehensions cannot).
+        fn visit_expr(&mut self, _: &'a ruff_python_ast::Expr) {}
+    }
+    Walker { reach, found }.visit_body(body);
+}
+
+/// The name an import alias binds: `import a.b` binds `a`, `import a.b as c` and
+/// `from m import x as c` bind `c`, `from m import x` binds `x`.
+pub(crate) fn bound_name(alias: &Alias, from: bool) -> &str {
+    match &alias.asname {
+        Some(asname) => asname.as_str(),
+        None if from => alias.name.as_str(),
+        None => alias.name.as_str().split('.').next().unwrap_or_default(),
+    }
+}
+
+/// A top-level `try`/`except` or `if`/`else` made only of imports (and `pass`): it travels
+/// whole, like one import.
+pub(crate) fn is_import_block(stmt: &Stmt) -> bool {
+    fn only_imports(body: &[Stmt]) -> bool {
+        !body.is_empty()
+            && body.iter().all(|stmt| match stmt {
+                Stmt::Import(_) | Stmt::ImportFrom(_) | Stmt::Pass(_) => true,
+                Stmt::Try(_) | Stmt::If(_) => is_import_block(stmt),
+                _ => false,
+            })
+    }
+    match stmt {
+        Stmt::Try(block) => {
+            only_imports(&block.body)
+                && block.handlers.iter().all(|handler| {
+                    let ExceptHandler::ExceptHandler(handler) = handler;
+                    handler.name.is_none() && only_imports(&handler.body)
+                })
+                && (block.orelse.is_empty() || only_imports(&block.orelse))
+                && (block.finalbody.is_empty() || only_imports(&block.finalbody))
+        }
+        Stmt::If(block) => {
+            only_imports(&block.body)
+                && block
+                    .elif_else_clauses
+                    .iter()
+                    .all(|clause| only_imports(&clause.body))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::parse::parse_cell;
+
+    fn imports(source: &str, reach: Reach) -> Vec<String> {
+        let parsed = parse_cell(source);
+        let mut found = Vec::new();
+        for_each_import(&parsed.syntax().body, reach, &mut |import| {
+            found.push(match import {
+                ImportStmt::Import(import) => {
+                    let names: Vec<&str> =
+                        import.names.iter().map(|a| bound_name(a, false)).collect();
+                    format!("import:{}", names.join(","))
+                }
+                ImportStmt::From(import) => {
+                    let names: Vec<&str> =
+                        import.names.iter().map(|a| bound_name(a, true)).collect();
+                    format!("from:{}", names.join(","))
+                }
+            });
+        });
+        found
+    }
+
+    #[test]
+    fn blocks_reach_try_and_if_but_not_functions() {
+        let source = "import a.b\ntry:\n    from m import x as y\nexcept ImportError:\n    import c as d\nif X:\n    import e\ndef f():\n    import g\nwith h:\n    import i\n";
+        assert_eq!(
+            imports(source, Reach::Blocks),
+            ["import:a", "from:y", "import:d", "import:e"]
+        );
+        assert_eq!(
+            imports(source, Reach::Everywhere),
+            [
+                "import:a", "from:y", "import:d", "import:e", "import:g", "import:i"
+            ]
+        );
+    }
+
+    #[test]
+    fn import_blocks_hold_only_imports() {
+        let block = |source: &str| is_import_block(&parse_cell(source).syntax().body[0]);
+        assert!(block(
+            "try:\n    import ujson as json\nexcept ImportError:\n    import json"
+        ));
+        assert!(block("if X:\n    import a\nelse:\n    pass"));
+        assert!(!block(
+            "try:\n    import a\nexcept ImportError as e:\n    import b"
+        ));
+        assert!(!block("if X:\n    import a\n    y = 1"));
+        assert!(!block("import a"));
+    }
+}

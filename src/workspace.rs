@@ -1,0 +1,100 @@
+//! What exists on disk before planning: the package folder, read once, so that planning is a
+//! function of its inputs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The package folder as it is before a run: every Python file under it, with its text.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PackageSnapshot {
+    /// The package folder.
+    dir: PathBuf,
+    /// Whether the folder exists.
+    exists: bool,
+    /// Every `.py` file under the folder (outside `__pycache__` and hidden folders), by path
+    /// (the folder joined with the relative path); `None` when it is not UTF-8 text.
+    files: BTreeMap<PathBuf, Option<String>>,
+    /// The names of the folder's direct entries.
+    entries: BTreeSet<String>,
+}
+
+impl PackageSnapshot {
+    /// Reads the package folder `dir` (which may not exist).
+    pub(crate) fn read(dir: &Path) -> std::io::Result<PackageSnapshot> {
+        let mut snapshot = PackageSnapshot::empty(dir);
+        match std::fs::metadata(dir) {
+            Ok(metadata) if metadata.is_dir() => snapshot.exists = true,
+            Ok(_) => return Ok(snapshot),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(snapshot),
+            Err(error) => return Err(error),
+        }
+        for entry in std::fs::read_dir(dir)? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            snapshot.entries.insert(name);
+        }
+        let mut folders = vec![dir.to_owned()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder)? {
+                let entry = entry?;
+                let path = folder.join(entry.file_name());
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if entry.file_type()?.is_dir() {
+                    if name != "__pycache__" && !name.starts_with('.') {
+                        folders.push(path);
+                    }
+                } else if name.ends_with(".py") {
+                    let text = String::from_utf8(std::fs::read(&path)?).ok();
+                    snapshot.files.insert(path, text);
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// A package folder that does not exist yet.
+    pub(crate) fn empty(dir: &Path) -> PackageSnapshot {
+        PackageSnapshot {
+            dir: dir.to_owned(),
+            ..PackageSnapshot::default()
+        }
+    }
+
+    /// The same snapshot with one more file, for tests.
+    #[cfg(test)]
+    pub(crate) fn with_file(mut self, relative: &str, text: &str) -> PackageSnapshot {
+        self.exists = true;
+        let path = self.dir.join(relative);
+        if let Some(first) = Path::new(relative).components().next() {
+            self.entries
+                .insert(first.as_os_str().to_string_lossy().into_owned());
+        }
+        self.files.insert(path, Some(text.to_owned()));
+        self
+    }
+
+    /// The package folder.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the package folder exists.
+    pub(crate) fn exists(&self) -> bool {
+        self.exists
+    }
+
+    /// Whether a Python file exists at `path` (under the package folder).
+    pub(crate) fn has_file(&self, path: &Path) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// The text of the Python file at `path`, when it exists and is text.
+    pub(crate) fn text(&self, path: &Path) -> Option<&str> {
+        self.files.get(path)?.as_deref()
+    }
+
+    /// The names of the package folder's direct entries (files and folders).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(String::as_str)
+    }
+}

@@ -20,29 +20,17 @@ fn scan(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-macro_rules! scan_snapshot {
-    ($test:ident, $path:expr) => {
-        #[test]
-        fn $test() {
-            let path = fixture($path);
-            let path = path.to_str().unwrap();
-            insta::assert_snapshot!(
-                concat!(stringify!($test), "_text"),
-                scan(&["--color", "never", path])
-            );
-            insta::assert_snapshot!(
-                concat!(stringify!($test), "_json"),
-                scan(&["--format", "json", path])
-            );
-        }
-    };
+/// Every fixture of `tests/fixtures/scan/`, in text and in JSON.
+#[test]
+fn fixtures() {
+    insta::glob!("fixtures/scan/*.ipynb", |path| {
+        // Relative, so that the reports do not name this machine's folders.
+        let path = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let path = path.to_str().unwrap();
+        insta::assert_snapshot!("text", scan(&["--color", "never", path]));
+        insta::assert_snapshot!("json", scan(&["--format", "json", path]));
+    });
 }
-
-scan_snapshot!(rules, "scan/rules.ipynb");
-scan_snapshot!(magics, "scan/magics.ipynb");
-scan_snapshot!(scoping, "scan/scoping.ipynb");
-scan_snapshot!(star_import, "scan/star_import.ipynb");
-scan_snapshot!(writefiles, "scan/writefiles.ipynb");
 
 #[test]
 fn reading_errors() {

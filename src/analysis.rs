@@ -50,9 +50,10 @@ pub(crate) struct CodeCell {
     /// The cell is tagged `parameters`: papermill injects new values after it, which a
     /// hoisted copy would not see.
     pub(crate) parameters: bool,
-    /// Code that runs when the cell runs installs packages, changes where Python finds
-    /// modules or the working directory, or sets what libraries read when imported.
-    pub(crate) sets_up_imports: bool,
+    /// The first top-level statement that installs packages, changes where Python finds
+    /// modules or the working directory, or sets what libraries read when imported (its
+    /// index among the cell's statements; 0 for a shell cell magic or an automagic line).
+    pub(crate) setup: Option<usize>,
 }
 
 impl CodeCell {
@@ -287,13 +288,13 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
             has_syntax_error,
             cleaned,
             parameters: cell.tags.iter().any(|tag| tag == "parameters"),
-            sets_up_imports: false,
+            setup: None,
         });
     }
     let names = NameTable::build(notebook, &cells);
     for cell in &mut cells {
         let source = &notebook.cells()[cell.index.0].source;
-        cell.sets_up_imports = sets_up_imports(cell, source, &names);
+        cell.setup = first_setup(cell, source, &names);
     }
     let definitions = definitions(notebook, &cells);
     Analysis {
@@ -613,30 +614,30 @@ fn import_key(stmt: &Stmt, name: &str, source: &str) -> Option<String> {
     }
 }
 
-/// Whether running a cell installs packages, changes where Python finds modules or the
-/// working directory, or sets what libraries read when they are imported. Only code that
-/// runs counts: top-level statements, and the bodies of top-level `if`, `for`, `with`, `try`
-/// ...; never a function body or a comment.
-fn sets_up_imports(cell: &CodeCell, source: &str, names: &NameTable) -> bool {
+/// The first statement of a cell that installs packages, changes where Python finds modules
+/// or the working directory, or sets what libraries read when they are imported. Only code
+/// that runs counts: top-level statements, and the bodies of top-level `if`, `for`, `with`,
+/// `try` ...; never a function body or a comment.
+fn first_setup(cell: &CodeCell, source: &str, names: &NameTable) -> Option<usize> {
     if let Some(CellMagic::Opaque { name }) = &cell.magic {
         // `%%bash` / `%%sh` / `%%script` / `%%system` cells run shell commands.
         let shell = matches!(name.as_str(), "bash" | "sh" | "script" | "system");
-        return shell && source.lines().skip(1).any(installs);
+        return (shell && source.lines().skip(1).any(installs)).then_some(0);
     }
     if let Some((magic, rest)) = automagic(source)
         && !names.sites(magic).iter().any(|site| site.cell < cell.index)
         && magic_sets_up(&format!("{magic} {rest}"))
     {
-        return true;
+        return Some(0);
     }
-    let mut finder = SetupFinder {
-        names,
-        found: false,
-    };
-    for stmt in cell.notebook_statements() {
+    cell.notebook_statements().iter().position(|stmt| {
+        let mut finder = SetupFinder {
+            names,
+            found: false,
+        };
         finder.visit_stmt(stmt);
-    }
-    finder.found
+        finder.found
+    })
 }
 
 /// A shell command that installs packages.
@@ -805,7 +806,7 @@ mod tests {
 
     fn setup(source: &str) -> bool {
         let notebook = notebook(&["import os, sys\nimport matplotlib as mpl", source]);
-        analyse(&notebook).cells[1].sets_up_imports
+        analyse(&notebook).cells[1].setup.is_some()
     }
 
     #[test]

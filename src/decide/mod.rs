@@ -316,3 +316,6 @@ pub(crate) fn check_package_name(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

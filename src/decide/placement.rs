@@ -15,7 +15,8 @@ use crate::python::imports::is_import_block;
 /// Cells that make the package's imports possible (installing packages, writing files,
 /// changing `sys.path` or the working directory), and the notebook's leading setup cells.
 pub(super) struct Setup {
-    enabling: Vec<CellIndex>,
+    /// Where each enabling cell first enables: the cell and its first setup statement.
+    enabling: Vec<StatementRef>,
     /// Where the import cell goes when nothing else constrains it: after the leading run of
     /// cells that only import or run magics.
     preferred: CellIndex,
@@ -24,13 +25,17 @@ pub(super) struct Setup {
 impl Setup {
     pub(super) fn find(analysis: &Analysis, writes: &WriteFiles) -> Setup {
         let mut enabling = Vec::new();
-        for cell in &analysis.cells {
+        for (code_cell, cell) in analysis.cells.iter().enumerate() {
             // A `%%writefile` cell that moves no longer writes anything: its module is in the
             // package.
             let writes_file =
                 matches!(cell.magic, Some(CellMagic::WriteFile(_))) && !writes.moves(cell.index);
-            if writes_file || cell.sets_up_imports {
-                enabling.push(cell.index);
+            let statement = if writes_file { Some(0) } else { cell.setup };
+            if let Some(statement) = statement {
+                enabling.push(StatementRef {
+                    code_cell,
+                    statement,
+                });
             }
         }
         let mut preferred = None;
@@ -66,23 +71,25 @@ impl Setup {
         let Some(first_cut) = moving.first_cut(analysis) else {
             return Ok(None);
         };
-        let cell_of = |at: &StatementRef| analysis.cells[at.code_cell].index;
-        // The original imports worked where they first ran; every enabling cell before that
-        // point may be what made them work.
-        let star_cells = moving
+        // The original imports worked where they first ran; every setup before that point
+        // (in an earlier cell, or earlier in the same cell) may be what made them work.
+        let star_imports = moving
             .star
-            .then(|| analysis.names.star_imports.iter().map(cell_of))
+            .then_some(&analysis.names.star_imports)
             .into_iter()
-            .flatten();
-        let import_cells = moving
+            .flatten()
+            .copied();
+        let imports = moving
             .imports
             .iter()
-            .map(|name| analysis.names.sites(name)[0].cell)
-            .chain(star_cells);
-        let earliest = import_cells
+            .map(|name| analysis.names.sites(name)[0].at)
+            .chain(star_imports);
+        let earliest = imports
             .filter_map(|import| self.enabling.iter().filter(|e| **e < import).max().copied())
             .max()
-            .map_or(CellIndex(0), |enabling| CellIndex(enabling.0 + 1));
+            .map_or(CellIndex(0), |enabling| {
+                CellIndex(analysis.cells[enabling.code_cell].index.0 + 1)
+            });
         if earliest > first_cut {
             return Err(CellIndex(earliest.0 - 1));
         }

@@ -35,8 +35,8 @@ runs ``BINARY extract --package hoisted`` over the copies in the same chunks, an
 * every changed notebook is valid nbformat if the original was, and every cell of the
   original that the rewritten notebook still has (matched by a unique cell ``id``) keeps its
   outputs, metadata, execution_count and attachments;
-* extract and scan agree: the same definitions, no definition moves that scan keeps, and one
-  that scan would move only stays for the import cell's placement ("comes before cell");
+* extract and scan agree: the same definitions, kept for the same reasons (scan decides where
+  the import cell goes too);
 * running the same commands again changes no file and ends every run with
   "Nothing to change.".
 
@@ -211,8 +211,11 @@ def shape_problems(record: Any) -> list[str]:
                     problems.append(f"{where}.{key} is {d.get(key)!r}, not an integer >= 1")
             if d.get("verdict") not in VERDICTS:
                 problems.append(f"{where}.verdict is {d.get('verdict')!r}")
-            if "reason" not in d or not (d["reason"] is None or isinstance(d["reason"], str)):
-                problems.append(f"{where}.reason is missing or neither a string nor null")
+            for key in ("reason", "hint", "code"):
+                if key not in d or not (d[key] is None or isinstance(d[key], str)):
+                    problems.append(f"{where}.{key} is missing or neither a string nor null")
+            if (d.get("verdict") == "stay") != isinstance(d.get("code"), str):
+                problems.append(f"{where}.code must be given exactly when it stays")
             needs = d.get("needs")
             if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
                 problems.append(f"{where}.needs is not a list of strings")
@@ -332,9 +335,6 @@ NOTHING_TO_CHANGE = "Nothing to change."
 WRITEFILE_MODULE = "%%writefile module"  # the kind of a `%%writefile` cell that moves
 WRITEFILE_STAYS = "%%writefile: "  # how the reason of a `%%writefile` cell that stays starts
 MOVED_KINDS = ("function", "class", "constant", WRITEFILE_MODULE)
-# A definition scan would move can stay in extract so that the import cell can go after the
-# cells that set up the package's imports; its reason (or its root reason) says so.
-PLACEMENT_REASON = "comes before cell"
 PRESERVED_CELL_FIELDS = ("outputs", "metadata", "execution_count", "attachments")
 # pyflakes messages that must not occur in a module nbhoist wrote.
 FORBIDDEN_PYFLAKES = (pyflakes_messages.UndefinedName, pyflakes_messages.UndefinedExport,
@@ -562,7 +562,7 @@ def scan_disagreements(record: dict[str, Any], outcome: Outcome) -> list[str]:
                 "plans it"]
     if outcome.status == "error":
         return []
-    definitions = [(d.get("name"), d.get("cell"), d.get("verdict"), d.get("reason"))
+    definitions = [(d.get("name"), d.get("cell"), d.get("verdict"), with_hint(d))
                    for d in record.get("definitions") or []]
     writefiles = [(w.get("target"), w.get("cell"), w.get("verdict"), w.get("reason"))
                   for w in record.get("writefiles") or []]
@@ -594,10 +594,19 @@ def _disagreements(what: str, scan_items: list[tuple[Any, Any, Any, Any]],
         elif len(ours) < len(theirs) and name not in moved_names:
             problems.append(f"cell {cell}: {what}`{name}`: scan lists {len(theirs)}, "
                             f"extract {len(ours)}, and extract moves no `{name}`")
-        elif sum(PLACEMENT_REASON not in reason for reason in our_stays) > len(scan_stays):
+        elif len(our_stays) > len(scan_stays):
             problems.append(f"cell {cell}: extract keeps {what}`{name}` ({our_stays[0]}), "
                             "which scan moves")
+        elif sorted(our_stays) != sorted(scan_stays) and not what:
+            problems.append(f"cell {cell}: extract keeps `{name}` ({our_stays[0]}), scan "
+                            f"for another reason ({scan_stays[0]})")
     return problems
+
+
+def with_hint(definition: dict[str, Any]) -> Any:
+    """A definition's reason as the text report shows it: `reason: hint`."""
+    reason, hint = definition.get("reason"), definition.get("hint")
+    return f"{reason}: {hint}" if reason and hint else reason
 
 
 def snapshot(folder: str) -> dict[str, bytes]:

@@ -160,7 +160,7 @@ class CorpusCheckTest(unittest.TestCase):
     def record(self, path, **changes):
         record = {"path": path, "status": "ok", "message": None, "definitions": [
             {"name": "f", "kind": "function", "cell": 1, "line": 1, "verdict": "move",
-             "reason": None, "needs": []}],
+             "reason": None, "hint": None, "code": None, "needs": []}],
             "syntax_errors": [{"cell": 2, "line": 1, "column": 5, "message": "bad"}]}
         record.update(changes)
         return record
@@ -348,9 +348,10 @@ class ExtractCheckTest(unittest.TestCase):
                                     "      __all__ = ['f', 'g']"])
 
     def test_scan_disagreements(self):
-        def d(name, cell, verdict, reason=None):
+        def d(name, cell, verdict, reason=None, hint=None):
             return {"name": name, "kind": "function", "cell": cell, "line": 1,
-                    "verdict": verdict, "reason": reason, "needs": []}
+                    "verdict": verdict, "reason": reason, "hint": hint,
+                    "code": "code" if reason else None, "needs": []}
 
         def row(verdict, name, cell, what="function"):
             return corpus_check.Row(verdict, name, cell, what)
@@ -361,7 +362,7 @@ class ExtractCheckTest(unittest.TestCase):
 
         record = {"path": "p", "status": "ok", "message": None, "syntax_errors": [],
                   "definitions": [d("same", 1, "move"), d("same", 4, "move"),
-                                  d("late", 2, "move"), d("kept", 3, "stay", "reads `x`"),
+                                  d("late", 2, "move"), d("kept", 3, "stay", "reads", "`x`"),
                                   d("moved", 5, "stay", "reads `y`"), d("lost", 6, "move")],
                   "writefiles": [w("a.py", 8, "move"), w("b.txt", 9, "stay", "not Python"),
                                  w("c.py", 10, "move")]}
@@ -371,14 +372,22 @@ class ExtractCheckTest(unittest.TestCase):
             row("move", "b.txt", 9, "%%writefile module"),
             row("stay", "c.py", 10, "%%writefile: comes before cell 2, which installs ..."),
             row("stay", "late", 2, "comes before cell 3, which installs ..."),
-            row("stay", "kept", 3, "reads `x`"), row("move", "moved", 5),
+            row("stay", "kept", 3, "reads: `x`"), row("move", "moved", 5),
             row("stay", "extra", 7, "?")])
+        # Scan decides where the import cell goes too: extract keeps what scan keeps.
         self.assertEqual(corpus_check.scan_disagreements(record, outcome), [
+            "cell 2: extract keeps `late` (comes before cell 3, which installs ...), which "
+            "scan moves",
             "cell 5: extract moves `moved` or leaves it out, but scan keeps it (reads `y`)",
             "cell 6: `lost`: scan lists 1, extract 0, and extract moves no `lost`",
             "cell 7: `extra`: scan lists 0, extract 1",
             "cell 9: extract moves %%writefile `b.txt` or leaves it out, but scan keeps it "
-            "(not Python)"])
+            "(not Python)",
+            "cell 10: extract keeps %%writefile `c.py` (%%writefile: comes before cell 2, which "
+            "installs ...), which scan moves"])
+        outcome.rows[6] = row("stay", "kept", 3, "reads `w`")
+        self.assertIn("cell 3: extract keeps `kept` (reads `w`), scan for another reason "
+                      "(reads: `x`)", corpus_check.scan_disagreements(record, outcome))
         outcome.rows[5] = row("stay", "late", 2, "reads `z`")
         self.assertIn("cell 2: extract keeps `late` (reads `z`), which scan moves",
                       corpus_check.scan_disagreements(record, outcome))

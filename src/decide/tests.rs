@@ -1,0 +1,341 @@
+//! The rules one by one on small notebooks, and the decisions about every fixture notebook.
+
+use std::fmt::Write as _;
+
+use super::*;
+use crate::analysis::analyse;
+use crate::notebook::code_notebook;
+
+/// The verdict of every definition of a notebook made of these code cells, as
+/// `name: move` or `name: stay (code) reason`.
+fn verdicts(cells: &[&str]) -> Vec<String> {
+    let notebook = code_notebook(cells);
+    let analysis = analyse(&notebook);
+    let target = Target {
+        module: "nb",
+        dotted: Some("pkg.nb"),
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    analysis
+        .definitions
+        .iter()
+        .zip(&decisions.verdicts)
+        .map(|(definition, verdict)| match verdict {
+            Verdict::Move(_) => format!("{}: move", definition.name),
+            Verdict::Stay(reason) => {
+                format!("{}: stay ({}) {reason}", definition.name, reason.code())
+            }
+        })
+        .collect()
+}
+
+/// The verdict of the one definition named `name`.
+fn verdict_of(cells: &[&str], name: &str) -> String {
+    let all = verdicts(cells);
+    let prefix = format!("{name}: ");
+    all.iter()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no definition {name} in {all:?}"))
+        .to_owned()
+}
+
+fn moves(cells: &[&str], name: &str) {
+    assert_eq!(verdict_of(cells, name), "move", "{cells:?}");
+}
+
+fn stays(cells: &[&str], name: &str, code: &str) {
+    let verdict = verdict_of(cells, name);
+    assert!(
+        verdict.starts_with(&format!("stay ({code})")),
+        "{name} in {cells:?}: {verdict}"
+    );
+}
+
+#[test]
+fn bound_once_or_by_the_same_code() {
+    moves(&["def f():\n    return 1", "def f():\n    return 1"], "f");
+    stays(
+        &["def f():\n    return 1", "def f():\n    return 2"],
+        "f",
+        "redefined",
+    );
+    stays(&["def f():\n    return 1", "f = 3"], "f", "rebound");
+    stays(&["def f():\n    return 1", "del f"], "f", "rebound");
+}
+
+#[test]
+fn a_name_has_one_verdict() {
+    // The copy in a magic cell stays; so does its twin, with the reason of the first copy.
+    let all = verdicts(&["%%time\ndef f():\n    return 1", "def f():\n    return 1"]);
+    assert!(all.iter().all(|v| v.starts_with("f: stay")), "{all:?}");
+    // A setup cell between two copies keeps both.
+    let all = verdicts(&[
+        "def f():\n    return thing.x",
+        "!pip install thing",
+        "import thing",
+        "def f():\n    return thing.x",
+    ]);
+    assert!(all.iter().all(|v| v.starts_with("f: stay")), "{all:?}");
+}
+
+#[test]
+fn no_global() {
+    moves(&["counter = 0", "def f():\n    return 1"], "f");
+    stays(
+        &[
+            "counter = 0",
+            "def bump():\n    global counter\n    counter += 1",
+        ],
+        "bump",
+        "global",
+    );
+}
+
+#[test]
+fn static_cells_and_code() {
+    moves(&["def f():\n    return 1"], "f");
+    stays(
+        &["def f(:\n    pass\ndef g():\n    return 1"],
+        "g",
+        "syntax-error",
+    );
+    stays(&[" def f():\n     return 1"], "f", "reformatted-cell");
+    stays(&["%%time\ndef f():\n    return 1"], "f", "magic-cell");
+    stays(&["def f():\n    !ls\n    return 1"], "f", "ipython-syntax");
+    stays(
+        &["import asyncio", "def f():\n    await asyncio.sleep(1)"],
+        "f",
+        "await-outside-async",
+    );
+    stays(&["def f(x):\n    return eval(x)"], "f", "dynamic");
+    stays(
+        &["class C:\n    print('defining')"],
+        "C",
+        "definition-time-effect",
+    );
+}
+
+#[test]
+fn what_it_reads_must_be_available() {
+    moves(&["import os", "def f():\n    return os.sep"], "f");
+    moves(&["SCALE = 2", "def f(x):\n    return x * SCALE"], "f");
+    moves(&["def f(x):\n    display(x)"], "f");
+    stays(
+        &["rows = load()", "def f():\n    return rows"],
+        "f",
+        "reads-variable",
+    );
+    stays(
+        &["from .utils import g", "def f():\n    return g()"],
+        "f",
+        "relative-import",
+    );
+    stays(&["def f():\n    return missing"], "f", "undefined");
+    stays(&["def f():\n    return Out[1]"], "f", "history");
+    stays(&["def f():\n    return __name__"], "f", "dunder");
+    stays(
+        &["from math import *", "def f(x):\n    return pow(x, 2)"],
+        "f",
+        "star-shadows-builtin",
+    );
+    moves(
+        &["from math import *", "def f(x):\n    return sqrt(x)"],
+        "f",
+    );
+}
+
+#[test]
+fn a_definition_that_uses_one_that_stays_stays() {
+    let cells = [
+        "rows = load()",
+        "def f():\n    return rows",
+        "def g():\n    return f()",
+    ];
+    stays(&cells, "g", "depends-on");
+    assert!(verdict_of(&cells, "g").contains("which stays because it reads notebook variable"));
+    // Mutually recursive definitions move together.
+    let cells = [
+        "def even(n):\n    return n == 0 or odd(n - 1)",
+        "def odd(n):\n    return n != 0 and even(n - 1)",
+    ];
+    moves(&cells, "even");
+    moves(&cells, "odd");
+}
+
+#[test]
+fn not_used_before_what_it_needs_is_bound() {
+    stays(
+        &["def f():\n    return g()", "f()", "def g():\n    return 1"],
+        "f",
+        "used-too-early",
+    );
+    moves(
+        &["def f():\n    return g()", "def g():\n    return 1", "f()"],
+        "f",
+    );
+}
+
+#[test]
+fn eager_annotations_stay_when_postponed_ones_move() {
+    let cells = [
+        "def early(x: int) -> int:\n    return x",
+        "from __future__ import annotations",
+        "def late(x: int) -> int:\n    return x",
+    ];
+    stays(&cells, "early", "eager-annotations");
+    moves(&cells, "late");
+}
+
+#[test]
+fn the_import_cell_comes_after_setup() {
+    let cells = [
+        "import os",
+        "def before():\n    return os.sep",
+        "import sys\nsys.path.append('..')\nimport helpers",
+        "def after():\n    return helpers.x",
+    ];
+    stays(&cells, "before", "setup-comes-later");
+    moves(&cells, "after");
+    // In the setup cell itself: never "comes before" its own cell.
+    let cells = [
+        "import os",
+        "def seed_all():\n    return 1\n\nos.environ['X'] = '1'",
+        "import thing",
+        "def uses_thing():\n    return thing.x",
+    ];
+    let verdict = verdict_of(&cells, "seed_all");
+    assert!(
+        verdict.starts_with("stay (in-setup-cell) is in cell 2, which also installs"),
+        "{verdict}"
+    );
+    // A constant from before the setup would be bound too late.
+    let cells = [
+        "LOC = 'data.csv'",
+        "!pip install thing",
+        "import thing",
+        "def load():\n    return thing.read(LOC)",
+    ];
+    stays(&cells, "load", "constant-before-setup");
+}
+
+#[test]
+fn a_notebook_already_extracted_adds_nothing() {
+    stays(
+        &["from pkg.nb import g", "def f():\n    return 1"],
+        "f",
+        "already-hoisted",
+    );
+}
+
+#[test]
+fn writefile_cells_have_their_own_rules() {
+    let notebook = code_notebook(&[
+        "%%writefile helpers.py\ndef greet():\n    return 'hi'",
+        "%%writefile config.yml\nkey: value",
+        "import helpers",
+    ]);
+    let analysis = analyse(&notebook);
+    let target = Target {
+        module: "nb",
+        dotted: None,
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    let stays: Vec<Option<String>> = decisions
+        .writefiles
+        .verdicts
+        .iter()
+        .map(|v| v.stay.as_ref().map(ToString::to_string))
+        .collect();
+    assert_eq!(
+        stays,
+        [
+            None,
+            Some("writes a file that is not a Python module".to_owned())
+        ]
+    );
+    assert_eq!(decisions.writefiles.modules[0].module, "helpers");
+}
+
+#[test]
+fn package_names_are_checked() {
+    let notebook = code_notebook(&["import helpers"]);
+    let analysis = analyse(&notebook);
+    let check = |name: &str, exists: bool| {
+        check_package_name(name, &analysis, exists).map_err(|error| error.to_string())
+    };
+    assert!(check("mylib", false).is_ok());
+    assert!(check("class", false).unwrap_err().contains("keyword"));
+    assert!(check("my-lib", false).unwrap_err().contains("not a valid"));
+    assert!(
+        check("json", false)
+            .unwrap_err()
+            .contains("standard-library")
+    );
+    assert!(
+        check("helpers", false)
+            .unwrap_err()
+            .contains("imports a module")
+    );
+    assert!(check("helpers", true).is_ok());
+}
+
+/// Every decision about a notebook, one line each, for snapshots.
+fn describe(notebook: &crate::notebook::Notebook) -> String {
+    let analysis = analyse(notebook);
+    let target = Target {
+        module: "nb",
+        dotted: None,
+    };
+    let decisions = decide(notebook, &analysis, target);
+    let mut out = String::new();
+    for (definition, verdict) in analysis.definitions.iter().zip(&decisions.verdicts) {
+        let cell = definition.cell.number();
+        let name = &definition.name;
+        match verdict {
+            Verdict::Move(needs) => {
+                writeln!(out, "cell {cell} {name}: move, needs {:?}", needs.names()).unwrap();
+            }
+            Verdict::Stay(reason) => {
+                let hint = reason.hint().map(|h| format!(" [{h}]")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "cell {cell} {name}: stay ({}) {reason}{hint}",
+                    reason.code()
+                )
+                .unwrap();
+            }
+        }
+    }
+    for write in &decisions.writefiles.verdicts {
+        let cell = write.cell.number();
+        let target = &write.magic.target;
+        match &write.stay {
+            None => writeln!(out, "cell {cell} %%writefile {target}: move").unwrap(),
+            Some(stay) => writeln!(out, "cell {cell} %%writefile {target}: stay, {stay}").unwrap(),
+        }
+    }
+    let moved: Vec<String> = decisions
+        .moving
+        .items
+        .iter()
+        .map(|item| format!("{} ({}, cell {})", item.name, item.kind.as_str(), item.cell))
+        .collect();
+    writeln!(out, "moving: {}", moved.join(", ")).unwrap();
+    let imports: Vec<&String> = decisions.moving.imports.iter().collect();
+    writeln!(out, "module imports: {imports:?}").unwrap();
+    match decisions.import_cell {
+        Some(cell) => writeln!(out, "import cell: before cell {}", cell.number()).unwrap(),
+        None => writeln!(out, "import cell: none").unwrap(),
+    }
+    out
+}
+
+#[test]
+fn decisions_about_every_fixture() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    insta::glob!(fixtures, "{scan,behaviour}/*.ipynb", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let notebook = crate::notebook::Notebook::parse(&text).unwrap();
+        insta::assert_snapshot!(describe(&notebook));
+    });
+}

@@ -17,7 +17,7 @@ use crate::notebook::{CellKind, Notebook};
 use crate::position::{CellIndex, LineColumn};
 use crate::python::imports::{bound_name, is_import_block};
 use crate::python::parse::{SyntaxError, first_syntax_error, line_column, parse_cell_for};
-use crate::python::scope::{self, BindingKind};
+use crate::python::scope::{self, BindingKind, ModuleReads, ScopeOptions};
 use crate::python::span::statement_block;
 
 /// Everything the later stages need to know about one notebook.
@@ -32,6 +32,26 @@ pub(crate) struct Analysis {
     pub(crate) writefiles: Vec<WriteFileCell>,
     /// What each top-level name is bound to.
     pub(crate) names: NameTable,
+    /// What each parsed top-level statement reads from module scope when it runs, by code
+    /// cell and statement (annotations postponed where `from __future__ import annotations`
+    /// is in force).
+    reads: Vec<Vec<ModuleReads>>,
+}
+
+impl Analysis {
+    /// What the top-level statement at `at` reads from module scope.
+    pub(crate) fn reads(&self, at: StatementRef) -> &ModuleReads {
+        &self.reads[at.code_cell][at.statement]
+    }
+
+    /// Whether annotations in this code cell are postponed (`from __future__ import
+    /// annotations` is in force).
+    pub(crate) fn postponed_annotations(&self, code_cell: usize) -> bool {
+        let cell = self.cells[code_cell].index;
+        self.names
+            .future_annotations
+            .is_some_and(|first| first <= cell)
+    }
 }
 
 /// One code cell and what parsing made of it.
@@ -228,6 +248,26 @@ impl NameTable {
         }
     }
 
+    /// What `name` stands for when it is bound only by imports of one thing, as a dotted
+    /// path: `numpy` for `np` after `import numpy as np`, `random.gauss` for `gauss` after
+    /// `from random import gauss`.
+    pub(crate) fn origin(&self, name: &str) -> Option<String> {
+        if !self.is_import(name) {
+            return None;
+        }
+        match &self.sites(name).first()?.kind {
+            SiteKind::Import(key) => {
+                if let Some(module) = key.strip_prefix("import ") {
+                    Some(module.to_owned())
+                } else {
+                    let (module, member) = key.strip_prefix("from ")?.split_once(" import ")?;
+                    Some(format!("{module}.{member}"))
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// The module `name` stands for when it is bound only by `import module` or
     /// `import module as name`.
     pub(crate) fn imported_module(&self, name: &str) -> Option<&str> {
@@ -297,12 +337,27 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
         cell.setup = first_setup(cell, source, &names);
     }
     let definitions = definitions(notebook, &cells);
+    let reads = cells
+        .iter()
+        .map(|cell| {
+            let options = ScopeOptions {
+                postponed_annotations: names
+                    .future_annotations
+                    .is_some_and(|first| first <= cell.index),
+            };
+            let body = cell.parsed.as_ref().map_or(&[][..], |p| &p.syntax().body);
+            body.iter()
+                .map(|stmt| scope::module_reads(stmt, options))
+                .collect()
+        })
+        .collect();
     Analysis {
         cells,
         definitions,
         syntax_errors,
         writefiles,
         names,
+        reads,
     }
 }
 

@@ -6,14 +6,15 @@ use std::collections::{BTreeSet, HashMap};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, Stmt};
 
+use super::execution::{DefinitionTime, Execution, Run, frame_access, qualified};
 use super::reason::{LateBinding, Rebinding, StayReason};
 use super::{Needs, Verdict};
 use crate::analysis::{
-    Analysis, NameClass, SiteKind, StatementRef, attribute_root, constant_value, loaded_names,
-    statement,
+    Analysis, NameClass, SiteKind, StatementRef, constant_value, loaded_names, statement,
 };
 use crate::notebook::Notebook;
-use crate::python::scope::{self, BindingKind, ReadTime, ScopeOptions};
+use crate::python::imports::is_import_block;
+use crate::python::scope::{self, BindingKind, Call, Mutation};
 
 /// One definition before verdicts are final.
 struct Candidate {
@@ -28,12 +29,25 @@ struct Candidate {
 /// The verdict of every definition of `analysis`, in its order: rules 1 to 5 of
 /// `docs/verdicts.md`. Where the import cell goes is decided after, and can keep more.
 pub(super) fn decide(notebook: &Notebook, analysis: &Analysis) -> Vec<Verdict> {
-    let rules = Rules { notebook, analysis };
+    let execution = Execution::new(analysis);
+    let definition_times = analysis
+        .definitions
+        .iter()
+        .map(|definition| {
+            execution.definition_time(definition.at, definition.statement(&analysis.cells))
+        })
+        .collect();
+    let rules = Rules {
+        notebook,
+        analysis,
+        execution,
+        definition_times,
+    };
     let candidates: Vec<Candidate> = (0..analysis.definitions.len())
         .map(|i| rules.examine(i))
         .collect();
     let mut verdicts = propagate(analysis, &candidates);
-    rules.keep_used_too_early(&mut verdicts);
+    rules.keep_what_runs_differently(&mut verdicts);
     rules.keep_eager_annotations(&mut verdicts);
     verdicts
 }
@@ -61,6 +75,9 @@ pub(super) fn keep(analysis: &Analysis, verdicts: &mut [Verdict], i: usize, reas
 struct Rules<'a> {
     notebook: &'a Notebook,
     analysis: &'a Analysis,
+    execution: Execution<'a>,
+    /// What defining each definition runs, in the order of the analysis' definitions.
+    definition_times: Vec<DefinitionTime>,
 }
 
 impl Rules<'_> {
@@ -86,17 +103,8 @@ impl Rules<'_> {
             });
         }
         self.check_bindings(name, definition.at)?;
-        let postponed = self
-            .analysis
-            .names
-            .future_annotations
-            .is_some_and(|first| first <= cell.index);
-        let reads = scope::module_reads(
-            stmt,
-            ScopeOptions {
-                postponed_annotations: postponed,
-            },
-        );
+        let postponed = self.analysis.postponed_annotations(definition.at.code_cell);
+        let reads = self.analysis.reads(definition.at);
         if let Some(global) = reads.global_writes.first() {
             return Err(StayReason::Global {
                 name: global.name.to_string(),
@@ -126,10 +134,18 @@ impl Rules<'_> {
                 call: dynamic.name.to_string(),
             });
         }
-        candidate.needs.future_annotations = postponed;
-        if let Some(name) = self.definition_time_effect(stmt, &reads) {
-            return Err(StayReason::DefinitionTimeEffect { name });
+        if let Some(call) = reads
+            .calls
+            .iter()
+            .find_map(|call| frame_access(call, self.analysis))
+        {
+            return Err(StayReason::Dynamic { call });
         }
+        if let Some(reason) = self.never_ran(i) {
+            return Err(reason);
+        }
+        candidate.needs.future_annotations = postponed;
+        self.check_definition_time(i)?;
         // Names read only in annotations are resolved like any other: the module must stay
         // free of undefined names even where Python would never evaluate them.
         for read in &reads.reads {
@@ -150,61 +166,57 @@ impl Rules<'_> {
         Ok(())
     }
 
-    /// Something that shows output while the definition is being defined, which hoisting
-    /// would move to the import: a builtin like `print`, or `sys`/`warnings`/`logging`, used
-    /// by the code that runs then; a notebook decorator that uses one; a notebook base class
-    /// with an `__init_subclass__` hook.
-    fn definition_time_effect(&self, stmt: &Stmt, reads: &scope::ModuleReads) -> Option<String> {
+    /// What runs while the definition is being defined (decorators, default values, base
+    /// classes and their `__init_subclass__` hooks, class bodies, and the notebook functions
+    /// they call) runs at the import cell once it is hoisted: it must show nothing, must not
+    /// depend on the clock, the environment, files or random state, and must find every name
+    /// it reads already bound, as it did in the notebook.
+    fn check_definition_time(&self, i: usize) -> Result<(), StayReason> {
+        let definition = &self.analysis.definitions[i];
         let names = &self.analysis.names;
-        let unbound = |name: &str| names.class(name).is_none();
-        let shows = |name: &str| {
-            (unbound(name) && has_visible_effect(name)) || is_output_module(name, self.analysis)
-        };
-        let direct = reads
-            .reads
-            .iter()
-            .find(|read| read.when == ReadTime::Now && shows(read.name.as_str()));
-        if let Some(read) = direct {
-            return Some(read.name.to_string());
-        }
-        let (decorators, bases) = match stmt {
-            Stmt::FunctionDef(def) => (&def.decorator_list, None),
-            Stmt::ClassDef(class) => (&class.decorator_list, class.arguments.as_deref()),
-            _ => return None,
-        };
-        let notebook_definition = |name: &str| {
-            let site = names.sites(name).first()?;
-            (site.kind == SiteKind::Definition).then(|| statement(&self.analysis.cells, site.at))
-        };
-        for decorator in decorators {
-            let root = match &decorator.expression {
-                Expr::Call(call) => attribute_root(&call.func),
-                expr => attribute_root(expr),
-            };
-            let Some(decorator_stmt) = root.and_then(notebook_definition) else {
-                continue;
-            };
-            let prints = scope::module_reads(decorator_stmt, ScopeOptions::default())
-                .reads
-                .iter()
-                .any(|read| shows(read.name.as_str()));
-            if prints {
-                return root.map(str::to_owned);
+        let time = &self.definition_times[i];
+        for (name, via) in &time.reads {
+            let unbound = names.class(name).is_none();
+            if (unbound && has_visible_effect(name)) || is_output_module(name, self.analysis) {
+                let name = via.clone().unwrap_or_else(|| name.to_string());
+                return Err(StayReason::DefinitionTimeEffect { name });
             }
         }
-        for base in bases.iter().flat_map(|arguments| arguments.args.iter()) {
-            let Some(Stmt::ClassDef(class)) = attribute_root(base).and_then(notebook_definition)
-            else {
-                continue;
-            };
-            let hooks = class.body.iter().any(|item| {
-                matches!(item, Stmt::FunctionDef(method) if method.name.as_str() == "__init_subclass__")
-            });
-            if hooks {
-                return Some(format!("{}.__init_subclass__", class.name));
+        for (name, _) in &time.reads {
+            if let Some(site) = names.sites(name).first()
+                && site.at >= definition.at
+            {
+                return Err(StayReason::DefinedTooEarly {
+                    name: name.to_string(),
+                    bound: site.cell.number(),
+                });
             }
         }
-        None
+        for (call, via) in &time.calls {
+            if let Some(call) = stateful_call(call, self.analysis) {
+                return Err(StayReason::DefinitionTimeState {
+                    call,
+                    via: via.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A definition after an import that failed when the notebook last ran, in the same
+    /// cell: the cell stopped at the import, so the definition never existed.
+    fn never_ran(&self, i: usize) -> Option<StayReason> {
+        let definition = &self.analysis.definitions[i];
+        let cell = &self.analysis.cells[definition.at.code_cell];
+        if !self.notebook.cells()[cell.index.0].import_failed {
+            return None;
+        }
+        let first_import = cell.notebook_statements().iter().position(|stmt| {
+            matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) || is_import_block(stmt)
+        })?;
+        (first_import < definition.at.statement).then(|| StayReason::AfterFailedImport {
+            cell: cell.index.number(),
+        })
     }
 
     /// Rule 1: the name is bound once, or only by identical definitions.
@@ -287,6 +299,12 @@ impl Rules<'_> {
                     name: read.to_owned(),
                 });
             }
+            // IPython's `exit` and `quit` end the kernel; a module's end the interpreter.
+            None if matches!(read, "exit" | "quit") => {
+                return Err(StayReason::IpythonName {
+                    name: read.to_owned(),
+                });
+            }
             None if ipython_import(read) => {
                 candidate.needs.ipython.insert(read.to_owned());
             }
@@ -359,76 +377,297 @@ impl Rules<'_> {
         }
     }
 
-    /// The notebook runs top to bottom; the package is imported at once. A definition that
-    /// notebook code uses before everything it needs is bound (its own `def` included) would
-    /// behave differently once hoisted: a `NameError` would vanish, or a builtin the notebook
-    /// rebinds later would change meaning early. Such definitions stay.
-    fn keep_used_too_early(&self, verdicts: &mut [Verdict]) {
+    /// The notebook runs top to bottom; the package is imported at once. Moved code must not
+    /// run differently for that, judged by what each statement left in the notebook runs (its
+    /// own code and the bodies of the notebook functions it calls), not by what it mentions:
+    ///
+    /// - no notebook code runs a moved definition before it, or anything it needs, is bound:
+    ///   a `NameError` would vanish, or a builtin the notebook rebinds later would change
+    ///   meaning early; the same for the constants it needs;
+    /// - no notebook code lists the notebook's names before the definition is bound;
+    /// - nothing notebook code changes before the definition's cell is read while it is being
+    ///   defined, nor by the value of a constant it needs.
+    fn keep_what_runs_differently(&self, verdicts: &mut [Verdict]) {
         let analysis = self.analysis;
         let names = &analysis.names;
         let first_site = |name: &str| names.sites(name).first().map(|site| site.at);
-        // What every top-level statement reads, in notebook order; worked out once.
-        let mut reads: Vec<(StatementRef, Vec<String>)> = Vec::new();
+        let cell_of = |at: StatementRef| analysis.cells[at.code_cell].index.number();
+        // What every top-level statement that runs runs, in notebook order; worked out once.
+        let mut runs: Vec<(StatementRef, Run)> = Vec::new();
         for (code_cell, cell) in analysis.cells.iter().enumerate() {
-            for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
+            if cell.has_syntax_error {
+                continue;
+            }
+            for statement in 0..cell.notebook_statements().len() {
                 let at = StatementRef {
                     code_cell,
                     statement,
                 };
-                let names = scope::module_reads(stmt, ScopeOptions::default()).reads;
-                reads.push((at, names.iter().map(|read| read.name.to_string()).collect()));
+                runs.push((at, self.execution.run(at)));
             }
         }
         loop {
-            // Where notebook code (anything but a moving definition) first reads each name;
-            // a definition that stays is notebook code, so this changes as definitions stay.
-            let moving: BTreeSet<StatementRef> = analysis
-                .definitions
-                .iter()
-                .zip(verdicts.iter())
-                .filter(|(_, v)| v.is_move())
-                .map(|(d, _)| d.at)
-                .collect();
-            let mut first_use: HashMap<&str, StatementRef> = HashMap::new();
-            for (at, names) in reads.iter().filter(|(at, _)| !moving.contains(at)) {
-                for name in names {
-                    first_use.entry(name).or_insert(*at);
+            // What moves is cut out of the notebook: it runs in the package instead.
+            let mut cut: BTreeSet<StatementRef> = BTreeSet::new();
+            for (definition, verdict) in analysis.definitions.iter().zip(verdicts.iter()) {
+                if let Verdict::Move(needs) = verdict {
+                    cut.insert(definition.at);
+                    cut.extend(needs.constants.iter().filter_map(|c| first_site(c)));
                 }
             }
-            let mut changed = false;
+            let mut first_use: HashMap<&str, StatementRef> = HashMap::new();
+            let mut changes: HashMap<&str, Vec<(StatementRef, Mutation)>> = HashMap::new();
+            let mut first_listing: Option<(StatementRef, &str)> = None;
+            for (at, run) in runs.iter().filter(|(at, _)| !cut.contains(at)) {
+                for (name, mutation) in &run.uses {
+                    first_use.entry(name.as_str()).or_insert(*at);
+                    if let Some(mutation) = mutation {
+                        changes
+                            .entry(name.as_str())
+                            .or_default()
+                            .push((*at, *mutation));
+                    }
+                }
+                if first_listing.is_none()
+                    && let Some(listing) = &run.listing
+                {
+                    first_listing = Some((*at, listing));
+                }
+            }
+            // Whether notebook code changes `name` after it is bound and before `before`.
+            let changed = |name: &str, before: StatementRef| -> Option<StatementRef> {
+                let bound = first_site(name)?;
+                let mutable = self.changeable(name);
+                changes.get(name)?.iter().find_map(|&(at, mutation)| {
+                    let counts = mutation == Mutation::Store || mutable;
+                    (counts && bound < at && at < before).then_some(at)
+                })
+            };
+            let mut kept = false;
             for (i, definition) in analysis.definitions.iter().enumerate() {
                 let Verdict::Move(needs) = &verdicts[i] else {
                     continue;
                 };
-                let Some(&used) = first_use.get(definition.name.as_str()) else {
-                    continue;
-                };
-                let first_star = names.star_imports.first().copied();
-                let late = std::iter::once(&definition.name)
-                    .chain(&needs.imports)
-                    .chain(&needs.constants)
-                    .chain(&needs.definitions)
-                    .map(|name| (LateBinding::Name(name.clone()), first_site(name)))
-                    .chain(
-                        (!needs.star.is_empty()).then_some((LateBinding::StarImport, first_star)),
-                    )
-                    .find(|(_, bound)| bound.is_some_and(|bound| bound > used));
-                let Some((late, Some(bound))) = late else {
-                    continue;
-                };
-                let reason = StayReason::UsedTooEarly {
-                    late,
-                    used: analysis.cells[used.code_cell].index.number(),
-                    bound: analysis.cells[bound.code_cell].index.number(),
-                };
-                keep(analysis, verdicts, i, reason);
-                changed = true;
+                let site = definition.at;
+                let used = first_use.get(definition.name.as_str()).copied();
+                let mut reason = None;
+                if let Some(used) = used {
+                    let first_star = names.star_imports.first().copied();
+                    let late = std::iter::once(&definition.name)
+                        .chain(&needs.imports)
+                        .chain(&needs.constants)
+                        .chain(&needs.definitions)
+                        .map(|name| (LateBinding::Name(name.clone()), first_site(name)))
+                        .chain(
+                            (!needs.star.is_empty())
+                                .then_some((LateBinding::StarImport, first_star)),
+                        )
+                        .find(|(_, bound)| bound.is_some_and(|bound| bound > used));
+                    if let Some((late, Some(bound))) = late {
+                        reason = Some(StayReason::UsedTooEarly {
+                            late,
+                            used: cell_of(used),
+                            bound: cell_of(bound),
+                        });
+                    }
+                }
+                for constant in &needs.constants {
+                    if reason.is_some() {
+                        break;
+                    }
+                    let Some(bound) = first_site(constant) else {
+                        continue;
+                    };
+                    if let Some(&used) = first_use.get(constant.as_str())
+                        && used < bound
+                    {
+                        reason = Some(StayReason::ConstantUsedEarly {
+                            constant: constant.clone(),
+                            used: cell_of(used),
+                            bound: cell_of(bound),
+                        });
+                    } else if let Some((name, at)) = constant_reads(analysis, bound)
+                        .into_iter()
+                        .find_map(|name| changed(name, bound).map(|at| (name, at)))
+                    {
+                        reason = Some(StayReason::ConstantChanged {
+                            constant: constant.clone(),
+                            name: name.to_owned(),
+                            changed: cell_of(at),
+                        });
+                    }
+                }
+                if reason.is_none()
+                    && let Some((at, listing)) = first_listing
+                    && at < site
+                {
+                    reason = Some(StayReason::ListedEarly {
+                        listing: listing.to_owned(),
+                        cell: cell_of(at),
+                    });
+                }
+                if reason.is_none() {
+                    reason = self.definition_times[i].reads.iter().find_map(|(name, _)| {
+                        changed(name, site).map(|at| StayReason::ChangedBefore {
+                            name: name.to_string(),
+                            changed: cell_of(at),
+                        })
+                    });
+                }
+                if let Some(reason) = reason {
+                    keep(analysis, verdicts, i, reason);
+                    kept = true;
+                }
             }
-            if !changed {
+            if !kept {
                 break;
             }
         }
     }
+
+    /// Whether notebook code passing `name` to a function or calling its methods may change
+    /// it: definitions and constants built from lists, dicts or sets may; modules and
+    /// constants of strings, numbers and tuples of them may not (only assigning to their
+    /// attributes or items changes them).
+    fn changeable(&self, name: &str) -> bool {
+        match self.analysis.names.class(name) {
+            Some(NameClass::Definitions) => true,
+            Some(NameClass::Constant) => {
+                let site = &self.analysis.names.sites(name)[0];
+                let stmt = statement(&self.analysis.cells, site.at);
+                constant_value(stmt).is_some_and(is_mutable_value)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The names a constant's value (and annotation) reads.
+fn constant_reads(analysis: &Analysis, at: StatementRef) -> Vec<&str> {
+    let stmt = statement(&analysis.cells, at);
+    let mut reads: Vec<&str> = constant_value(stmt).map(loaded_names).unwrap_or_default();
+    if let Stmt::AnnAssign(assign) = stmt {
+        reads.extend(loaded_names(&assign.annotation));
+    }
+    reads
+}
+
+/// A value built with a list, dict or set, which code can change in place.
+fn is_mutable_value(expr: &Expr) -> bool {
+    #[derive(Default)]
+    struct Finder {
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::List(_)
+                | Expr::Dict(_)
+                | Expr::Set(_)
+                | Expr::ListComp(_)
+                | Expr::DictComp(_)
+                | Expr::SetComp(_) => self.found = true,
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut finder = Finder::default();
+    finder.visit_expr(expr);
+    finder.found
+}
+
+/// The dotted name of a call whose result depends on the clock, the environment, files, the
+/// network or random state, when it is one. A list of known modules and functions, and of
+/// names that read (`read_csv`, `load`, `from_pretrained`, ...); a call nbhoist does not
+/// know is taken to be pure.
+fn stateful_call(call: &Call, analysis: &Analysis) -> Option<String> {
+    let names = &analysis.names;
+    let root = call.path.first()?;
+    let path = match qualified(call, analysis) {
+        Some(path) => path,
+        // A builtin the notebook does not rebind.
+        None if names.class(root).is_none() && call.path.len() == 1 => {
+            return matches!(root.as_str(), "open" | "input" | "__import__")
+                .then(|| root.to_string());
+        }
+        None => return None,
+    };
+    let module = path.split('.').next().unwrap_or_default();
+    let last = path.rsplit('.').next().unwrap_or_default();
+    let pure_os_path = matches!(
+        path.as_str(),
+        "os.path.join"
+            | "os.path.basename"
+            | "os.path.dirname"
+            | "os.path.split"
+            | "os.path.splitext"
+            | "os.path.normpath"
+            | "os.path.normcase"
+            | "os.path.isabs"
+            | "os.fspath"
+    );
+    let stateful_module = matches!(
+        module,
+        "random"
+            | "secrets"
+            | "time"
+            | "os"
+            | "glob"
+            | "shutil"
+            | "subprocess"
+            | "socket"
+            | "urllib"
+            | "http"
+            | "requests"
+            | "tempfile"
+            | "getpass"
+            | "sqlite3"
+            | "zipfile"
+            | "tarfile"
+    ) && !pure_os_path;
+    let stateful_path = [
+        "numpy.random.",
+        "torch.random.",
+        "tensorflow.random.",
+        "jax.random.",
+        "uuid.uuid1",
+        "uuid.uuid4",
+        "datetime.datetime.now",
+        "datetime.datetime.today",
+        "datetime.datetime.utcnow",
+        "datetime.date.today",
+        "pathlib.Path.cwd",
+        "pathlib.Path.home",
+        "sys.stdin",
+    ]
+    .iter()
+    .any(|prefix| path.starts_with(prefix));
+    let reads = last.starts_with("read")
+        || last == "load"
+        || last.starts_with("load_")
+        || last.starts_with("download")
+        || last.starts_with("fetch")
+        || last.starts_with("rand")
+        || matches!(
+            last,
+            "open"
+                | "from_pretrained"
+                | "urlopen"
+                | "urlretrieve"
+                | "getenv"
+                | "now"
+                | "today"
+                | "seed"
+                | "manual_seed"
+                | "shuffle"
+                | "choice"
+                | "sample"
+                | "normal"
+                | "uniform"
+                | "listdir"
+                | "exists"
+        );
+    (stateful_module || stateful_path || reads).then_some(path)
 }
 
 /// Settles verdicts between definitions: a definition that uses one that stays, stays too.

@@ -9,6 +9,7 @@
 //! Pure: no file system, no output.
 
 mod definitions;
+mod execution;
 mod placement;
 mod reason;
 pub(crate) mod writefile;
@@ -252,6 +253,8 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     let (moving, import_cell) = loop {
         let moving = Moving::collect(analysis, &verdicts);
         match setup.place(analysis, &moving) {
+            Ok(Some(position))
+                if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position) => {}
             Ok(position) => break (moving, position),
             Err(blocking) => placement::keep_before(analysis, &mut verdicts, blocking),
         }

@@ -7,7 +7,7 @@ use super::definitions::keep;
 use super::reason::StayReason;
 use super::writefile::WriteFiles;
 use super::{Moving, Verdict};
-use crate::analysis::{Analysis, StatementRef};
+use crate::analysis::{Analysis, StatementRef, statement};
 use crate::magics::CellMagic;
 use crate::position::CellIndex;
 use crate::python::imports::is_import_block;
@@ -124,4 +124,55 @@ pub(super) fn keep_before(analysis: &Analysis, verdicts: &mut [Verdict], blockin
         };
         keep(analysis, verdicts, i, reason);
     }
+}
+
+/// A star import at or after the import cell may bind a moved name again: before the name's
+/// own cell, the notebook would then see the star import's instead of its own; after it, code
+/// in the package would keep seeing its own where the notebook's saw the star import's. The
+/// definitions behind such names stay. Returns whether any did.
+pub(super) fn keep_star_rebound(
+    analysis: &Analysis,
+    verdicts: &mut [Verdict],
+    moving: &Moving,
+    import_cell: CellIndex,
+) -> bool {
+    let mut kept = false;
+    for &at in &analysis.names.star_imports {
+        let cell = analysis.cells[at.code_cell].index;
+        if cell < import_cell {
+            continue;
+        }
+        let Stmt::ImportFrom(import) = statement(&analysis.cells, at) else {
+            continue;
+        };
+        let module = import.module.as_ref().map_or("", |m| m.as_str());
+        for item in &moving.items {
+            if !star_may_bind(module, &item.name) {
+                continue;
+            }
+            let reason = StayReason::StarMayRebind {
+                cell: cell.number(),
+            };
+            for (i, definition) in analysis.definitions.iter().enumerate() {
+                let affected = match &verdicts[i] {
+                    Verdict::Move(needs) => {
+                        definition.name == item.name || needs.constants.contains(&item.name)
+                    }
+                    Verdict::Stay(_) => false,
+                };
+                if affected {
+                    keep(analysis, verdicts, i, reason.clone());
+                    kept = true;
+                }
+            }
+        }
+    }
+    kept
+}
+
+/// Whether `from module import *` may bind `name`. What a module exports is not known here,
+/// so it may bind any name but a private one (`_name`), which a star import binds only when
+/// the module lists it in `__all__`, which modules do not do.
+fn star_may_bind(_module: &str, name: &str) -> bool {
+    !name.starts_with('_')
 }

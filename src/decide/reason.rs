@@ -64,6 +64,41 @@ pub(crate) enum StayReason {
         /// `print`, `display`, ...
         name: String,
     },
+    /// What runs while the definition is being defined reads state that would differ when it
+    /// runs at the import cell: the clock, the environment, files, a random generator.
+    DefinitionTimeState {
+        /// The call, dotted (`random.gauss`, `open`).
+        call: String,
+        /// The notebook function the call is made in, when not the definition itself.
+        via: Option<String>,
+    },
+    /// What runs while the definition is being defined reads an object that notebook code
+    /// changes before the definition's cell.
+    ChangedBefore {
+        /// The object read.
+        name: String,
+        /// The first cell that changes it.
+        changed: CellNumber,
+    },
+    /// The definition reads, while being defined, a name bound only after it: in the notebook
+    /// that raised `NameError`, so the definition never existed.
+    DefinedTooEarly {
+        /// The name.
+        name: String,
+        /// The cell that binds it.
+        bound: CellNumber,
+    },
+    /// The definition reads a name IPython provides differently from a module (`exit`).
+    IpythonName {
+        /// The name.
+        name: String,
+    },
+    /// The definition comes after an import that failed in its cell when the notebook last
+    /// ran: the cell stopped there, so the definition never existed.
+    AfterFailedImport {
+        /// The cell.
+        cell: CellNumber,
+    },
     /// The definition reads a variable the notebook computes.
     ReadsVariable {
         /// The variable.
@@ -145,6 +180,39 @@ pub(crate) enum StayReason {
         used: CellNumber,
         /// The cell that binds it.
         bound: CellNumber,
+    },
+    /// A constant the definition needs is read by notebook code before it is bound.
+    ConstantUsedEarly {
+        /// The constant.
+        constant: String,
+        /// The cell that reads it first.
+        used: CellNumber,
+        /// The cell that binds it.
+        bound: CellNumber,
+    },
+    /// A constant the definition needs is computed from an object that notebook code changes
+    /// before the constant's cell.
+    ConstantChanged {
+        /// The constant.
+        constant: String,
+        /// What its value reads.
+        name: String,
+        /// The first cell that changes it.
+        changed: CellNumber,
+    },
+    /// Notebook code lists the notebook's names before the definition is bound: it would see
+    /// the name early.
+    ListedEarly {
+        /// How it lists them (`globals()`, `%who`).
+        listing: String,
+        /// The cell that does.
+        cell: CellNumber,
+    },
+    /// A star import after the import cell may bind the same name, which code in the package
+    /// would not see.
+    StarMayRebind {
+        /// The cell of the star import.
+        cell: CellNumber,
     },
     /// The notebook already imports from the module nbhoist would write: it was extracted
     /// before, and nbhoist does not add to a module it wrote before.
@@ -263,6 +331,15 @@ impl StayReason {
             StayReason::Dynamic { .. } => "dynamic",
             StayReason::DefinitionTimeEffect { .. } => "definition-time-effect",
             StayReason::ReadsVariable { .. } => "reads-variable",
+            StayReason::DefinitionTimeState { .. } => "definition-time-state",
+            StayReason::AfterFailedImport { .. } => "after-failed-import",
+            StayReason::ChangedBefore { .. } => "changed-before",
+            StayReason::DefinedTooEarly { .. } => "defined-too-early",
+            StayReason::IpythonName { .. } => "ipython-name",
+            StayReason::ConstantUsedEarly { .. } => "constant-used-early",
+            StayReason::ConstantChanged { .. } => "constant-changed",
+            StayReason::ListedEarly { .. } => "listed-early",
+            StayReason::StarMayRebind { .. } => "star-may-rebind",
             StayReason::RelativeImport { .. } => "relative-import",
             StayReason::FailedImport { .. } => "failed-import",
             StayReason::StarShadowsBuiltin { .. } => "star-shadows-builtin",
@@ -288,14 +365,19 @@ impl StayReason {
             StayReason::SyntaxError { .. } => Hint::FixSyntaxError,
             StayReason::Reformatted { .. } => Hint::TidyCell,
             StayReason::AlreadyHoisted { .. } => Hint::MoveByHand,
-            StayReason::UsedTooEarly { .. } => Hint::Reorder,
+            StayReason::UsedTooEarly { .. }
+            | StayReason::DefinedTooEarly { .. }
+            | StayReason::ConstantUsedEarly { .. } => Hint::Reorder,
+            StayReason::StarMayRebind { .. } => Hint::ImportByName,
             StayReason::MagicCell { .. } => Hint::OwnCell,
             StayReason::SetupComesLater { .. }
             | StayReason::InSetupCell { .. }
             | StayReason::ConstantBeforeSetup { .. } => Hint::MoveSetupUp,
             StayReason::Undefined { .. } => Hint::DefineOrImport,
             StayReason::StarShadowsBuiltin { .. } => Hint::ImportByName,
-            StayReason::FailedImport { .. } => Hint::InstallAndRerun,
+            StayReason::FailedImport { .. } | StayReason::AfterFailedImport { .. } => {
+                Hint::InstallAndRerun
+            }
             _ => return None,
         })
     }
@@ -351,6 +433,47 @@ impl StayReason {
             StayReason::ReadsVariable { name, cell } => {
                 format!("reads notebook variable `{name}` (cell {cell})")
             }
+            StayReason::DefinitionTimeState { call, via: None } => format!(
+                "calls `{call}` while it is being defined, which at the package's import would give another result"
+            ),
+            StayReason::DefinitionTimeState {
+                call,
+                via: Some(via),
+            } => format!(
+                "calls `{via}` while it is being defined, which calls `{call}`, which at the package's import would give another result"
+            ),
+            StayReason::ChangedBefore { name, changed } => format!(
+                "reads `{name}` while it is being defined, but cell {changed} changes `{name}` before that, which the package would not see"
+            ),
+            StayReason::DefinedTooEarly { name, bound } => format!(
+                "reads `{name}` while it is being defined, before cell {bound} binds it, so the notebook raises `NameError` there"
+            ),
+            StayReason::AfterFailedImport { cell } => format!(
+                "comes after an import that failed in cell {cell} when the notebook last ran, so it never existed"
+            ),
+            StayReason::IpythonName { name } => {
+                format!("reads `{name}`, which IPython defines differently from a module")
+            }
+            StayReason::ConstantUsedEarly {
+                constant,
+                used,
+                bound,
+            } => format!(
+                "needs the constant `{constant}`, which cell {used} reads before cell {bound} binds it"
+            ),
+            StayReason::ConstantChanged {
+                constant,
+                name,
+                changed,
+            } => format!(
+                "needs the constant `{constant}`, computed from `{name}`, which cell {changed} changes before that"
+            ),
+            StayReason::ListedEarly { listing, cell } => format!(
+                "would appear early in what cell {cell} lists of the notebook's names (`{listing}`)"
+            ),
+            StayReason::StarMayRebind { cell } => format!(
+                "may be replaced by the star import of cell {cell}, which code in the package would not see"
+            ),
             StayReason::RelativeImport { name, cell } => format!(
                 "reads `{name}`, which a relative import binds (cell {cell}) and which would mean something else in the package"
             ),

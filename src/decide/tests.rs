@@ -176,6 +176,163 @@ fn not_used_before_what_it_needs_is_bound() {
 }
 
 #[test]
+fn a_mention_is_not_a_use_but_a_call_is() {
+    // `f`'s body names `g`, defined later; only running `f` before `g` exists is a use.
+    let cells = [
+        "def f():\n    return g()",
+        "def g():\n    return 1",
+        "print(f())",
+    ];
+    moves(&cells, "f");
+    moves(&cells, "g");
+    // Running `h` at cell 2 runs `f`, whose `g` is bound only in cell 3.
+    let cells = [
+        "def f():\n    return g()",
+        "def h():\n    return f()\n\ntry:\n    h()\nexcept NameError:\n    pass",
+        "def g():\n    return 1",
+    ];
+    stays(&cells, "g", "used-too-early");
+    // A builtin the notebook redefines later keeps its meaning until then.
+    stays(
+        &["print(max([3, 7]))", "def max(xs):\n    return 0"],
+        "max",
+        "used-too-early",
+    );
+}
+
+#[test]
+fn constants_are_not_read_before_they_are_bound() {
+    let cells = [
+        "try:\n    print(RATE)\nexcept NameError:\n    pass",
+        "RATE = 0.05",
+        "def f(x):\n    return x * RATE",
+    ];
+    stays(&cells, "f", "constant-used-early");
+    moves(
+        &[
+            "RATE = 0.05",
+            "print(RATE)",
+            "def f(x):\n    return x * RATE",
+        ],
+        "f",
+    );
+}
+
+#[test]
+fn listing_the_notebook_names_before_a_definition_keeps_it() {
+    stays(
+        &["print('f' in globals())", "def f():\n    return 1"],
+        "f",
+        "listed-early",
+    );
+    stays(&["%who", "def f():\n    return 1"], "f", "listed-early");
+    moves(&["def f():\n    return 1", "print('f' in globals())"], "f");
+}
+
+#[test]
+fn what_runs_while_defining_must_run_the_same_at_the_import() {
+    stays(
+        &[
+            "COLS = [1, 2]",
+            "COLS.append(3)",
+            "def f(n=len(COLS)):\n    return n",
+        ],
+        "f",
+        "changed-before",
+    );
+    moves(
+        &[
+            "COLS = [1, 2]",
+            "print(len(COLS))",
+            "def f(n=len(COLS)):\n    return n",
+        ],
+        "f",
+    );
+    stays(
+        &[
+            "import string",
+            "string.punctuation = '!'",
+            "STRIP = string.punctuation",
+            "def f(s):\n    return s.strip(STRIP)",
+        ],
+        "f",
+        "constant-changed",
+    );
+    stays(
+        &[
+            "import random",
+            "random.seed(42)",
+            "def jitter(x, noise=random.gauss(0, 1)):\n    return x + noise",
+        ],
+        "jitter",
+        "definition-time-state",
+    );
+    moves(
+        &[
+            "import random",
+            "def jitter(x):\n    return x + random.gauss(0, 1)",
+        ],
+        "jitter",
+    );
+    stays(
+        &["class Dog(Animal):\n    pass", "class Animal:\n    pass"],
+        "Dog",
+        "defined-too-early",
+    );
+    // A decorator that prints when applied keeps what it decorates; one whose wrapper prints
+    // when called does not.
+    let printing = "def deco(f):\n    print('decorating')\n    return f";
+    stays(
+        &[printing, "@deco\ndef g():\n    return 1"],
+        "g",
+        "definition-time-effect",
+    );
+    let wrapping = "def deco(f):\n    def wrapper():\n        print('calling')\n        return f()\n    return wrapper";
+    moves(&[wrapping, "@deco\ndef g():\n    return 1"], "g");
+    // A class used only in an annotation does not run.
+    moves(
+        &[
+            "class Noisy:\n    def show(self):\n        print(self)",
+            "def f(x: Noisy) -> Noisy:\n    return x",
+        ],
+        "f",
+    );
+}
+
+#[test]
+fn names_ipython_provides_and_frame_access_stay() {
+    stays(&["def stop():\n    exit()"], "stop", "ipython-name");
+    stays(
+        &[
+            "import inspect",
+            "def f():\n    return inspect.currentframe().f_back.f_globals",
+        ],
+        "f",
+        "dynamic",
+    );
+}
+
+#[test]
+fn a_later_star_import_may_rebind_a_moved_name() {
+    stays(
+        &[
+            "def mean(xs):\n    return xs[0]",
+            "from statistics import *",
+        ],
+        "mean",
+        "star-may-rebind",
+    );
+    // Private names are not bound by a star import.
+    moves(
+        &[
+            "def _mean(xs):\n    return xs[0]",
+            "from statistics import *",
+        ],
+        "_mean",
+    );
+}
+
+#[test]
 fn eager_annotations_stay_when_postponed_ones_move() {
     let cells = [
         "def early(x: int) -> int:\n    return x",

@@ -83,6 +83,32 @@ pub struct Read {
     pub range: TextRange,
     /// When the read happens.
     pub when: ReadTime,
+    /// How the read may change the object it finds, if it may.
+    pub mutation: Option<Mutation>,
+}
+
+/// How a read of a name may change the object the name is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutation {
+    /// The name is the root of an assignment or deletion target: `x.a = 1`, `x[0] = 1`,
+    /// `del x.a`, `x.a += 1`.
+    Store,
+    /// The name is the receiver of a method call (`x.append(1)`) or an argument of a call
+    /// that may keep or change it (`shuffle(x)`); calls of builtins that only look at their
+    /// arguments (`len(x)`, `print(x)`) do not count.
+    Call,
+}
+
+/// A call of a name that resolves to module scope, or of an attribute of one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The callee as a dotted path from its root name: `["random", "gauss"]` for
+    /// `random.gauss(0, 1)`, `["open"]` for `open(path)`.
+    pub path: Vec<Name>,
+    /// The whole call expression.
+    pub range: TextRange,
+    /// When the call happens.
+    pub when: ReadTime,
 }
 
 /// A call that reads or writes namespaces by name at runtime, defeating static analysis.
@@ -111,6 +137,8 @@ pub struct ModuleReads {
     /// and `dir()` (the last two only without arguments) whose callee resolves to module
     /// scope, that is to the builtin unless the notebook rebinds it. In source order.
     pub dynamic: Vec<DynamicUse>,
+    /// Calls of module-level names and of their attributes, in source order.
+    pub calls: Vec<Call>,
 }
 
 /// How a module-level name is bound.
@@ -171,6 +199,33 @@ pub fn module_reads(stmt: &Stmt, opts: ScopeOptions) -> ModuleReads {
     resolver.finish().0
 }
 
+/// What calling what the top-level statement `stmt` defines reads from module scope: for a
+/// function, its body; for a class, the bodies of its methods (what instantiating and using
+/// it may run). Code that runs during the call is [`ReadTime::Now`]; functions and lambdas
+/// defined inside are [`ReadTime::Deferred`]. Empty for other statements.
+#[must_use]
+pub fn call_reads(stmt: &Stmt, opts: ScopeOptions) -> ModuleReads {
+    let mut resolver = Resolver::new(opts);
+    match stmt {
+        Stmt::FunctionDef(def) => resolver.called_function(def),
+        Stmt::ClassDef(class) => {
+            // Methods do not see the class body's names: the class scope is there to be
+            // skipped.
+            let mut binder = Binder::new(false);
+            binder.visit_body(&class.body);
+            resolver.push_scope(ScopeKind::Class, binder, []);
+            for item in &class.body {
+                if let Stmt::FunctionDef(method) = item {
+                    resolver.called_function(method);
+                }
+            }
+            resolver.scopes.pop();
+        }
+        _ => {}
+    }
+    resolver.finish().0
+}
+
 /// The module-level names the top-level statement `stmt` binds, in source order.
 ///
 /// Compound statements (`if`, `for`, `while`, `with`, `try`, `match`) are entered because
@@ -198,6 +253,69 @@ pub fn module_bindings(stmt: &Stmt) -> Vec<Binding> {
 #[must_use]
 pub fn is_builtin(name: &str) -> bool {
     ruff_python_stdlib::builtins::is_python_builtin(name, BUILTINS_PYTHON_MINOR, false)
+}
+
+/// `a.b.c` as `["a", "b", "c"]`; `None` when the chain does not start at a name.
+fn dotted_path(expr: &Expr) -> Option<Vec<Name>> {
+    match expr {
+        Expr::Attribute(attribute) => {
+            let mut path = dotted_path(&attribute.value)?;
+            path.push(attribute.attr.id.clone());
+            Some(path)
+        }
+        Expr::Name(name) => Some(vec![name.id.clone()]),
+        _ => None,
+    }
+}
+
+/// Builtins that only look at their arguments: passing an object to them cannot change it.
+fn is_observing_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "len"
+            | "print"
+            | "repr"
+            | "str"
+            | "bool"
+            | "int"
+            | "float"
+            | "complex"
+            | "abs"
+            | "round"
+            | "hash"
+            | "id"
+            | "type"
+            | "isinstance"
+            | "issubclass"
+            | "callable"
+            | "hasattr"
+            | "getattr"
+            | "sorted"
+            | "list"
+            | "tuple"
+            | "set"
+            | "frozenset"
+            | "dict"
+            | "sum"
+            | "min"
+            | "max"
+            | "any"
+            | "all"
+            | "enumerate"
+            | "zip"
+            | "reversed"
+            | "format"
+            | "ascii"
+            | "bin"
+            | "hex"
+            | "oct"
+            | "ord"
+            | "chr"
+            | "divmod"
+            | "pow"
+            | "range"
+            | "display"
+    )
 }
 
 /// Collects the names one scope binds, without entering nested scopes.
@@ -481,6 +599,8 @@ struct Resolver {
     out: ModuleReads,
     /// Bindings of names declared `global` by the nested scope that binds them.
     global_bindings: Vec<Binding>,
+    /// How the name at the root of the expression being visited may be changed by it.
+    mutation: Option<Mutation>,
 }
 
 impl Resolver {
@@ -493,6 +613,7 @@ impl Resolver {
             range_map: RangeMap::Identity,
             out: ModuleReads::default(),
             global_bindings: Vec::new(),
+            mutation: None,
         }
     }
 
@@ -506,6 +627,7 @@ impl Resolver {
         self.out
             .dynamic
             .sort_by_key(|dynamic| dynamic.range.start());
+        self.out.calls.sort_by_key(|call| call.range.start());
         self.global_bindings
             .sort_by_key(|binding| binding.range.start());
         (self.out, self.global_bindings)
@@ -592,12 +714,59 @@ impl Resolver {
     }
 
     fn record_read(&mut self, name: &Name, range: TextRange) {
+        let mutation = self.mutation.take();
         if self.resolves_to_module(name) {
             self.out.reads.push(Read {
                 name: name.clone(),
                 range: self.range_map.apply(range),
                 when: self.when,
+                mutation,
             });
+        }
+    }
+
+    /// Visits `expr` as the object that `mutation` may change (the root of its attribute and
+    /// subscript chain is the name changed).
+    fn visit_changed(&mut self, expr: &Expr, mutation: Mutation) {
+        let saved = self.mutation.replace(mutation);
+        self.visit_expr(expr);
+        self.mutation = saved;
+    }
+
+    /// A call: the callee's root name, when it resolves to module scope, is recorded with the
+    /// callee's path; the receiver of a method and the arguments may be changed by the call.
+    fn call(&mut self, call: &ast::ExprCall) {
+        self.record_dynamic(call);
+        if let Some(path) = dotted_path(&call.func)
+            && self.resolves_to_module(&path[0])
+        {
+            self.out.calls.push(Call {
+                path,
+                range: self.range_map.apply(call.range()),
+                when: self.when,
+            });
+        }
+        let pure = matches!(&*call.func, Expr::Name(name)
+            if is_observing_builtin(&name.id) && self.resolves_to_module(&name.id));
+        match &*call.func {
+            Expr::Attribute(method) => {
+                self.visit_changed(&method.value, Mutation::Call);
+            }
+            func => self.visit_expr(func),
+        }
+        for arg in &call.arguments.args {
+            if pure {
+                self.visit_expr(arg);
+            } else {
+                self.visit_changed(arg, Mutation::Call);
+            }
+        }
+        for keyword in &call.arguments.keywords {
+            if pure {
+                self.visit_expr(&keyword.value);
+            } else {
+                self.visit_changed(&keyword.value, Mutation::Call);
+            }
         }
     }
 
@@ -688,6 +857,24 @@ impl Resolver {
             self.visit_annotation_at(returns, when);
         }
         self.function_body(Some(&def.parameters), FunctionBody::Block(&def.body));
+        if generic {
+            self.scopes.pop();
+        }
+    }
+
+    /// Visits a function's body as it runs when the function is called: at this level, reads
+    /// happen now.
+    fn called_function(&mut self, def: &ast::StmtFunctionDef) {
+        let generic = def.type_params.is_some();
+        if generic {
+            self.push_annotation_scope(def.type_params.as_deref());
+        }
+        let mut binder = Binder::new(true);
+        binder.visit_body(&def.body);
+        let params = def.parameters.iter().map(|param| param.name().id.clone());
+        self.push_scope(ScopeKind::Function, binder, params);
+        self.visit_body(&def.body);
+        self.scopes.pop();
         if generic {
             self.scopes.pop();
         }
@@ -896,6 +1083,7 @@ impl<'a> Visitor<'a> for Resolver {
                         name: name.id.clone(),
                         range: name.range,
                         when: self.when,
+                        mutation: None,
                     });
                 }
             }
@@ -910,16 +1098,41 @@ impl<'a> Visitor<'a> for Resolver {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
+        // A pending mutation applies to the root of an attribute or subscript chain, through
+        // `Starred` (`f(*x)`), and nowhere else.
+        let mutation = self.mutation.take();
         match expr {
             Expr::Name(name) => {
                 if name.ctx == ExprContext::Load {
+                    self.mutation = mutation;
                     self.record_read(&name.id, name.range);
                 }
             }
-            Expr::Call(call) => {
-                self.record_dynamic(call);
-                visitor::walk_expr(self, expr);
+            Expr::Attribute(attribute) => {
+                let mutation = match attribute.ctx {
+                    ExprContext::Store | ExprContext::Del => Some(Mutation::Store),
+                    _ => mutation,
+                };
+                self.mutation = mutation;
+                self.visit_expr(&attribute.value);
+                self.mutation = None;
             }
+            Expr::Subscript(subscript) if !self.in_annotation => {
+                let mutation = match subscript.ctx {
+                    ExprContext::Store | ExprContext::Del => Some(Mutation::Store),
+                    _ => mutation,
+                };
+                self.mutation = mutation;
+                self.visit_expr(&subscript.value);
+                self.mutation = None;
+                self.visit_expr(&subscript.slice);
+            }
+            Expr::Starred(starred) => {
+                self.mutation = mutation;
+                self.visit_expr(&starred.value);
+                self.mutation = None;
+            }
+            Expr::Call(call) => self.call(call),
             Expr::Lambda(lambda) => self.lambda(lambda),
             Expr::ListComp(comp) => self.comprehension(&comp.generators, [&*comp.elt]),
             Expr::SetComp(comp) => self.comprehension(&comp.generators, [&*comp.elt]),
@@ -1599,5 +1812,95 @@ match command:
             bindings(src),
             expect_bindings(&[("C", ClassDef), ("x", Global)])
         );
+    }
+
+    fn mutations(src: &str) -> Vec<(String, Option<Mutation>)> {
+        reads_with(src, ScopeOptions::default())
+            .reads
+            .iter()
+            .map(|read| (read.name.to_string(), read.mutation))
+            .collect()
+    }
+
+    fn named<const N: usize>(
+        expected: [(&str, Option<Mutation>); N],
+    ) -> Vec<(String, Option<Mutation>)> {
+        expected
+            .iter()
+            .map(|(name, mutation)| ((*name).to_owned(), *mutation))
+            .collect()
+    }
+
+    #[test]
+    fn reads_that_may_change_the_object_they_find() {
+        use Mutation::{Call as Calls, Store};
+        assert_eq!(mutations("COLS.append(4)"), named([("COLS", Some(Calls))]));
+        assert_eq!(mutations("d['k'] = 1"), named([("d", Some(Store))]));
+        assert_eq!(mutations("del d['k']"), named([("d", Some(Store))]));
+        assert_eq!(mutations("d['k'] += 1"), named([("d", Some(Store))]));
+        assert_eq!(
+            mutations("string.punctuation = x"),
+            named([("string", Some(Store)), ("x", None)])
+        );
+        assert_eq!(mutations("a.b.c = 1"), named([("a", Some(Store))]));
+        assert_eq!(
+            mutations("print(len(COLS), COLS[0])"),
+            named([
+                ("print", None),
+                ("len", None),
+                ("COLS", None),
+                ("COLS", None)
+            ])
+        );
+        assert_eq!(
+            mutations("shuffle(COLS, key=k)"),
+            named([("shuffle", None), ("COLS", Some(Calls)), ("k", Some(Calls))])
+        );
+        assert_eq!(
+            mutations("f(*args)"),
+            named([("f", None), ("args", Some(Calls))])
+        );
+        assert_eq!(mutations("x = a.b[c]"), named([("a", None), ("c", None)]));
+        // Only the root of the chain: `g()` returns something else.
+        assert_eq!(mutations("g().append(1)"), named([("g", None)]));
+    }
+
+    #[test]
+    fn calls_are_recorded_with_their_path_and_time() {
+        let calls = |src: &str| -> Vec<(String, ReadTime)> {
+            reads_with(src, ScopeOptions::default())
+                .calls
+                .iter()
+                .map(|call| {
+                    let path: Vec<&str> = call.path.iter().map(Name::as_str).collect();
+                    (path.join("."), call.when)
+                })
+                .collect()
+        };
+        assert_eq!(
+            calls("x = random.gauss(0, 1)"),
+            [("random.gauss".to_owned(), Now)]
+        );
+        assert_eq!(
+            calls("def f(n=open('x').read()):\n    return time.time()"),
+            [("open".to_owned(), Now), ("time.time".to_owned(), Deferred)]
+        );
+        assert!(calls("def f(x):\n    return x.y()").is_empty());
+    }
+
+    #[test]
+    fn calling_a_function_runs_its_body_but_not_its_inner_functions() {
+        let called = |src: &str| pairs(&call_reads(&stmt(src), ScopeOptions::default()).reads);
+        assert_eq!(
+            called(
+                "def deco(f):\n    register(f)\n    def wrapper(*a):\n        print(a)\n        return f(*a)\n    return wrapper"
+            ),
+            expect(&[("register", Now), ("print", Deferred)])
+        );
+        assert_eq!(
+            called("class C(Base):\n    x = y\n    def m(self):\n        return z"),
+            expect(&[("z", Now)])
+        );
+        assert!(called("x = 1").is_empty());
     }
 }

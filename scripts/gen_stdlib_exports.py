@@ -46,7 +46,7 @@ platform-dependent or Pyodide-less ones in 3.10 and 3.12 to 3.14), the exports a
 the nearest version with a runtime answer (the later one on a tie), changed by the
 difference the stubs see between the two versions (the snapshot that covers the older of
 the two is used for that difference): names the stubs add or drop between them are added
-or dropped, everything else (imports, undocumented helpers) carries over. A module that no
+or dropped, everything else (imports, undocumented functions) carries over. A module that no
 runtime could import (e.g. dbm.gnu here, or modules removed before 3.10) is taken from the
 stubs alone, which leave out the modules and names that the module merely imports.
 

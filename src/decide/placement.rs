@@ -11,6 +11,7 @@ use crate::analysis::{Analysis, StatementRef, statement};
 use crate::magics::CellMagic;
 use crate::position::CellIndex;
 use crate::python::imports::is_import_block;
+use crate::python::stdlib_exports::module_exports;
 
 /// Cells that make the package's imports possible (installing packages, writing files,
 /// changing `sys.path` or the working directory), and the notebook's leading setup cells.
@@ -170,9 +171,13 @@ pub(super) fn keep_star_rebound(
     kept
 }
 
-/// Whether `from module import *` may bind `name`. What a module exports is not known here,
-/// so it may bind any name but a private one (`_name`), which a star import binds only when
-/// the module lists it in `__all__`, which modules do not do.
-fn star_may_bind(_module: &str, name: &str) -> bool {
-    !name.starts_with('_')
+/// Whether `from module import *` may bind `name`: for a standard-library module, whether it
+/// exports the name in some Python version; for any other, any name but a private one
+/// (`_name`), which a star import binds only when the module lists it in `__all__`, which
+/// modules do not do.
+fn star_may_bind(module: &str, name: &str) -> bool {
+    match module_exports(module) {
+        Some(exports) => exports.exports_in_any(name),
+        None => !name.starts_with('_'),
+    }
 }

@@ -322,6 +322,11 @@ fn a_later_star_import_may_rebind_a_moved_name() {
         "mean",
         "star-may-rebind",
     );
+    // A standard-library module binds only what it exports.
+    moves(
+        &["def average(xs):\n    return xs[0]", "from statistics import *"],
+        "average",
+    );
     // Private names are not bound by a star import.
     moves(
         &[

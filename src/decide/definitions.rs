@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, Stmt};
 
-use super::execution::{DefinitionTime, Execution, Run, frame_access, qualified};
+use super::execution::{DefinitionTime, Execution, frame_access, qualified};
 use super::reason::{LateBinding, Rebinding, StayReason};
 use super::{Needs, Verdict};
 use crate::analysis::{
@@ -28,8 +28,11 @@ struct Candidate {
 
 /// The verdict of every definition of `analysis`, in its order: rules 1 to 5 of
 /// `docs/verdicts.md`. Where the import cell goes is decided after, and can keep more.
-pub(super) fn decide(notebook: &Notebook, analysis: &Analysis) -> Vec<Verdict> {
-    let execution = Execution::new(analysis);
+pub(super) fn decide(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    execution: &Execution<'_>,
+) -> Vec<Verdict> {
     let definition_times = analysis
         .definitions
         .iter()
@@ -75,7 +78,7 @@ pub(super) fn keep(analysis: &Analysis, verdicts: &mut [Verdict], i: usize, reas
 struct Rules<'a> {
     notebook: &'a Notebook,
     analysis: &'a Analysis,
-    execution: Execution<'a>,
+    execution: &'a Execution<'a>,
     /// What defining each definition runs, in the order of the analysis' definitions.
     definition_times: Vec<DefinitionTime>,
 }
@@ -392,20 +395,7 @@ impl Rules<'_> {
         let names = &analysis.names;
         let first_site = |name: &str| names.sites(name).first().map(|site| site.at);
         let cell_of = |at: StatementRef| analysis.cells[at.code_cell].index.number();
-        // What every top-level statement that runs runs, in notebook order; worked out once.
-        let mut runs: Vec<(StatementRef, Run)> = Vec::new();
-        for (code_cell, cell) in analysis.cells.iter().enumerate() {
-            if cell.has_syntax_error {
-                continue;
-            }
-            for statement in 0..cell.notebook_statements().len() {
-                let at = StatementRef {
-                    code_cell,
-                    statement,
-                };
-                runs.push((at, self.execution.run(at)));
-            }
-        }
+        let runs = self.execution.runs();
         loop {
             // What moves is cut out of the notebook: it runs in the package instead.
             let mut cut: BTreeSet<StatementRef> = BTreeSet::new();

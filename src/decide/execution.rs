@@ -16,7 +16,7 @@ use ruff_python_ast::name::Name;
 use ruff_python_ast::{Expr, IpyEscapeKind, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::analysis::{Analysis, StatementRef};
+use crate::analysis::{Analysis, StatementRef, is_numbered_history};
 use crate::python::scope::{self, Call, ModuleReads, Mutation, ReadTime, ScopeOptions};
 
 /// A name read, and how the read may change what it finds.
@@ -29,6 +29,8 @@ pub(super) struct Run {
     /// It lists the notebook's names (`globals()`, `dir()`, `%who`, frame access): what, when
     /// it does.
     pub(super) listing: Option<String>,
+    /// It reads IPython's numbered history (`Out[3]`, `_i3`, `%history`).
+    pub(super) reads_history: bool,
 }
 
 /// What defining one statement runs: its definition-time parts, and the bodies of the notebook
@@ -66,6 +68,8 @@ pub(super) struct Execution<'a> {
     /// Whether running a name may reach a name defined more than once, whose version then
     /// depends on when it runs.
     unstable: RefCell<HashMap<Name, bool>>,
+    /// What every top-level statement that runs runs, in notebook order.
+    runs: std::cell::OnceCell<Vec<(StatementRef, Run)>>,
 }
 
 impl<'a> Execution<'a> {
@@ -99,7 +103,28 @@ impl<'a> Execution<'a> {
             bodies,
             closures: RefCell::default(),
             unstable: RefCell::default(),
+            runs: std::cell::OnceCell::new(),
         }
+    }
+
+    /// What every top-level statement of a cell that runs runs, in notebook order.
+    pub(super) fn runs(&self) -> &[(StatementRef, Run)] {
+        self.runs.get_or_init(|| {
+            let mut runs = Vec::new();
+            for (code_cell, cell) in self.analysis.cells.iter().enumerate() {
+                if cell.has_syntax_error {
+                    continue;
+                }
+                for statement in 0..cell.notebook_statements().len() {
+                    let at = StatementRef {
+                        code_cell,
+                        statement,
+                    };
+                    runs.push((at, self.run(at)));
+                }
+            }
+            runs
+        })
     }
 
     /// The definitions of `name` that may be the one bound when code at `at` runs: the last
@@ -148,12 +173,22 @@ impl<'a> Execution<'a> {
     }
 
     /// What running the top-level statement at `at` reads and lists.
-    pub(super) fn run(&self, at: StatementRef) -> Run {
+    fn run(&self, at: StatementRef) -> Run {
         let reads = self.analysis.reads(at);
         let mut seen: HashSet<Use> = HashSet::new();
         let mut uses = Vec::new();
-        let mut listing =
-            listing_of(reads, ReadTime::Now, self.analysis).or_else(|| self.magic_listing(at));
+        let magic = self.magic(at);
+        let mut listing = listing_of(reads, ReadTime::Now, self.analysis).or_else(|| {
+            magic
+                .filter(|name| matches!(*name, "who" | "whos" | "who_ls"))
+                .map(|name| format!("%{name}"))
+        });
+        let history_magic = magic.is_some_and(|name| {
+            matches!(
+                name,
+                "history" | "hist" | "recall" | "rerun" | "rep" | "macro" | "save" | "pastebin"
+            )
+        });
         for read in reads.reads.iter().filter(|r| r.when == ReadTime::Now) {
             let used = (read.name.clone(), read.mutation);
             if seen.insert(used.clone()) {
@@ -170,7 +205,12 @@ impl<'a> Execution<'a> {
                 }
             }
         }
-        Run { uses, listing }
+        let reads_history = history_magic || uses.iter().any(|(name, _)| is_numbered_history(name));
+        Run {
+            uses,
+            listing,
+            reads_history,
+        }
     }
 
     /// What running a notebook function or class named `name` from code at `at` may read: the
@@ -234,8 +274,8 @@ impl<'a> Execution<'a> {
         None
     }
 
-    /// `%who`, `%whos`, `%who_ls`: IPython's own listings of the notebook's names.
-    fn magic_listing(&self, at: StatementRef) -> Option<String> {
+    /// The name of the line magic the statement at `at` runs, if it is one.
+    fn magic(&self, at: StatementRef) -> Option<&'a str> {
         let cell = &self.analysis.cells[at.code_cell];
         let value = match cell.notebook_statements().get(at.statement)? {
             Stmt::IpyEscapeCommand(command) if command.kind == IpyEscapeKind::Magic => {
@@ -250,8 +290,7 @@ impl<'a> Execution<'a> {
             },
             _ => return None,
         };
-        let name = value.split_whitespace().next()?;
-        matches!(name, "who" | "whos" | "who_ls").then(|| format!("%{name}"))
+        value.split_whitespace().next()
     }
 
     /// What defining the statement at `at` runs: its own definition-time reads and calls, and

@@ -233,7 +233,8 @@ impl Moving {
 /// Decides everything about one notebook.
 pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_>) -> Decisions {
     let writefiles = writefile::decide(notebook, analysis, target.module);
-    let mut verdicts = definitions::decide(notebook, analysis);
+    let execution = execution::Execution::new(analysis);
+    let mut verdicts = definitions::decide(notebook, analysis, &execution);
     // A notebook that already imports from its module was extracted before; adding to the
     // module needs merging, which nbhoist does not do yet.
     if let Some(dotted) = target.dotted
@@ -247,7 +248,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
             }
         }
     }
-    let setup = placement::Setup::find(analysis, &writefiles);
+    let setup = placement::Setup::find(analysis, &writefiles, &execution);
     // Placing the import cell can force definitions to stay; each round keeps at least one
     // more, so this ends.
     let (moving, import_cell) = loop {
@@ -256,7 +257,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
             Ok(Some(position))
                 if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position) => {}
             Ok(position) => break (moving, position),
-            Err(blocking) => placement::keep_before(analysis, &mut verdicts, blocking),
+            Err(blocked) => placement::keep_blocked(analysis, &mut verdicts, &blocked),
         }
     };
     Decisions {

@@ -4,28 +4,58 @@
 use ruff_python_ast::Stmt;
 
 use super::definitions::keep;
+use super::execution::Execution;
 use super::reason::StayReason;
 use super::writefile::WriteFiles;
 use super::{Moving, Verdict};
 use crate::analysis::{Analysis, StatementRef, statement};
+use crate::emit::PYTHON_MINOR;
 use crate::magics::CellMagic;
 use crate::position::CellIndex;
-use crate::python::imports::is_import_block;
+use crate::python::imports::{ImportStmt, Reach, for_each_import, is_import_block};
 use crate::python::stdlib_exports::module_exports;
+use ruff_python_stdlib::sys::is_known_standard_library;
 
 /// Cells that make the package's imports possible (installing packages, writing files,
-/// changing `sys.path` or the working directory), and the notebook's leading setup cells.
+/// changing `sys.path`), cells that change the working directory, cells that read IPython's
+/// numbered history, and the notebook's leading setup cells.
 pub(super) struct Setup {
     /// Where each enabling cell first enables: the cell and its first setup statement.
     enabling: Vec<StatementRef>,
+    /// The first statement that changes the working directory: the package, found next to
+    /// the notebook through `''` on `sys.path`, must be imported before it.
+    chdir: Option<StatementRef>,
+    /// The last cell that reads IPython's numbered history (`Out[3]`, `_i3`): inserting or
+    /// removing a cell before it would renumber what it reads.
+    history: Option<CellIndex>,
     /// Where the import cell goes when nothing else constrains it: after the leading run of
     /// cells that only import or run magics.
     preferred: CellIndex,
 }
 
+/// Why the import cell cannot go where it must, and what has to stay for it.
+#[derive(Clone, Debug)]
+pub(super) enum Blocked {
+    /// Setup in this cell must run before the package's imports, which the first cut code
+    /// comes before: what is cut up to it stays.
+    Setup(CellIndex),
+    /// This cell reads IPython's numbered history: what is cut up to it stays.
+    History(CellIndex),
+    /// The module needs an import that only works after the working directory changes in
+    /// this cell, when the package no longer can be found: what needs it stays.
+    Chdir {
+        /// The name the import binds (or `*`).
+        import: String,
+        /// The cell that changes the working directory.
+        cell: CellIndex,
+    },
+}
+
 impl Setup {
-    pub(super) fn find(analysis: &Analysis, writes: &WriteFiles) -> Setup {
+    pub(super) fn find(analysis: &Analysis, writes: &WriteFiles, execution: &Execution) -> Setup {
         let mut enabling = Vec::new();
+        let mut chdir = None;
+        let mut history = None;
         for (code_cell, cell) in analysis.cells.iter().enumerate() {
             // A `%%writefile` cell that moves no longer writes anything: its module is in the
             // package.
@@ -37,6 +67,19 @@ impl Setup {
                     code_cell,
                     statement,
                 });
+            }
+            if chdir.is_none()
+                && let Some(statement) = cell.chdir
+            {
+                chdir = Some(StatementRef {
+                    code_cell,
+                    statement,
+                });
+            }
+        }
+        for (at, run) in execution.runs() {
+            if run.reads_history {
+                history = Some(analysis.cells[at.code_cell].index);
             }
         }
         let mut preferred = None;
@@ -57,21 +100,29 @@ impl Setup {
         let first_code = analysis.cells.first().map_or(CellIndex(0), |c| c.index);
         Setup {
             enabling,
+            chdir,
+            history,
             preferred: preferred.unwrap_or(first_code),
         }
     }
 
-    /// Where the import cell goes: `Ok(None)` when nothing moves; `Err(cell)` when a cell
-    /// that enables the module's imports comes at or after the first cell code is cut from,
-    /// so the definitions in cells up to it must stay.
+    /// Where the import cell goes (`Ok(None)` when nothing moves): after every setup that
+    /// the module's imports may need, after the last read of numbered history, before the
+    /// first cell code is cut from and before the working directory changes.
     pub(super) fn place(
         &self,
         analysis: &Analysis,
         moving: &Moving,
-    ) -> Result<Option<CellIndex>, CellIndex> {
+    ) -> Result<Option<CellIndex>, Blocked> {
         let Some(first_cut) = moving.first_cut(analysis) else {
             return Ok(None);
         };
+        let cell_of = |at: StatementRef| analysis.cells[at.code_cell].index;
+        if let Some(history) = self.history
+            && first_cut <= history
+        {
+            return Err(Blocked::History(history));
+        }
         // The original imports worked where they first ran; every setup before that point
         // (in an earlier cell, or earlier in the same cell) may be what made them work.
         let star_imports = moving
@@ -79,28 +130,127 @@ impl Setup {
             .then_some(&analysis.names.star_imports)
             .into_iter()
             .flatten()
-            .copied();
-        let imports = moving
+            .map(|at| ("*".to_owned(), *at));
+        let imports: Vec<(String, StatementRef)> = moving
             .imports
             .iter()
-            .map(|name| analysis.names.sites(name)[0].at)
-            .chain(star_imports);
-        let earliest = imports
-            .filter_map(|import| self.enabling.iter().filter(|e| **e < import).max().copied())
-            .max()
-            .map_or(CellIndex(0), |enabling| {
-                CellIndex(analysis.cells[enabling.code_cell].index.0 + 1)
+            .map(|name| (name.clone(), analysis.names.sites(name)[0].at))
+            .chain(star_imports)
+            .collect();
+        if let Some(chdir) = self.chdir
+            && let Some((import, _)) = imports
+                .iter()
+                .find(|(name, at)| *at > chdir && !self.found_anywhere(analysis, name))
+        {
+            return Err(Blocked::Chdir {
+                import: import.clone(),
+                cell: cell_of(chdir),
             });
-        if earliest > first_cut {
-            return Err(CellIndex(earliest.0 - 1));
         }
-        Ok(Some(self.preferred.min(first_cut).max(earliest)))
+        let earliest = imports
+            .iter()
+            .filter_map(|(_, import)| self.enabling.iter().filter(|e| *e < import).max())
+            .max()
+            .map_or(CellIndex(0), |enabling| CellIndex(cell_of(*enabling).0 + 1));
+        if earliest > first_cut {
+            return Err(Blocked::Setup(CellIndex(earliest.0 - 1)));
+        }
+        let latest = self
+            .chdir
+            .map_or(first_cut, |chdir| first_cut.min(cell_of(chdir)));
+        if earliest > latest {
+            // The setup and the change of directory are in the same cell.
+            let import = imports
+                .first()
+                .map(|(name, _)| name.clone())
+                .unwrap_or_default();
+            return Err(Blocked::Chdir {
+                import,
+                cell: latest,
+            });
+        }
+        let after_history = self.history.map_or(CellIndex(0), |h| CellIndex(h.0 + 1));
+        Ok(Some(
+            self.preferred.min(latest).max(earliest).max(after_history),
+        ))
+    }
+}
+
+impl Setup {
+    /// Whether the module an import after the working directory changes comes from is found
+    /// wherever the notebook runs: a standard-library module, or one imported before the
+    /// change (a package's submodules are found through the package).
+    fn found_anywhere(&self, analysis: &Analysis, name: &str) -> bool {
+        let Some(origin) = analysis.names.origin(name) else {
+            return false;
+        };
+        let top = origin.split('.').next().unwrap_or_default();
+        if is_known_standard_library(PYTHON_MINOR, top) {
+            return true;
+        }
+        let Some(chdir) = self.chdir else {
+            return true;
+        };
+        analysis.cells.iter().enumerate().any(|(code_cell, cell)| {
+            let mut before = false;
+            for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
+                let at = StatementRef {
+                    code_cell,
+                    statement,
+                };
+                if at >= chdir {
+                    break;
+                }
+                for_each_import(std::slice::from_ref(stmt), Reach::Blocks, &mut |import| {
+                    let module = match import {
+                        ImportStmt::Import(import) => import
+                            .names
+                            .iter()
+                            .map(|alias| alias.name.as_str())
+                            .collect(),
+                        ImportStmt::From(import) if import.level == 0 => {
+                            import.module.iter().map(|module| module.as_str()).collect()
+                        }
+                        ImportStmt::From(_) => Vec::new(),
+                    };
+                    before |= module
+                        .iter()
+                        .any(|module| module.split('.').next() == Some(top));
+                });
+            }
+            before
+        })
+    }
+}
+
+/// Keeps what the import cell's placement cannot allow to move, and whatever depends on it.
+pub(super) fn keep_blocked(analysis: &Analysis, verdicts: &mut [Verdict], blocked: &Blocked) {
+    match blocked {
+        Blocked::Setup(cell) => keep_before(analysis, verdicts, *cell, false),
+        Blocked::History(cell) => keep_before(analysis, verdicts, *cell, true),
+        Blocked::Chdir { import, cell } => {
+            let reason = StayReason::ImportAfterChdir {
+                name: import.clone(),
+                cell: cell.number(),
+            };
+            for i in 0..analysis.definitions.len() {
+                let needs_it = match &verdicts[i] {
+                    Verdict::Move(needs) if import == "*" => !needs.star.is_empty(),
+                    Verdict::Move(needs) => needs.imports.contains(import),
+                    Verdict::Stay(_) => false,
+                };
+                if needs_it {
+                    keep(analysis, verdicts, i, reason.clone());
+                }
+            }
+        }
     }
 }
 
 /// Keeps every moving definition in a cell up to `blocking` (or needing a constant from
-/// there), and whatever depends on them.
-pub(super) fn keep_before(analysis: &Analysis, verdicts: &mut [Verdict], blocking: CellIndex) {
+/// there), and whatever depends on them. `history`: `blocking` reads numbered history, else
+/// it sets up what imports need.
+fn keep_before(analysis: &Analysis, verdicts: &mut [Verdict], blocking: CellIndex, history: bool) {
     for (i, definition) in analysis.definitions.iter().enumerate() {
         let Verdict::Move(needs) = &verdicts[i] else {
             continue;
@@ -109,16 +259,18 @@ pub(super) fn keep_before(analysis: &Analysis, verdicts: &mut [Verdict], blockin
             let cell = analysis.names.sites(constant)[0].cell;
             (cell <= blocking).then(|| (constant.clone(), cell))
         });
-        let setup = blocking.number();
-        let reason = if definition.cell == blocking {
-            StayReason::InSetupCell { cell: setup }
+        let cell = blocking.number();
+        let reason = if history && (definition.cell <= blocking || early_constant.is_some()) {
+            StayReason::BeforeHistory { cell }
+        } else if definition.cell == blocking {
+            StayReason::InSetupCell { cell }
         } else if definition.cell < blocking {
-            StayReason::SetupComesLater { cell: setup }
-        } else if let Some((constant, cell)) = early_constant {
+            StayReason::SetupComesLater { cell }
+        } else if let Some((constant, constant_cell)) = early_constant {
             StayReason::ConstantBeforeSetup {
                 constant,
-                constant_cell: cell.number(),
-                setup,
+                constant_cell: constant_cell.number(),
+                setup: cell,
             }
         } else {
             continue;

@@ -166,6 +166,20 @@ pub(crate) enum StayReason {
         /// The setup cell.
         setup: CellNumber,
     },
+    /// The definition comes before a cell that reads IPython's numbered history, which
+    /// inserting or removing cells before it would renumber.
+    BeforeHistory {
+        /// That cell.
+        cell: CellNumber,
+    },
+    /// The definition needs an import that works only after the working directory changes,
+    /// when the package (found through the notebook's folder) can no longer be imported.
+    ImportAfterChdir {
+        /// The name the import binds (`*` for a star import).
+        name: String,
+        /// The cell that changes the working directory.
+        cell: CellNumber,
+    },
     /// The definition has annotations Python evaluates, but a module holding definitions from
     /// after `from __future__ import annotations` would postpone them.
     EagerAnnotations {
@@ -349,6 +363,8 @@ impl StayReason {
             StayReason::SetupComesLater { .. } => "setup-comes-later",
             StayReason::InSetupCell { .. } => "in-setup-cell",
             StayReason::ConstantBeforeSetup { .. } => "constant-before-setup",
+            StayReason::BeforeHistory { .. } => "before-history",
+            StayReason::ImportAfterChdir { .. } => "import-after-chdir",
             StayReason::EagerAnnotations { .. } => "eager-annotations",
             StayReason::UsedTooEarly { .. } => "used-too-early",
             StayReason::AlreadyHoisted { .. } => "already-hoisted",
@@ -502,6 +518,15 @@ impl StayReason {
                 setup,
             } => format!(
                 "needs the constant `{constant}` of cell {constant_cell}, which comes before cell {setup}, which installs or sets up what the package's imports need"
+            ),
+            StayReason::BeforeHistory { cell } => format!(
+                "comes before cell {cell}, which reads IPython's numbered history (`Out[3]`, `_i3`), which moving cells before it would renumber"
+            ),
+            StayReason::ImportAfterChdir { name, cell } if name == "*" => format!(
+                "needs a star import that comes after cell {cell} changes the working directory, after which the package cannot be found"
+            ),
+            StayReason::ImportAfterChdir { name, cell } => format!(
+                "needs `{name}`, imported after cell {cell} changes the working directory, after which the package cannot be found"
             ),
             StayReason::EagerAnnotations { cell } => format!(
                 "has annotations that run now, but would be postponed by the `from __future__ import annotations` of cell {cell} in the module"

@@ -324,7 +324,10 @@ fn a_later_star_import_may_rebind_a_moved_name() {
     );
     // A standard-library module binds only what it exports.
     moves(
-        &["def average(xs):\n    return xs[0]", "from statistics import *"],
+        &[
+            "def average(xs):\n    return xs[0]",
+            "from statistics import *",
+        ],
         "average",
     );
     // Private names are not bound by a star import.
@@ -378,6 +381,31 @@ fn the_import_cell_comes_after_setup() {
         "def load():\n    return thing.read(LOC)",
     ];
     stays(&cells, "load", "constant-before-setup");
+}
+
+#[test]
+fn the_package_is_imported_before_the_working_directory_changes() {
+    let cells = [
+        "import os",
+        "def f():\n    return os.sep",
+        "%cd data",
+        "import helpers",
+        "def g():\n    return helpers.x",
+    ];
+    moves(&cells, "f");
+    stays(&cells, "g", "import-after-chdir");
+}
+
+#[test]
+fn nothing_moves_before_a_read_of_numbered_history() {
+    let cells = [
+        "def f():\n    return 1",
+        "x = 1\nx",
+        "print(Out[2])",
+        "def g():\n    return 2",
+    ];
+    stays(&cells, "f", "before-history");
+    moves(&cells, "g");
 }
 
 #[test]

@@ -4,15 +4,17 @@
 //!
 //! Pure: takes a [`Notebook`], returns data. No file system, no output.
 
+mod setup;
+
 use std::collections::HashMap;
 
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{Expr, IpyEscapeKind, ModModule, Stmt};
+use ruff_python_ast::{Expr, ModModule, Stmt};
 use ruff_python_parser::Parsed;
 use ruff_source_file::LineIndex;
 use ruff_text_size::Ranged;
 
-use crate::magics::{CellMagic, WriteFile, automagic, cell_magic, ipython_cleanup};
+use crate::magics::{CellMagic, WriteFile, cell_magic, ipython_cleanup};
 use crate::notebook::{CellKind, Notebook};
 use crate::position::{CellIndex, LineColumn};
 use crate::python::imports::{bound_name, is_import_block};
@@ -70,10 +72,12 @@ pub(crate) struct CodeCell {
     /// The cell is tagged `parameters`: papermill injects new values after it, which a
     /// hoisted copy would not see.
     pub(crate) parameters: bool,
-    /// The first top-level statement that installs packages, changes where Python finds
-    /// modules or the working directory, or sets what libraries read when imported (its
-    /// index among the cell's statements; 0 for a shell cell magic or an automagic line).
+    /// The first top-level statement that installs packages, writes files, changes where
+    /// Python finds modules, or sets what libraries read when imported (its index among the
+    /// cell's statements; 0 for a shell cell magic or an automagic line).
     pub(crate) setup: Option<usize>,
+    /// The first top-level statement that changes the working directory.
+    pub(crate) chdir: Option<usize>,
 }
 
 impl CodeCell {
@@ -329,15 +333,16 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
             cleaned,
             parameters: cell.tags.iter().any(|tag| tag == "parameters"),
             setup: None,
+            chdir: None,
         });
     }
     let names = NameTable::build(notebook, &cells);
     for cell in &mut cells {
         let source = &notebook.cells()[cell.index.0].source;
-        cell.setup = first_setup(cell, source, &names);
+        (cell.setup, cell.chdir) = setup::find(cell, source, &names);
     }
     let definitions = definitions(notebook, &cells);
-    let reads = cells
+    let reads: Vec<Vec<ModuleReads>> = cells
         .iter()
         .map(|cell| {
             let options = ScopeOptions {
@@ -669,237 +674,12 @@ fn import_key(stmt: &Stmt, name: &str, source: &str) -> Option<String> {
     }
 }
 
-/// The first statement of a cell that installs packages, changes where Python finds modules
-/// or the working directory, or sets what libraries read when they are imported. Only code
-/// that runs counts: top-level statements, and the bodies of top-level `if`, `for`, `with`,
-/// `try` ...; never a function body or a comment.
-fn first_setup(cell: &CodeCell, source: &str, names: &NameTable) -> Option<usize> {
-    if let Some(CellMagic::Opaque { name }) = &cell.magic {
-        // `%%bash` / `%%sh` / `%%script` / `%%system` cells run shell commands.
-        let shell = matches!(name.as_str(), "bash" | "sh" | "script" | "system");
-        return (shell && source.lines().skip(1).any(installs)).then_some(0);
-    }
-    if let Some((magic, rest)) = automagic(source)
-        && !names.sites(magic).iter().any(|site| site.cell < cell.index)
-        && magic_sets_up(&format!("{magic} {rest}"))
-    {
-        return Some(0);
-    }
-    cell.notebook_statements().iter().position(|stmt| {
-        let mut finder = SetupFinder {
-            names,
-            found: false,
-        };
-        finder.visit_stmt(stmt);
-        finder.found
-    })
-}
-
-/// A shell command that installs packages.
-fn installs(command: &str) -> bool {
-    [
-        "pip install",
-        "pip3 install",
-        "conda install",
-        "mamba install",
-    ]
-    .iter()
-    .any(|install| command.contains(install))
-}
-
-/// A line magic that sets up: `%pip install`, `%cd`, `%env X=1`, `%run`, ...
-fn magic_sets_up(line: &str) -> bool {
-    let line = line.trim_start_matches('%');
-    let (name, args) = line
-        .split_once(char::is_whitespace)
-        .map_or((line, ""), |(name, args)| (name, args.trim()));
-    match name {
-        "pip" | "conda" | "mamba" => args.starts_with("install"),
-        "cd" | "pushd" | "popd" | "run" | "set_env" => true,
-        // `%env` alone lists the environment; `%env X=1` and `%env X 1` set it.
-        "env" => args.contains(['=', ' ']),
-        _ => false,
-    }
-}
-
-/// `%pip install x`, `!pip install x`, `x = !pip install x`, ...
-fn escape_sets_up(kind: IpyEscapeKind, value: &str) -> bool {
-    match kind {
-        IpyEscapeKind::Magic => magic_sets_up(value),
-        IpyEscapeKind::Shell | IpyEscapeKind::ShCap => installs(value),
-        _ => false,
-    }
-}
-
-struct SetupFinder<'n> {
-    names: &'n NameTable,
-    found: bool,
-}
-
-impl SetupFinder<'_> {
-    /// The dotted name a callee or target stands for, with the first part replaced by the
-    /// module it was imported as (`mpl.use` → `matplotlib.use`).
-    fn resolve(&self, expr: &Expr) -> Option<String> {
-        let mut path = dotted_path(expr)?;
-        let module = self.names.imported_module(path[0]).map(str::to_owned);
-        let first = module.unwrap_or_else(|| path[0].to_owned());
-        path[0] = &first;
-        Some(path.join("."))
-    }
-
-    /// An assignment or deletion target that changes the environment or `sys.path`.
-    fn target_sets_up(&self, target: &Expr) -> bool {
-        let target = match target {
-            Expr::Subscript(subscript) => &*subscript.value,
-            target => target,
-        };
-        self.resolve(target)
-            .is_some_and(|path| matches!(path.as_str(), "os.environ" | "environ" | "sys.path"))
-    }
-
-    fn call_sets_up(&self, call: &ruff_python_ast::ExprCall) -> bool {
-        // `get_ipython().run_line_magic("pip", "install x")`, `get_ipython().system(...)`.
-        if let Expr::Attribute(attribute) = &*call.func
-            && let Expr::Call(inner) = &*attribute.value
-            && matches!(&*inner.func, Expr::Name(name) if name.id.as_str() == "get_ipython")
-        {
-            let strings: Vec<String> = call
-                .arguments
-                .args
-                .iter()
-                .filter_map(|arg| arg.as_string_literal_expr())
-                .map(|s| s.value.to_str().to_owned())
-                .collect();
-            return match attribute.attr.as_str() {
-                "run_line_magic" | "magic" => magic_sets_up(&strings.join(" ")),
-                "system" | "getoutput" => strings.iter().any(|s| installs(s)),
-                _ => false,
-            };
-        }
-        let Some(path) = self.resolve(&call.func) else {
-            return false;
-        };
-        let last = path.rsplit('.').next().unwrap_or_default();
-        path.starts_with("sys.path.")
-            || path.starts_with("findspark.")
-            || matches!(last, "chdir" | "addsitedir" | "putenv")
-            || matches!(
-                path.as_str(),
-                "os.environ.update"
-                    | "os.environ.setdefault"
-                    | "os.environ.pop"
-                    | "os.environ.clear"
-                    | "environ.update"
-                    | "environ.setdefault"
-                    | "matplotlib.use"
-                    | "warnings.filterwarnings"
-                    | "warnings.simplefilter"
-                    | "filterwarnings"
-                    | "simplefilter"
-            )
-            // `dotenv.load_dotenv()` sets environment variables from a file.
-            || last == "load_dotenv"
-    }
-}
-
-impl<'a> Visitor<'a> for SetupFinder<'_> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if self.found {
-            return;
-        }
-        match stmt {
-            // Bodies of definitions do not run when the cell runs; decorators and defaults
-            // do, but setting up there is not a thing notebooks do.
-            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
-            Stmt::IpyEscapeCommand(command) => {
-                self.found = escape_sets_up(command.kind, &command.value);
-            }
-            Stmt::Assign(assign)
-                if assign
-                    .targets
-                    .iter()
-                    .any(|target| self.target_sets_up(target)) =>
-            {
-                self.found = true;
-            }
-            Stmt::AugAssign(assign) if self.target_sets_up(&assign.target) => self.found = true,
-            Stmt::Delete(delete)
-                if delete
-                    .targets
-                    .iter()
-                    .any(|target| self.target_sets_up(target)) =>
-            {
-                self.found = true;
-            }
-            _ => visitor::walk_stmt(self, stmt),
-        }
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.found {
-            return;
-        }
-        match expr {
-            Expr::IpyEscapeCommand(command) => {
-                self.found = escape_sets_up(command.kind, &command.value);
-            }
-            Expr::Call(call) if self.call_sets_up(call) => self.found = true,
-            // A lambda's body runs when it is called.
-            Expr::Lambda(_) => {}
-            _ => visitor::walk_expr(self, expr),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn notebook(cells: &[&str]) -> Notebook {
-        crate::notebook::code_notebook(cells)
-    }
-
-    fn setup(source: &str) -> bool {
-        let notebook = notebook(&["import os, sys\nimport matplotlib as mpl", source]);
-        analyse(&notebook).cells[1].setup.is_some()
-    }
-
-    #[test]
-    fn setup_comes_from_code_that_runs() {
-        for source in [
-            "!pip install seaborn",
-            "%pip install seaborn",
-            "x = !pip3 install seaborn",
-            "sys.path.append('..')",
-            "sys.path.insert(0, '..')",
-            "sys.path = ['..'] + sys.path",
-            "os.chdir('/data')",
-            "%cd /data",
-            "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'",
-            "os.environ.update(X='1')",
-            "%env X=1",
-            "%run helpers.py",
-            "mpl.use('Agg')",
-            "import findspark\nfindspark.init()",
-            "if True:\n    sys.path.append('..')",
-            "get_ipython().run_line_magic('pip', 'install seaborn')",
-            "%%bash\npip install seaborn",
-            "pip install seaborn",
-            "from dotenv import load_dotenv\nload_dotenv()",
-        ] {
-            assert!(setup(source), "{source}");
-        }
-        for source in [
-            "import os",
-            "import tf_agents.environments.wrappers",
-            "# create the environment\nx = 1",
-            "def f():\n    os.environ['X'] = '1'",
-            "print(os.environ.get('HOME'))",
-            "%env",
-            "!echo pip",
-            "%%html\npip install x",
-        ] {
-            assert!(!setup(source), "{source}");
-        }
-    }
+/// IPython's numbered history: `In`, `Out`, `_ih`, `_oh`, `_i`, `_ii`, `_iii`, `_i3`, `_3`.
+/// (`_`, `__` and `___` are the last outputs, which moving code does not change.)
+pub(crate) fn is_numbered_history(name: &str) -> bool {
+    matches!(name, "In" | "Out" | "_ih" | "_oh" | "_i" | "_ii" | "_iii")
+        || name
+            .strip_prefix("_i")
+            .or_else(|| name.strip_prefix('_'))
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -167,7 +167,8 @@ pub fn module_text(
     definitions: &[String],
 ) -> String {
     let mut blocks = vec![format!(
-        "\"\"\"Code hoisted from {notebook_name} by nbhoist.\"\"\""
+        "\"\"\"Code hoisted from {} by nbhoist.\"\"\"",
+        docstring_text(notebook_name)
     )];
     if !imports.is_empty() {
         blocks.push(imports.to_owned());
@@ -184,6 +185,21 @@ pub fn module_text(
     }
     text.push('\n');
     text
+}
+
+/// `text` as it can stand inside a `"""` docstring: backslashes, double quotes and control
+/// characters escaped, so that a file named `a"""b\x.ipynb` cannot end the string.
+fn docstring_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The first line nbhoist writes in an `__init__.py`; a file without it was not written by
@@ -388,6 +404,15 @@ mod tests {
         assert_eq!(
             edit("\n\nx = 1\n\n", vec![(0..0, String::new())]).as_deref(),
             Some("x = 1\n\n")
+        );
+    }
+
+    #[test]
+    fn the_docstring_escapes_the_notebook_name() {
+        let text = module_text("a\"\"\"b\\c\n.ipynb", "", &[], &[]);
+        assert_eq!(
+            text,
+            "\"\"\"Code hoisted from a\\\"\\\"\\\"b\\\\c\\n.ipynb by nbhoist.\"\"\"\n"
         );
     }
 

@@ -95,11 +95,119 @@ pub fn cell_magic(source: &str) -> Option<CellMagic> {
     })
 }
 
+/// IPython's line magics: IPython 9's own, ipykernel's, and those of the extensions it loads
+/// by default or that notebooks load (`autoreload`, `storemagic`).
+const LINE_MAGICS: &[&str] = &[
+    "aimport",
+    "alias",
+    "alias_magic",
+    "autoawait",
+    "autocall",
+    "automagic",
+    "autoreload",
+    "autosave",
+    "bookmark",
+    "cat",
+    "cd",
+    "clear",
+    "code_wrap",
+    "colors",
+    "conda",
+    "config",
+    "connect_info",
+    "cp",
+    "debug",
+    "dhist",
+    "dirs",
+    "doctest_mode",
+    "ed",
+    "edit",
+    "env",
+    "gui",
+    "hist",
+    "history",
+    "killbgscripts",
+    "ldir",
+    "less",
+    "lf",
+    "lk",
+    "ll",
+    "load",
+    "load_ext",
+    "loadpy",
+    "logoff",
+    "logon",
+    "logstart",
+    "logstate",
+    "logstop",
+    "ls",
+    "lsmagic",
+    "lx",
+    "macro",
+    "magic",
+    "mamba",
+    "man",
+    "matplotlib",
+    "micromamba",
+    "mkdir",
+    "more",
+    "mv",
+    "notebook",
+    "page",
+    "pastebin",
+    "pdb",
+    "pdef",
+    "pdoc",
+    "pfile",
+    "pinfo",
+    "pinfo2",
+    "pip",
+    "popd",
+    "pprint",
+    "precision",
+    "prun",
+    "psearch",
+    "psource",
+    "pushd",
+    "pwd",
+    "pycat",
+    "pylab",
+    "qtconsole",
+    "quickref",
+    "recall",
+    "rehashx",
+    "reload_ext",
+    "rep",
+    "rerun",
+    "reset",
+    "reset_selective",
+    "rm",
+    "rmdir",
+    "run",
+    "save",
+    "sc",
+    "set_env",
+    "store",
+    "sx",
+    "system",
+    "tb",
+    "time",
+    "timeit",
+    "unalias",
+    "unload_ext",
+    "uv",
+    "who",
+    "who_ls",
+    "whos",
+    "xdel",
+    "xmode",
+];
+
 /// The line magic IPython runs instead of a cell by automagic: a cell of one line whose first
 /// word names a line magic (`pip install x`, `cd data`, `run(f)`) runs as that magic (`%pip
 /// install x`), unless the word is a defined name or the line assigns to it. IPython applies
-/// this to single-line cells only. Returns the magic's name and the rest of the line for the
-/// magics nbhoist cares about; whether the word is defined is the caller's to check.
+/// this to single-line cells only. Returns the magic's name and the rest of the line; whether
+/// the word is defined is the caller's to check.
 pub(crate) fn automagic(source: &str) -> Option<(&str, &str)> {
     let line = source.trim();
     if line.contains('\n') {
@@ -109,13 +217,10 @@ pub(crate) fn automagic(source: &str) -> Option<(&str, &str)> {
         .find(|c: char| !(c.is_alphanumeric() || c == '_'))
         .unwrap_or(line.len());
     let (name, rest) = line.split_at(end);
-    let known = matches!(
-        name,
-        "pip" | "conda" | "mamba" | "cd" | "pushd" | "popd" | "env" | "set_env" | "run"
-    );
     // `pip.main(...)` is an attribute; `run = 3` and `run, x = ...` assign.
     let assigns = rest.trim_start().starts_with(['=', ',']);
-    (known && !rest.starts_with(['.', '*', '?', '-']) && !assigns).then(|| (name, rest.trim()))
+    let magic = LINE_MAGICS.binary_search(&name).is_ok();
+    (magic && !rest.starts_with(['.', '*', '?', '-']) && !assigns).then(|| (name, rest.trim()))
 }
 
 /// Splits magic arguments the way IPython's `shlex`-based parsing does for the simple cases:
@@ -310,6 +415,11 @@ mod tests {
     }
 
     #[test]
+    fn line_magics_are_sorted() {
+        assert!(LINE_MAGICS.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
     fn single_line_cells_can_be_automagic() {
         assert_eq!(
             automagic("pip install diffusers torch\n"),
@@ -321,6 +431,8 @@ mod tests {
         assert_eq!(automagic("pip.main(['install', 'x'])"), None);
         assert_eq!(automagic("pip install x\nimport x"), None);
         assert_eq!(automagic("print(1)"), None);
+        assert_eq!(automagic("pwd"), Some(("pwd", "")));
+        assert_eq!(automagic("time.sleep(1)"), None);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub(crate) struct Analysis {
     pub(crate) writefiles: Vec<WriteFileCell>,
     /// What each top-level name is bound to.
     pub(crate) names: NameTable,
+    /// The notebook loads or configures IPython's `autoreload` itself.
+    pub(crate) uses_autoreload: bool,
     /// What each parsed top-level statement reads from module scope when it runs, by code
     /// cell and statement (annotations postponed where `from __future__ import annotations`
     /// is in force).
@@ -356,12 +358,16 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
                 .collect()
         })
         .collect();
+    let uses_autoreload = cells
+        .iter()
+        .any(|cell| cell.notebook_statements().iter().any(configures_autoreload));
     Analysis {
         cells,
         definitions,
         syntax_errors,
         writefiles,
         names,
+        uses_autoreload,
         reads,
     }
 }
@@ -682,4 +688,49 @@ pub(crate) fn is_numbered_history(name: &str) -> bool {
             .strip_prefix("_i")
             .or_else(|| name.strip_prefix('_'))
             .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `%load_ext autoreload`, `%autoreload 2`, `%aimport x`, or their `get_ipython()` spelling,
+/// at top level or in a top-level block.
+fn configures_autoreload(stmt: &Stmt) -> bool {
+    #[derive(Default)]
+    struct Finder {
+        found: bool,
+    }
+    fn is_autoreload(line: &str) -> bool {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("load_ext" | "reload_ext") => words.next() == Some("autoreload"),
+            Some("autoreload" | "aimport") => true,
+            _ => false,
+        }
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::IpyEscapeCommand(command) => self.found |= is_autoreload(&command.value),
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(call) = expr
+                && let Expr::Attribute(method) = &*call.func
+                && matches!(method.attr.as_str(), "run_line_magic" | "magic")
+            {
+                let words: Vec<&str> = call
+                    .arguments
+                    .args
+                    .iter()
+                    .filter_map(|arg| arg.as_string_literal_expr())
+                    .map(|s| s.value.to_str())
+                    .collect();
+                self.found |= is_autoreload(&words.join(" "));
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut finder = Finder::default();
+    finder.visit_stmt(stmt);
+    finder.found
 }

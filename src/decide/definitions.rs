@@ -271,9 +271,7 @@ impl Rules<'_> {
     fn resolve(&self, read: &str, own: &str, candidate: &mut Candidate) -> Result<(), StayReason> {
         let names = &self.analysis.names;
         match names.class(read) {
-            Some(NameClass::Import) => {
-                candidate.needs.imports.insert(read.to_owned());
-            }
+            Some(NameClass::Import) => self.add_import(read, own, candidate)?,
             Some(NameClass::Definitions) => {
                 if read != own && !candidate.uses.iter().any(|u| u == read) {
                     candidate.uses.push(read.to_owned());
@@ -322,6 +320,36 @@ impl Rules<'_> {
                     name: read.to_owned(),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Adds an import. A `try`/`if` block of imports travels whole, so what its condition and
+    /// handlers read travels with it (`if sys.version_info >= (3, 11):` needs `import sys`).
+    fn add_import(
+        &self,
+        name: &str,
+        own: &str,
+        candidate: &mut Candidate,
+    ) -> Result<(), StayReason> {
+        if !candidate.needs.imports.insert(name.to_owned()) {
+            return Ok(());
+        }
+        let site = &self.analysis.names.sites(name)[0];
+        let stmt = statement(&self.analysis.cells, site.at);
+        if matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) {
+            return Ok(());
+        }
+        let bound: Vec<String> = scope::module_bindings(stmt)
+            .into_iter()
+            .map(|binding| binding.name)
+            .collect();
+        let reads = &self.analysis.reads(site.at).reads;
+        for read in reads
+            .iter()
+            .filter(|read| !bound.iter().any(|b| b == read.name.as_str()))
+        {
+            self.resolve(read.name.as_str(), own, candidate)?;
         }
         Ok(())
     }

@@ -14,17 +14,20 @@ mod placement;
 mod reason;
 pub(crate) mod writefile;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) use reason::StayReason;
 use ruff_python_ast::Stmt;
 
 use crate::analysis::{Analysis, DefinitionKind, StatementRef};
-use crate::emit::PYTHON_MINOR;
+use crate::emit::{self, PYTHON_MINOR};
 use crate::error::PackageError;
+use crate::magics::automagic;
 use crate::notebook::Notebook;
 use crate::position::{CellIndex, CellNumber};
 use crate::python::imports::{ImportStmt, Reach, for_each_import};
+use crate::python::span::cut_range;
+use execution::Execution;
 use writefile::WriteFiles;
 
 /// What the decisions depend on besides the notebook.
@@ -49,6 +52,21 @@ pub(crate) struct Decisions {
     pub(crate) moving: Moving,
     /// Where the import cell goes; `None` when no definition moves.
     pub(crate) import_cell: Option<CellIndex>,
+    /// How the import cell makes edits to the package show up without restarting the kernel.
+    pub(crate) autoreload: Autoreload,
+}
+
+/// How the import cell uses IPython's `autoreload`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Autoreload {
+    /// Load the extension when it is not loaded and reload the package's module only
+    /// (`%autoreload 1`, `%aimport PKG.module`), leaving the notebook's other modules alone.
+    Explicit,
+    /// The notebook loads or configures autoreload itself: leave it to it.
+    Notebook,
+    /// Not at all: `%aimport` binds the package's name in the notebook, which the notebook
+    /// uses or lists.
+    Off,
 }
 
 impl Decisions {
@@ -233,7 +251,7 @@ impl Moving {
 /// Decides everything about one notebook.
 pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_>) -> Decisions {
     let writefiles = writefile::decide(notebook, analysis, target.module);
-    let execution = execution::Execution::new(analysis);
+    let execution = Execution::new(analysis);
     let mut verdicts = definitions::decide(notebook, analysis, &execution);
     // A notebook that already imports from its module was extracted before; adding to the
     // module needs merging, which nbhoist does not do yet.
@@ -255,17 +273,103 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         let moving = Moving::collect(analysis, &verdicts);
         match setup.place(analysis, &moving) {
             Ok(Some(position))
-                if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position) => {}
+                if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position)
+                    || keep_magic_lines(notebook, analysis, &mut verdicts, &moving) => {}
             Ok(position) => break (moving, position),
             Err(blocked) => placement::keep_blocked(analysis, &mut verdicts, &blocked),
         }
+    };
+    let autoreload = if analysis.uses_autoreload {
+        Autoreload::Notebook
+    } else if binds_package_name(analysis, &execution, target) {
+        Autoreload::Off
+    } else {
+        Autoreload::Explicit
     };
     Decisions {
         verdicts,
         writefiles,
         moving,
         import_cell,
+        autoreload,
     }
+}
+
+/// Whether binding the package's top-level name in the notebook (as `%aimport` does) could
+/// change what it computes: the notebook binds or reads that name, or lists its names.
+fn binds_package_name(analysis: &Analysis, execution: &Execution<'_>, target: Target<'_>) -> bool {
+    let package = target.dotted.map_or(target.module, |dotted| {
+        dotted.split('.').next().unwrap_or(dotted)
+    });
+    !analysis.names.sites(package).is_empty()
+        || execution.runs().iter().any(|(_, run)| {
+            run.listing.is_some() || run.uses.iter().any(|(name, _)| name.as_str() == package)
+        })
+}
+
+/// Cutting code out of a cell must not change how IPython reads what remains: a cell left with
+/// one line that names a line magic (`run(f)`, `cd data`) would run as that magic, as
+/// IPython's automagic reads single-line cells. What would be cut from such a cell stays.
+/// Returns whether anything did.
+fn keep_magic_lines(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    verdicts: &mut [Verdict],
+    moving: &Moving,
+) -> bool {
+    let mut cuts: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for at in &moving.cut {
+        cuts.entry(at.code_cell).or_default().push(at.statement);
+    }
+    let moved: BTreeSet<&str> = moving.items.iter().map(|item| item.name.as_str()).collect();
+    let mut kept = false;
+    for (code_cell, statements) in cuts {
+        let cell = &analysis.cells[code_cell];
+        let source = cell.text(notebook);
+        let ranges = statements
+            .iter()
+            .map(|&i| {
+                (
+                    cut_range(source, cell.notebook_statements(), i),
+                    String::new(),
+                )
+            })
+            .collect();
+        let Some(remaining) = emit::edit(source, ranges) else {
+            continue;
+        };
+        let Some((word, _)) = automagic(&remaining) else {
+            continue;
+        };
+        let defined_before = analysis
+            .names
+            .sites(word)
+            .iter()
+            .any(|site| site.cell < cell.index);
+        if defined_before || moved.contains(word) {
+            continue;
+        }
+        let reason = StayReason::LeavesMagicLine {
+            cell: cell.index.number(),
+            line: remaining.trim().to_owned(),
+        };
+        for (i, definition) in analysis.definitions.iter().enumerate() {
+            let cut_here = match &verdicts[i] {
+                Verdict::Move(needs) => {
+                    definition.at.code_cell == code_cell
+                        || needs.constants.iter().any(|constant| {
+                            analysis.names.sites(constant)[0].at.code_cell == code_cell
+                        })
+                }
+                Verdict::Stay(_) => false,
+            };
+            if cut_here {
+                definitions::keep(analysis, verdicts, i, reason.clone());
+                kept = true;
+            }
+        }
+    }
+    kept
 }
 
 /// True when some top-level statement imports from `module` (`from mylib.analysis import f`).

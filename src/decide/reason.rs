@@ -180,6 +180,14 @@ pub(crate) enum StayReason {
         /// The cell that changes the working directory.
         cell: CellNumber,
     },
+    /// Cutting the definition out of its cell would leave one line there that IPython reads as
+    /// a line magic.
+    LeavesMagicLine {
+        /// The cell.
+        cell: CellNumber,
+        /// The line that would be left.
+        line: String,
+    },
     /// The definition has annotations Python evaluates, but a module holding definitions from
     /// after `from __future__ import annotations` would postpone them.
     EagerAnnotations {
@@ -364,6 +372,7 @@ impl StayReason {
             StayReason::InSetupCell { .. } => "in-setup-cell",
             StayReason::ConstantBeforeSetup { .. } => "constant-before-setup",
             StayReason::BeforeHistory { .. } => "before-history",
+            StayReason::LeavesMagicLine { .. } => "leaves-magic-line",
             StayReason::ImportAfterChdir { .. } => "import-after-chdir",
             StayReason::EagerAnnotations { .. } => "eager-annotations",
             StayReason::UsedTooEarly { .. } => "used-too-early",
@@ -528,6 +537,13 @@ impl StayReason {
             StayReason::ImportAfterChdir { name, cell } => format!(
                 "needs `{name}`, imported after cell {cell} changes the working directory, after which the package cannot be found"
             ),
+            StayReason::LeavesMagicLine { cell, line } => {
+                let magic = line.split(|c: char| !c.is_alphanumeric() && c != '_').next();
+                format!(
+                    "would leave `{line}` alone in cell {cell}, which IPython would then run as the `%{}` magic",
+                    magic.unwrap_or_default()
+                )
+            }
             StayReason::EagerAnnotations { cell } => format!(
                 "has annotations that run now, but would be postponed by the `from __future__ import annotations` of cell {cell} in the module"
             ),

@@ -144,6 +144,52 @@ fn what_it_reads_must_be_available() {
     );
 }
 
+/// What the one definition named `name` takes with it, when it moves.
+fn needs_of(cells: &[&str], name: &str) -> Vec<String> {
+    let notebook = code_notebook(cells);
+    let analysis = analyse(&notebook);
+    let target = Target {
+        module: "nb",
+        dotted: None,
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    let i = analysis
+        .definitions
+        .iter()
+        .position(|d| d.name == name)
+        .unwrap();
+    match &decisions.verdicts[i] {
+        Verdict::Move(needs) => needs.names(),
+        Verdict::Stay(reason) => panic!("{name} stays: {reason}"),
+    }
+}
+
+#[test]
+fn an_import_block_takes_what_its_condition_reads() {
+    let block =
+        "if sys.version_info >= (3, 11):\n    import tomllib\nelse:\n    import tomli as tomllib";
+    assert_eq!(
+        needs_of(
+            &[
+                "import sys",
+                block,
+                "def f(s):\n    return tomllib.loads(s)"
+            ],
+            "f"
+        ),
+        ["sys", "tomllib"]
+    );
+    stays(
+        &[
+            "fast = len([1])",
+            "if fast:\n    import json\nelse:\n    import pickle as json",
+            "def f(s):\n    return json.loads(s)",
+        ],
+        "f",
+        "reads-variable",
+    );
+}
+
 #[test]
 fn a_definition_that_uses_one_that_stays_stays() {
     let cells = [
@@ -406,6 +452,23 @@ fn nothing_moves_before_a_read_of_numbered_history() {
     ];
     stays(&cells, "f", "before-history");
     moves(&cells, "g");
+}
+
+#[test]
+fn cutting_never_leaves_a_line_ipython_reads_as_a_magic() {
+    stays(
+        &["def helper():\n    return 1\n\nrun(helper)"],
+        "helper",
+        "leaves-magic-line",
+    );
+    // When `run` is a defined name, the line stays Python.
+    moves(
+        &[
+            "def run(f):\n    return f()",
+            "def helper():\n    return 1\n\nrun(helper)",
+        ],
+        "helper",
+    );
 }
 
 #[test]

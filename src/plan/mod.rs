@@ -14,11 +14,11 @@ use ruff_text_size::Ranged;
 
 use crate::analysis::{Analysis, StatementRef, statement};
 use crate::decide::writefile::WriteFiles;
-use crate::decide::{Decisions, Moving};
+use crate::decide::{Autoreload, Decisions, Moving};
 use crate::emit::{self, Import};
 use crate::notebook::{CellEdit, Notebook};
 use crate::python::imports::bound_name;
-use crate::python::span::statement_block;
+use crate::python::span::cut_range;
 use writefile::{ImportEdits, import_edits, relative_sibling_imports};
 
 /// What the user asked of `extract`, as far as planning is concerned.
@@ -91,7 +91,7 @@ pub(crate) fn plan_notebook(
         let imported: Vec<String> = moving.items.iter().map(|item| item.name.clone()).collect();
         plan.edits.push(CellEdit::InsertCode {
             before: position,
-            source: import_cell(notebook, analysis, module, &imported, options),
+            source: import_cell(module, &imported, decisions.autoreload, options),
             id: notebook
                 .uses_cell_ids()
                 .then(|| fresh_cell_id(notebook, module)),
@@ -259,10 +259,10 @@ fn block<'n>(
 ) -> (&'n str, Range<usize>) {
     let cell = &analysis.cells[at.code_cell];
     let source = cell.text(notebook);
-    let statements = cell.notebook_statements();
-    let range = statement_block(source, statements, at.statement)
-        .unwrap_or_else(|| statements[at.statement].range().into());
-    (source, range)
+    (
+        source,
+        cut_range(source, cell.notebook_statements(), at.statement),
+    )
 }
 
 /// Edits to the notebook's cells: moved statements cut out (cells left empty are removed),
@@ -276,12 +276,20 @@ fn cell_edits(
     rewrites: &ImportEdits,
 ) -> Vec<CellEdit> {
     let mut by_cell = rewrites.clone();
+    let mut cut: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     for at in moving.iter().flat_map(|moving| &moving.cut) {
         let (_, range) = block(notebook, analysis, *at);
         by_cell
             .entry(at.code_cell)
             .or_default()
             .push((range, String::new()));
+        cut.entry(at.code_cell).or_default().insert(at.statement);
+    }
+    for (code_cell, cut) in cut {
+        let cell = &analysis.cells[code_cell];
+        if let Some(quiet) = keep_quiet(cell.text(notebook), cell.notebook_statements(), &cut) {
+            by_cell.entry(code_cell).or_default().push(quiet);
+        }
     }
     let mut edits: Vec<CellEdit> = writes
         .modules
@@ -313,32 +321,52 @@ fn cell_edits(
     edits
 }
 
+/// IPython displays the value of a cell whose last statement is an expression. When the
+/// statements cut from a cell include its last one and leave an expression last, the cell
+/// would start displaying it: a `;` after that expression keeps it quiet, as IPython reads a
+/// cell ending in `;`. Returns that insertion.
+fn keep_quiet(
+    source: &str,
+    statements: &[Stmt],
+    cut: &BTreeSet<usize>,
+) -> Option<(Range<usize>, String)> {
+    if !cut.contains(&statements.len().checked_sub(1)?) {
+        return None;
+    }
+    let last = (0..statements.len()).rev().find(|i| !cut.contains(i))?;
+    let Stmt::Expr(expr) = &statements[last] else {
+        return None;
+    };
+    let end = expr.end().to_usize();
+    let line_end = source[end..].find('\n').map_or(source.len(), |n| end + n);
+    if source[end..line_end].trim_start().starts_with(';') {
+        return None;
+    }
+    Some((end..end, ";".to_owned()))
+}
+
 /// The new cell: autoreload (unless the notebook has it or it is off) and the import.
 fn import_cell(
-    notebook: &Notebook,
-    analysis: &Analysis,
     module: &str,
     names: &[String],
+    autoreload: Autoreload,
     options: &ExtractOptions,
 ) -> String {
     let mut lines = Vec::new();
-    let has_autoreload = analysis.cells.iter().any(|cell| {
-        notebook.cells()[cell.index.0]
-            .source
-            .contains("load_ext autoreload")
-    });
-    if options.autoreload && !has_autoreload {
-        lines.push("%load_ext autoreload".to_owned());
-        lines.push("%autoreload 2".to_owned());
+    let dotted = format!("{}.{module}", options.parent);
+    if options.autoreload && autoreload == Autoreload::Explicit {
+        // Loaded only when it is not, so that a notebook that `%run`s this one sees no
+        // output and keeps its own autoreload mode.
+        lines.push("if \"autoreload\" not in get_ipython().extension_manager.loaded:".to_owned());
+        lines.push("    %load_ext autoreload".to_owned());
+        lines.push("    %autoreload 1".to_owned());
+        lines.push(format!("%aimport {dotted}"));
     }
     let sorted: Vec<String> = emit::sorted_members(names.iter().map(|n| (n.clone(), ())).collect())
         .into_iter()
         .map(|(name, ())| name)
         .collect();
-    lines.push(emit::from_import(
-        &format!("{}.{module}", options.parent),
-        &sorted,
-    ));
+    lines.push(emit::from_import(&dotted, &sorted));
     lines.join("\n")
 }
 
@@ -398,6 +426,42 @@ pub(crate) fn module_name(stem: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_left_ending_in_an_expression_stays_quiet() {
+        let quiet = |source: &str, cut: &[usize]| {
+            let parsed = crate::python::parse::parse_cell(source);
+            let cut: BTreeSet<usize> = cut.iter().copied().collect();
+            let edit = keep_quiet(source, &parsed.syntax().body, &cut);
+            let mut edits: Vec<(Range<usize>, String)> = edit.into_iter().collect();
+            for &i in &cut {
+                let range = cut_range(source, &parsed.syntax().body, i);
+                edits.push((range, String::new()));
+            }
+            emit::edit(source, edits)
+        };
+        assert_eq!(
+            quiet("x = 5\nx  # five\ndef f():\n    pass\n", &[2]).as_deref(),
+            Some("x = 5\nx;  # five\n")
+        );
+        assert_eq!(
+            quiet("\"Notes.\"\n\ndef f():\n    pass", &[1]).as_deref(),
+            Some("\"Notes.\";")
+        );
+        // Already quiet, or the last statement stays, or it is not an expression.
+        assert_eq!(
+            quiet("x;\ndef f():\n    pass\n", &[1]).as_deref(),
+            Some("x;\n")
+        );
+        assert_eq!(
+            quiet("def f():\n    pass\nx\n", &[0]).as_deref(),
+            Some("x\n")
+        );
+        assert_eq!(
+            quiet("y = 1\ndef f():\n    pass\n", &[1]).as_deref(),
+            Some("y = 1\n")
+        );
+    }
 
     #[test]
     fn module_names_from_file_names() {

@@ -10,7 +10,7 @@ use ruff_text_size::Ranged;
 /// The byte range of `statements[i]` with its comments, from the start of its first line
 /// through its final newline; `None` when it shares a line with other code (`a = 1; b = 2`),
 /// so that it cannot be cut out as whole lines.
-pub fn statement_block(source: &str, statements: &[Stmt], i: usize) -> Option<Range<usize>> {
+pub(crate) fn statement_block(source: &str, statements: &[Stmt], i: usize) -> Option<Range<usize>> {
     let stmt = &statements[i];
     let previous_end = i
         .checked_sub(1)
@@ -54,6 +54,12 @@ pub fn statement_block(source: &str, statements: &[Stmt], i: usize) -> Option<Ra
         block_end = next_end;
     }
     Some(block_start..block_end)
+}
+
+/// The text cut from a cell when `statements[i]` moves: its block with comments, or just the
+/// statement when it shares a line with other code.
+pub(crate) fn cut_range(source: &str, statements: &[Stmt], i: usize) -> Range<usize> {
+    statement_block(source, statements, i).unwrap_or_else(|| statements[i].range().into())
 }
 
 /// The offset just past the newline ending the line that contains `offset` (or the end).

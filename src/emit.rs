@@ -33,6 +33,9 @@ pub enum Import {
     },
     /// A `try`/`if` block of imports, verbatim.
     Block(String),
+    /// An import that may fail alone, as it may in the notebook:
+    /// `try: import x` / `except ImportError: pass`.
+    Guarded(Box<Import>),
 }
 
 impl Import {
@@ -40,6 +43,7 @@ impl Import {
         match self {
             Import::Module { module, .. } | Import::From { module, .. } => module,
             Import::Block(_) => "",
+            Import::Guarded(import) => import.module(),
         }
     }
 
@@ -60,6 +64,14 @@ impl Import {
                 from_import(module, &names)
             }
             Import::Block(text) => text.clone(),
+            Import::Guarded(import) => {
+                let inner: Vec<String> = import
+                    .render()
+                    .lines()
+                    .map(|line| format!("    {line}"))
+                    .collect();
+                format!("try:\n{}\nexcept ImportError:\n    pass", inner.join("\n"))
+            }
         }
     }
 }
@@ -104,7 +116,11 @@ enum Section {
     ThirdParty,
     FirstParty,
     Blocks,
+    Guarded,
 }
+
+/// The comment above the imports that may fail alone.
+const GUARDED_COMMENT: &str = "# The saved notebook does not show that these imports work: if one fails,\n# only the code that uses it fails, as in the notebook.";
 
 /// Renders imports grouped standard library / third party / this package and sorted, as
 /// isort and ruff would, with a blank line between groups.
@@ -133,6 +149,7 @@ pub fn import_lines(imports: &[Import], package: &str) -> String {
         let top = import.module().split('.').next().unwrap_or_default();
         let section = match import {
             Import::Block(_) => Section::Blocks,
+            Import::Guarded(_) => Section::Guarded,
             _ if top == "__future__" => Section::Future,
             _ if top == package || import.module().starts_with('.') => Section::FirstParty,
             _ if is_known_standard_library(PYTHON_MINOR, top) => Section::StandardLibrary,
@@ -145,14 +162,21 @@ pub fn import_lines(imports: &[Import], package: &str) -> String {
         if section != Section::Blocks {
             // Straight `import x` before `from x import y`, then by module, case-insensitively.
             imports.sort_by_key(|import| {
+                let inner: &Import = match import {
+                    Import::Guarded(inner) => inner,
+                    import => import,
+                };
                 (
-                    matches!(import, Import::From { .. }),
+                    matches!(inner, Import::From { .. }),
                     import.module().to_lowercase(),
                     import.render(),
                 )
             });
         }
-        let lines: Vec<String> = imports.iter().map(|import| import.render()).collect();
+        let mut lines: Vec<String> = imports.iter().map(|import| import.render()).collect();
+        if section == Section::Guarded {
+            lines.insert(0, GUARDED_COMMENT.to_owned());
+        }
         groups.push(lines.join("\n"));
     }
     groups.join("\n\n")
@@ -354,6 +378,32 @@ mod tests {
              import numpy as np\n\n\
              from mylib.core import Report, parse\n\n\
              try:\n    import ujson as json\nexcept ImportError:\n    import json"
+        );
+    }
+
+    #[test]
+    fn imports_that_may_fail_are_guarded_one_by_one() {
+        let imports = vec![
+            Import::Guarded(Box::new(Import::Module {
+                module: "fancylib".into(),
+                alias: None,
+            })),
+            Import::Module {
+                module: "os".into(),
+                alias: None,
+            },
+            Import::Guarded(Box::new(Import::From {
+                module: "numpy".into(),
+                names: vec![("array".into(), None)],
+            })),
+        ];
+        assert_eq!(
+            import_lines(&imports, "mylib"),
+            format!(
+                "import os\n\n{GUARDED_COMMENT}\n\
+                 try:\n    import fancylib\nexcept ImportError:\n    pass\n\
+                 try:\n    from numpy import array\nexcept ImportError:\n    pass"
+            )
         );
     }
 

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(crate) use reason::StayReason;
 use ruff_python_ast::Stmt;
 
-use crate::analysis::{Analysis, DefinitionKind, StatementRef};
+use crate::analysis::{Analysis, DefinitionKind, StatementRef, statement};
 use crate::emit::{self, PYTHON_MINOR};
 use crate::error::PackageError;
 use crate::magics::automagic;
@@ -156,6 +156,12 @@ pub(crate) struct Moving {
     pub(crate) star: bool,
     /// The module needs `from __future__ import annotations`.
     pub(crate) future_annotations: bool,
+    /// Names among `imports` whose import the saved notebook does not show working (no
+    /// outputs, or the cell never ran): the module imports them so that a failure leaves the
+    /// rest of the module working, as the notebook would.
+    pub(crate) unverified: BTreeSet<String>,
+    /// The same for the star imports the module needs.
+    pub(crate) unverified_stars: BTreeSet<StatementRef>,
 }
 
 /// A definition or constant that moves to the package.
@@ -266,6 +272,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
             }
         }
     }
+    keep_importing_code_that_runs(analysis, &writefiles, &mut verdicts);
     let setup = placement::Setup::find(analysis, &writefiles, &execution);
     // Placing the import cell can force definitions to stay; each round keeps at least one
     // more, so this ends.
@@ -279,6 +286,8 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
             Err(blocked) => placement::keep_blocked(analysis, &mut verdicts, &blocked),
         }
     };
+    let mut moving = moving;
+    mark_unverified(notebook, analysis, &writefiles, &mut moving);
     let autoreload = if analysis.uses_autoreload {
         Autoreload::Notebook
     } else if binds_package_name(analysis, &execution, target) {
@@ -305,6 +314,88 @@ fn binds_package_name(analysis: &Analysis, execution: &Execution<'_>, target: Ta
         || execution.runs().iter().any(|(_, run)| {
             run.listing.is_some() || run.uses.iter().any(|(name, _)| name.as_str() == package)
         })
+}
+
+/// An import the saved notebook does not show working may fail where the package is used:
+/// one that is not from the standard library or the package, in a cell that has no execution
+/// count or shows an error.
+fn mark_unverified(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    writefiles: &WriteFiles,
+    moving: &mut Moving,
+) {
+    let works = |at: StatementRef, module: &str| {
+        let top = module.split('.').next().unwrap_or_default();
+        // IPython is the kernel itself: it is there whenever the notebook runs.
+        ruff_python_stdlib::sys::is_known_standard_library(PYTHON_MINOR, top)
+            || top == "IPython"
+            || writefiles.get(top).is_some()
+            || notebook.cells()[analysis.cells[at.code_cell].index.0].ran_cleanly
+    };
+    let unverified: BTreeSet<String> = moving
+        .imports
+        .iter()
+        .filter(|name| {
+            let site = &analysis.names.sites(name)[0];
+            let stmt = statement(&analysis.cells, site.at);
+            let is_statement = matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_));
+            let origin = analysis.names.origin(name).unwrap_or_default();
+            is_statement && !works(site.at, &origin)
+        })
+        .cloned()
+        .collect();
+    let stars: BTreeSet<StatementRef> = if moving.star {
+        analysis
+            .names
+            .star_imports
+            .iter()
+            .filter(|at| {
+                let Stmt::ImportFrom(import) = statement(&analysis.cells, **at) else {
+                    return false;
+                };
+                !works(**at, import.module.as_ref().map_or("", |m| m.as_str()))
+            })
+            .copied()
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    moving.unverified = unverified;
+    moving.unverified_stars = stars;
+}
+
+/// A module a `%%writefile` cell writes that runs code when imported must be imported where
+/// the notebook imports it: a definition whose module would import it at the import cell
+/// stays.
+fn keep_importing_code_that_runs(
+    analysis: &Analysis,
+    writefiles: &WriteFiles,
+    verdicts: &mut [Verdict],
+) {
+    for i in 0..analysis.definitions.len() {
+        let Verdict::Move(needs) = &verdicts[i] else {
+            continue;
+        };
+        let written = needs.imports.iter().find_map(|name| {
+            let origin = analysis.names.origin(name)?;
+            // `from helpers import f` binds `helpers.f`: the module is a prefix.
+            let mut module = origin.as_str();
+            loop {
+                if let Some(written) = writefiles.get(module) {
+                    return written.runs_code.then_some(written);
+                }
+                module = module.rsplit_once('.')?.0;
+            }
+        });
+        if let Some(written) = written {
+            let reason = StayReason::ImportRunsCode {
+                module: written.module.clone(),
+                cell: written.cells[0].number(),
+            };
+            definitions::keep(analysis, verdicts, i, reason);
+        }
+    }
 }
 
 /// Cutting code out of a cell must not change how IPython reads what remains: a cell left with

@@ -188,6 +188,14 @@ pub(crate) enum StayReason {
         /// The line that would be left.
         line: String,
     },
+    /// The definition needs a module a `%%writefile` cell writes, which runs code when
+    /// imported: the package would import it earlier than the notebook does.
+    ImportRunsCode {
+        /// The module.
+        module: String,
+        /// The `%%writefile` cell.
+        cell: CellNumber,
+    },
     /// The definition has annotations Python evaluates, but a module holding definitions from
     /// after `from __future__ import annotations` would postpone them.
     EagerAnnotations {
@@ -373,6 +381,7 @@ impl StayReason {
             StayReason::ConstantBeforeSetup { .. } => "constant-before-setup",
             StayReason::BeforeHistory { .. } => "before-history",
             StayReason::LeavesMagicLine { .. } => "leaves-magic-line",
+            StayReason::ImportRunsCode { .. } => "import-runs-code",
             StayReason::ImportAfterChdir { .. } => "import-after-chdir",
             StayReason::EagerAnnotations { .. } => "eager-annotations",
             StayReason::UsedTooEarly { .. } => "used-too-early",
@@ -544,6 +553,9 @@ impl StayReason {
                     magic.unwrap_or_default()
                 )
             }
+            StayReason::ImportRunsCode { module, cell } => format!(
+                "needs `{module}` (written by cell {cell}), which runs code when imported, and the package would import it earlier than the notebook does"
+            ),
             StayReason::EagerAnnotations { cell } => format!(
                 "has annotations that run now, but would be postponed by the `from __future__ import annotations` of cell {cell} in the module"
             ),

@@ -510,6 +510,29 @@ fn writefile_cells_have_their_own_rules() {
 }
 
 #[test]
+fn written_modules_keep_their_meaning() {
+    let notebook = code_notebook(&[
+        "%%writefile logs.py\nimport logging\nlog = logging.getLogger(__name__)",
+        "%%writefile noisy.py\nprint('loaded')\n\ndef f():\n    return 1",
+        "import logs\nimport noisy",
+        "def g():\n    return noisy.f()",
+    ]);
+    let analysis = analyse(&notebook);
+    let target = Target {
+        module: "nb",
+        dotted: None,
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    let stay = decisions.writefiles.verdicts[0].stay.as_ref().unwrap();
+    assert!(stay.to_string().contains("`__name__`"), "{stay}");
+    assert!(decisions.writefiles.verdicts[1].stay.is_none());
+    let Verdict::Stay(reason) = &decisions.verdicts[0] else {
+        panic!("g moves");
+    };
+    assert_eq!(reason.code(), "import-runs-code");
+}
+
+#[test]
 fn package_names_are_checked() {
     let notebook = code_notebook(&["import helpers"]);
     let analysis = analyse(&notebook);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
-use ruff_python_ast::StmtImport;
+use ruff_python_ast::{Stmt, StmtImport};
 use ruff_python_parser::parse_module;
 use ruff_source_file::LineIndex;
 use ruff_text_size::Ranged;
@@ -15,8 +15,9 @@ use crate::analysis::Analysis;
 use crate::magics::WriteFile;
 use crate::notebook::{CellKind, Notebook};
 use crate::position::{CellIndex, CellNumber};
-use crate::python::imports::{ImportStmt, Reach, for_each_import};
+use crate::python::imports::{ImportStmt, Reach, for_each_import, is_import_block};
 use crate::python::parse::line_column;
+use crate::python::scope::{self, ModuleReads, ReadTime, ScopeOptions};
 
 /// What happens to one `%%writefile` cell.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +76,9 @@ pub(crate) enum WriteFileStay {
     NameTaken,
     /// The module reads `__file__`, which would point into the package.
     ReadsOwnPath,
+    /// The module reads `__name__`, which would be the package's name for it
+    /// (`logging.getLogger(__name__)`).
+    ReadsOwnName,
     /// Another cell writing the same file stays.
     WithOther {
         /// That cell.
@@ -116,6 +120,9 @@ impl fmt::Display for WriteFileStay {
             WriteFileStay::ReadsOwnPath => {
                 f.write_str("its code reads `__file__`, which would then point into the package")
             }
+            WriteFileStay::ReadsOwnName => f.write_str(
+                "its code reads `__name__`, which would then be the module's name in the package",
+            ),
             WriteFileStay::NameTaken => f.write_str(
                 "its module would have the name of the module nbhoist writes for this notebook",
             ),
@@ -137,6 +144,9 @@ pub(crate) struct WrittenModule {
     pub(crate) cells: Vec<CellIndex>,
     /// The file's content as IPython would write it.
     pub(crate) content: String,
+    /// Importing it runs code besides defining things (prints, configures, computes), which
+    /// must keep happening where the notebook imports it.
+    pub(crate) runs_code: bool,
 }
 
 /// The verdict of every `%%writefile` cell, and the modules that move.
@@ -190,7 +200,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, reserved: &str) -
         }
     }
     let imports = module_imports(notebook, analysis);
-    let mut contents: BTreeMap<String, String> = BTreeMap::new();
+    let mut contents: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for (module, members) in &groups {
         let stay = if module == reserved {
             Err((members[0], WriteFileStay::NameTaken))
@@ -226,11 +236,12 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, reserved: &str) -
 
     let mut modules: Vec<WrittenModule> = contents
         .into_iter()
-        .map(|(module, content)| WrittenModule {
+        .map(|(module, (content, runs_code))| WrittenModule {
             path: format!("{}.py", module.replace('.', "/")),
             cells: groups[&module].iter().map(|&i| verdicts[i].cell).collect(),
             module,
             content,
+            runs_code,
         })
         .collect();
     modules.sort_by_key(|m| m.cells[0]);
@@ -276,7 +287,7 @@ fn group_stay(
     members: &[usize],
     module: &str,
     imports: &[ModuleImport],
-) -> Result<String, (usize, WriteFileStay)> {
+) -> Result<(String, bool), (usize, WriteFileStay)> {
     let body = |i: usize| {
         let source = &notebook.cells()[verdicts[i].cell.0].source;
         let mut body = source[verdicts[i].magic.body_start.min(source.len())..].to_owned();
@@ -322,9 +333,25 @@ fn group_stay(
             },
         ));
     }
-    // A module that finds its files next to itself would look in the package instead.
-    if content.contains("__file__") {
+    // A module that finds its files next to itself would look in the package instead; one
+    // that names itself would be named after the package.
+    let parsed = parse_module(&content).ok();
+    let body = parsed.as_ref().map_or(&[][..], |p| &p.syntax().body);
+    let reads: Vec<ModuleReads> = body
+        .iter()
+        .map(|stmt| scope::module_reads(stmt, ScopeOptions::default()))
+        .collect();
+    let reads_name = |name: &str| {
+        reads
+            .iter()
+            .flat_map(|reads| &reads.reads)
+            .any(|read| read.name.as_str() == name)
+    };
+    if reads_name("__file__") {
         return Err((members[0], WriteFileStay::ReadsOwnPath));
+    }
+    if reads_name("__name__") {
+        return Err((members[0], WriteFileStay::ReadsOwnName));
     }
     let first = verdicts[members[0]].cell;
     let path = format!("{}.py", module.replace('.', "/"));
@@ -384,7 +411,31 @@ fn group_stay(
             ));
         }
     }
-    Ok(content)
+    let runs_code = body
+        .iter()
+        .zip(&reads)
+        .any(|(stmt, reads)| runs_code(stmt, reads));
+    Ok((content, runs_code))
+}
+
+/// Whether a top-level statement of a module runs code when the module is imported, besides
+/// importing and defining: a call (also in a decorator, a default value or a class body), an
+/// expression that is not a docstring, a loop, a `with`, ...
+fn runs_code(stmt: &Stmt, reads: &ModuleReads) -> bool {
+    let calls = reads.calls.iter().any(|call| call.when == ReadTime::Now);
+    let defines = match stmt {
+        Stmt::Import(_)
+        | Stmt::ImportFrom(_)
+        | Stmt::FunctionDef(_)
+        | Stmt::ClassDef(_)
+        | Stmt::Assign(_)
+        | Stmt::AnnAssign(_)
+        | Stmt::TypeAlias(_)
+        | Stmt::Pass(_) => true,
+        Stmt::Expr(expr) => expr.value.is_string_literal_expr(),
+        _ => is_import_block(stmt),
+    };
+    calls || !defines
 }
 
 /// An import statement, anywhere in a code cell, of a module some `%%writefile` cell writes.

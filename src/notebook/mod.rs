@@ -60,6 +60,9 @@ pub struct Cell {
     pub carries_data: bool,
     /// The saved outputs show an `ImportError` or `ModuleNotFoundError`.
     pub import_failed: bool,
+    /// The cell ran without an error when the notebook was saved: it has an execution count
+    /// and no error in its outputs.
+    pub ran_cleanly: bool,
     /// Byte range of the cell object (`{` through `}`) in the notebook text.
     span: Range<usize>,
     /// Byte range of the `source` value in the notebook text; `None` only for unknown cell

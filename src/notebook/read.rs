@@ -345,6 +345,14 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
         outputs.contains("\"ename\"")
             && (outputs.contains("\"ModuleNotFoundError\"") || outputs.contains("\"ImportError\""))
     });
+    // The cell ran without an error when the notebook was saved: it has an execution count
+    // and no error output.
+    let ran_cleanly = object
+        .get("execution_count")
+        .is_some_and(|count| count.get().trim() != "null")
+        && !object
+            .get("outputs")
+            .is_some_and(|outputs| outputs.get().contains("\"ename\""));
     Ok(Cell {
         index,
         kind,
@@ -354,6 +362,7 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
         tags,
         carries_data,
         import_failed,
+        ran_cleanly,
         span: span(text, raw),
         source_span,
     })

@@ -125,7 +125,15 @@ fn module_text(
         });
     }
     let mut blocks_seen = BTreeSet::new();
-    let mut from_imports: BTreeMap<String, Vec<(String, Option<String>)>> = BTreeMap::new();
+    // By module, and whether the import may fail alone.
+    let mut from_imports: BTreeMap<(String, bool), Vec<(String, Option<String>)>> = BTreeMap::new();
+    let guard = |import: Import, name: &str| {
+        if moving.unverified.contains(name) {
+            Import::Guarded(Box::new(import))
+        } else {
+            import
+        }
+    };
     for name in &moving.imports {
         for site in analysis.names.sites(name) {
             let stmt = statement(&analysis.cells, site.at);
@@ -150,6 +158,7 @@ fn module_text(
                                     alias: asname,
                                 },
                             };
+                            let import = guard(import, name);
                             if !imports.contains(&import) {
                                 imports.push(import);
                             }
@@ -176,7 +185,8 @@ fn module_text(
                                 alias.name.to_string(),
                                 alias.asname.as_ref().map(ToString::to_string),
                             );
-                            let members = from_imports.entry(module.clone()).or_default();
+                            let key = (module.clone(), moving.unverified.contains(name));
+                            let members = from_imports.entry(key).or_default();
                             if !members.contains(&member) {
                                 members.push(member);
                             }
@@ -192,8 +202,13 @@ fn module_text(
             }
         }
     }
-    for (module, names) in from_imports {
-        imports.push(Import::From { module, names });
+    for ((module, unverified), names) in from_imports {
+        let import = Import::From { module, names };
+        imports.push(if unverified {
+            Import::Guarded(Box::new(import))
+        } else {
+            import
+        });
     }
     for name in &moving.ipython {
         let module = if name == "display" {
@@ -210,7 +225,11 @@ fn module_text(
         for at in &analysis.names.star_imports {
             let source = analysis.cells[at.code_cell].text(notebook);
             let text = source[statement(&analysis.cells, *at).range()].to_owned();
-            let import = Import::Block(text);
+            let import = if moving.unverified_stars.contains(at) {
+                Import::Guarded(Box::new(Import::Block(text)))
+            } else {
+                Import::Block(text)
+            };
             if !imports.contains(&import) {
                 imports.push(import);
             }

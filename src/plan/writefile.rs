@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use ruff_python_ast::Stmt;
 use ruff_python_parser::parse_module;
 use ruff_text_size::Ranged;
 
@@ -12,6 +11,7 @@ use crate::analysis::Analysis;
 use crate::decide::writefile::{ImportRewrite, WriteFiles};
 use crate::emit::replace_ranges;
 use crate::notebook::Notebook;
+use crate::python::imports::{ImportStmt, Reach, for_each_import};
 
 /// Text edits per code cell (index into [`Analysis::cells`]): `(range, replacement)`.
 pub(super) type ImportEdits = BTreeMap<usize, Vec<(Range<usize>, String)>>;
@@ -94,7 +94,9 @@ fn render(
 }
 
 /// In a written module, imports of sibling modules (`from helpers import x`, written by
-/// another cell of the notebook) become package-relative (`from .helpers import x`).
+/// another cell of the notebook) become package-relative (`from .helpers import x`),
+/// wherever they are (in functions, in `try` blocks) and in every form (`import re,
+/// helpers` becomes `import re` and `from . import helpers`).
 pub(super) fn relative_sibling_imports(content: &str, module: &str, moving: &[&str]) -> String {
     let Ok(parsed) = parse_module(content) else {
         return content.to_owned();
@@ -103,37 +105,52 @@ pub(super) fn relative_sibling_imports(content: &str, module: &str, moving: &[&s
     let dots = ".".repeat(depth + 1);
     let is_sibling = |name: &str| moving.contains(&name);
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
-    for stmt in &parsed.syntax().body {
-        match stmt {
-            Stmt::ImportFrom(import) if import.level == 0 => {
+    for_each_import(
+        &parsed.syntax().body,
+        Reach::Everywhere,
+        &mut |import| match import {
+            ImportStmt::From(import) if import.level == 0 => {
                 if let Some(name) = &import.module
                     && is_sibling(name.as_str())
                 {
                     edits.push((name.range().into(), format!("{dots}{name}")));
                 }
             }
-            Stmt::Import(import)
-                if import
+            ImportStmt::From(_) => {}
+            ImportStmt::Import(import) => {
+                let sibling = |alias: &ruff_python_ast::Alias| {
+                    is_sibling(alias.name.as_str()) && !alias.name.contains('.')
+                };
+                if !import.names.iter().any(sibling) {
+                    return;
+                }
+                let statements: Vec<String> = import
                     .names
                     .iter()
-                    .all(|alias| is_sibling(alias.name.as_str()) && !alias.name.contains('.')) =>
-            {
-                let names: Vec<String> = import
-                    .names
-                    .iter()
-                    .map(|alias| match &alias.asname {
-                        Some(asname) => format!("{} as {asname}", alias.name),
-                        None => alias.name.to_string(),
+                    .map(|alias| {
+                        let named = match &alias.asname {
+                            Some(asname) => format!("{} as {asname}", alias.name),
+                            None => alias.name.to_string(),
+                        };
+                        if sibling(alias) {
+                            format!("from {dots} import {named}")
+                        } else {
+                            format!("import {named}")
+                        }
                     })
                     .collect();
-                edits.push((
-                    import.range().into(),
-                    format!("from {dots} import {}", names.join(", ")),
-                ));
+                let start = import.start().to_usize();
+                let line_start = content[..start].rfind('\n').map_or(0, |n| n + 1);
+                let indent = &content[line_start..start];
+                let separator = if indent.trim().is_empty() {
+                    format!("\n{indent}")
+                } else {
+                    "; ".to_owned()
+                };
+                edits.push((import.range().into(), statements.join(&separator)));
             }
-            _ => {}
-        }
-    }
+        },
+    );
     replace_ranges(content, edits)
 }
 
@@ -151,6 +168,11 @@ mod tests {
         assert_eq!(
             relative_sibling_imports("from helpers import x\n", "code.model", &["helpers"]),
             "from ..helpers import x\n"
+        );
+        let content = "import re, helpers\ntry:\n    from helpers import y\nexcept ImportError:\n    pass\n\ndef f():\n    import helpers as h\n    return h\n";
+        assert_eq!(
+            relative_sibling_imports(content, "model", &["helpers"]),
+            "import re\nfrom . import helpers\ntry:\n    from .helpers import y\nexcept ImportError:\n    pass\n\ndef f():\n    from . import helpers as h\n    return h\n"
         );
     }
 

@@ -106,6 +106,9 @@ pub(crate) fn plan_notebook(
     plan
 }
 
+/// A name a `from` import imports, and its alias.
+type Member = (String, Option<String>);
+
 /// The module: docstring, the imports the moved code needs, constants, definitions.
 fn module_text(
     notebook: &Notebook,
@@ -126,7 +129,7 @@ fn module_text(
     }
     let mut blocks_seen = BTreeSet::new();
     // By module, and whether the import may fail alone.
-    let mut from_imports: BTreeMap<(String, bool), Vec<(String, Option<String>)>> = BTreeMap::new();
+    let mut from_imports: BTreeMap<(String, bool), Vec<Member>> = BTreeMap::new();
     let guard = |import: Import, name: &str| {
         if moving.unverified.contains(name) {
             Import::Guarded(Box::new(import))

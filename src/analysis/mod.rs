@@ -228,6 +228,9 @@ pub(crate) struct NameTable {
     classes: HashMap<String, NameClass>,
     /// Star imports (`from x import *`), in notebook order.
     pub(crate) star_imports: Vec<StatementRef>,
+    /// Statements that may bind any name: `exec` of code nbhoist cannot read, `globals()`
+    /// used at notebook level. In notebook order.
+    pub(crate) dynamic_bindings: Vec<StatementRef>,
     /// Where `from __future__ import annotations` first appears, if anywhere.
     pub(crate) future_annotations: Option<CellIndex>,
 }
@@ -433,6 +436,29 @@ impl NameTable {
                 if is_future_annotations(stmt) && table.future_annotations.is_none() {
                     table.future_annotations = Some(cell.index);
                 }
+                // `exec("RATE = 0.5")` binds what its code binds; other dynamic bindings may
+                // bind anything.
+                let (executed, dynamic) = executed_code(stmt);
+                if dynamic {
+                    table.dynamic_bindings.push(at);
+                }
+                for code in executed {
+                    let parsed = ruff_python_parser::parse_module(&code);
+                    let Ok(parsed) = parsed else {
+                        table.dynamic_bindings.push(at);
+                        continue;
+                    };
+                    for executed in parsed.syntax().body.iter() {
+                        for binding in scope::module_bindings(executed) {
+                            table.sites.entry(binding.name).or_default().push(Site {
+                                at,
+                                cell: cell.index,
+                                kind: SiteKind::Other(BindingKind::Other),
+                                whole_lines: false,
+                            });
+                        }
+                    }
+                }
                 for binding in scope::module_bindings(stmt) {
                     if binding.kind == BindingKind::StarImport {
                         table.star_imports.push(at);
@@ -535,6 +561,7 @@ impl NameTable {
             table: self,
             cells,
             visiting,
+            at: site.at,
             ok: true,
         };
         check.visit_expr(value);
@@ -584,7 +611,19 @@ struct ConstantCheck<'t, 'c> {
     table: &'t NameTable,
     cells: &'c [CodeCell],
     visiting: &'t mut Vec<String>,
+    /// Where the constant is bound: what its value reads must be bound before, or the
+    /// notebook raised `NameError` there and the constant never existed.
+    at: StatementRef,
     ok: bool,
+}
+
+impl ConstantCheck<'_, '_> {
+    fn bound_before(&self, name: &str) -> bool {
+        self.table
+            .sites(name)
+            .first()
+            .is_some_and(|site| site.at < self.at)
+    }
 }
 
 impl<'a> Visitor<'a> for ConstantCheck<'_, '_> {
@@ -610,12 +649,14 @@ impl<'a> Visitor<'a> for ConstantCheck<'_, '_> {
             | Expr::NoneLiteral(_)
             | Expr::EllipsisLiteral(_) => visitor::walk_expr(self, expr),
             Expr::Name(name) => {
-                self.ok = self
-                    .table
-                    .is_constant(name.id.as_str(), self.cells, self.visiting);
+                self.ok = self.bound_before(&name.id)
+                    && self
+                        .table
+                        .is_constant(name.id.as_str(), self.cells, self.visiting);
             }
             Expr::Attribute(_) => {
-                self.ok = attribute_root(expr).is_some_and(|root| self.table.is_import(root));
+                self.ok = attribute_root(expr)
+                    .is_some_and(|root| self.table.is_import(root) && self.bound_before(root));
             }
             _ => self.ok = false,
         }
@@ -733,4 +774,66 @@ fn configures_autoreload(stmt: &Stmt) -> bool {
     let mut finder = Finder::default();
     finder.visit_stmt(stmt);
     finder.found
+}
+
+/// The code a top-level statement runs with `exec("...")` (string literals), and whether it
+/// also binds names in ways nbhoist cannot read: `exec` of anything else, or writing through
+/// `globals()`, `locals()` or `vars()` (`globals()["x"] = 1`, `globals().update(...)`).
+fn executed_code(stmt: &Stmt) -> (Vec<String>, bool) {
+    /// `globals()`, `locals()` or `vars()`.
+    fn is_namespace(expr: &Expr) -> bool {
+        matches!(expr, Expr::Call(call)
+            if call.arguments.is_empty()
+                && matches!(&*call.func, Expr::Name(name)
+                    if matches!(name.id.as_str(), "globals" | "locals" | "vars")))
+    }
+    #[derive(Default)]
+    struct Finder {
+        code: Vec<String>,
+        dynamic: bool,
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            let targets: &[Expr] = match stmt {
+                Stmt::Assign(assign) => &assign.targets,
+                Stmt::AugAssign(assign) => std::slice::from_ref(&*assign.target),
+                Stmt::Delete(delete) => &delete.targets,
+                _ => &[],
+            };
+            self.dynamic |= targets.iter().any(|target| {
+                matches!(target, Expr::Subscript(subscript) if is_namespace(&subscript.value))
+            });
+            // What a definition's body does, it does in its own scope or through `global`.
+            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                visitor::walk_stmt(self, stmt);
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(call) = expr {
+                match &*call.func {
+                    Expr::Name(func) if func.id.as_str() == "exec" => {
+                        match call.arguments.args.first() {
+                            Some(Expr::StringLiteral(code)) => {
+                                self.code.push(code.value.to_str().to_owned());
+                            }
+                            _ => self.dynamic = true,
+                        }
+                    }
+                    Expr::Attribute(method) if is_namespace(&method.value) => {
+                        self.dynamic |= matches!(
+                            method.attr.as_str(),
+                            "update" | "setdefault" | "pop" | "popitem" | "clear" | "__setitem__"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            if !matches!(expr, Expr::Lambda(_)) {
+                visitor::walk_expr(self, expr);
+            }
+        }
+    }
+    let mut finder = Finder::default();
+    finder.visit_stmt(stmt);
+    (finder.code, finder.dynamic)
 }

@@ -14,7 +14,8 @@ use crate::analysis::{
 };
 use crate::notebook::Notebook;
 use crate::python::imports::is_import_block;
-use crate::python::scope::{self, BindingKind, Call, Mutation};
+use crate::python::scope::{self, BindingKind, Call, Mutation, ReadTime};
+use crate::python::stdlib_exports::module_exports;
 
 /// One definition before verdicts are final.
 struct Candidate {
@@ -178,20 +179,32 @@ impl Rules<'_> {
         let definition = &self.analysis.definitions[i];
         let names = &self.analysis.names;
         let time = &self.definition_times[i];
-        for (name, via) in &time.reads {
+        for (name, via, _) in &time.reads {
             let unbound = names.class(name).is_none();
             if (unbound && has_visible_effect(name)) || is_output_module(name, self.analysis) {
                 let name = via.clone().unwrap_or_else(|| name.to_string());
                 return Err(StayReason::DefinitionTimeEffect { name });
             }
         }
-        for (name, _) in &time.reads {
+        for (name, _, _) in &time.reads {
             if let Some(site) = names.sites(name).first()
                 && site.at >= definition.at
             {
                 return Err(StayReason::DefinedTooEarly {
                     name: name.to_string(),
                     bound: site.cell.number(),
+                });
+            }
+        }
+        for (call, _) in &time.calls {
+            // A string or a number called raises `TypeError`.
+            if let [callee] = call.path.as_slice()
+                && names.class(callee) == Some(&NameClass::Constant)
+                && !constant_value(statement(&self.analysis.cells, names.sites(callee)[0].at))
+                    .is_some_and(|value| value.is_attribute_expr())
+            {
+                return Err(StayReason::CallsConstant {
+                    name: callee.to_string(),
                 });
             }
         }
@@ -208,18 +221,54 @@ impl Rules<'_> {
 
     /// A definition after an import that failed when the notebook last ran, in the same
     /// cell: the cell stopped at the import, so the definition never existed.
+    ///
+    /// A cell stops at its first error, so a definition after a statement that raised never
+    /// existed: after an import whose failure the saved outputs show, after a statement that
+    /// reads a name nothing binds before it; and in a cell whose saved outputs show another
+    /// error, any definition may be what raised or may come after it.
     fn never_ran(&self, i: usize) -> Option<StayReason> {
         let definition = &self.analysis.definitions[i];
-        let cell = &self.analysis.cells[definition.at.code_cell];
-        if !self.notebook.cells()[cell.index.0].import_failed {
-            return None;
+        let code_cell = definition.at.code_cell;
+        let cell = &self.analysis.cells[code_cell];
+        let saved = &self.notebook.cells()[cell.index.0];
+        let statements = &cell.notebook_statements()[..definition.at.statement];
+        if saved.import_failed {
+            let after_import = statements.iter().any(|stmt| {
+                matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) || is_import_block(stmt)
+            });
+            if after_import {
+                return Some(StayReason::AfterFailedImport {
+                    cell: cell.index.number(),
+                });
+            }
+        } else if saved.error_output {
+            return Some(StayReason::ErrorInCell {
+                cell: cell.index.number(),
+            });
         }
-        let first_import = cell.notebook_statements().iter().position(|stmt| {
-            matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) || is_import_block(stmt)
-        })?;
-        (first_import < definition.at.statement).then(|| StayReason::AfterFailedImport {
-            cell: cell.index.number(),
-        })
+        let names = &self.analysis.names;
+        for statement in 0..statements.len() {
+            let at = StatementRef {
+                code_cell,
+                statement,
+            };
+            let reads = &self.analysis.reads(at).reads;
+            let unbound = reads.iter().find(|read| {
+                let name = read.name.as_str();
+                read.when == ReadTime::Now
+                    && !names.sites(name).iter().any(|site| site.at <= at)
+                    && !scope::is_builtin(name)
+                    && !is_ipython_name(name)
+                    && !names.star_imports.iter().any(|star| *star < at)
+            });
+            if let Some(read) = unbound {
+                return Some(StayReason::AfterNameError {
+                    cell: cell.index.number(),
+                    name: read.name.to_string(),
+                });
+            }
+        }
+        None
     }
 
     /// Rule 1: the name is bound once, or only by identical definitions.
@@ -248,17 +297,70 @@ impl Rules<'_> {
             });
         }
         let mut texts = sites.iter().map(|site| self.statement_text(site.at));
+        let mut cells: Vec<_> = sites.iter().map(|site| site.cell.number()).collect();
+        cells.dedup();
         if let Some(first) = texts.next()
             && texts.any(|text| text != first)
         {
-            let mut cells: Vec<_> = sites.iter().map(|site| site.cell.number()).collect();
-            cells.dedup();
             return Err(StayReason::Redefined {
                 name: name.to_owned(),
                 cells,
             });
         }
+        if sites.len() > 1 && !self.copies_are_interchangeable(name, sites) {
+            return Err(StayReason::DefinedAgain {
+                name: name.to_owned(),
+                cells,
+            });
+        }
         Ok(())
+    }
+
+    /// Whether several definitions of `name` with the same code can be one: each makes a new
+    /// object, which matters for a class (instances of the first are not of the second), a
+    /// decorated function (a cache, a registry), a function with a default computed or
+    /// mutable (its state), and any function the notebook handles other than by calling it
+    /// (`first is double`).
+    fn copies_are_interchangeable(&self, name: &str, sites: &[crate::analysis::Site]) -> bool {
+        let plain = sites.iter().all(|site| {
+            let Stmt::FunctionDef(def) = statement(&self.analysis.cells, site.at) else {
+                return false;
+            };
+            def.decorator_list.is_empty()
+                && def
+                    .parameters
+                    .iter_non_variadic_params()
+                    .filter_map(|param| param.default())
+                    .all(is_immutable_literal)
+        });
+        if !plain {
+            return false;
+        }
+        // Every read of the name anywhere is the callee of a call.
+        self.analysis
+            .cells
+            .iter()
+            .enumerate()
+            .all(|(code_cell, cell)| {
+                let body = cell.parsed.as_ref().map_or(&[][..], |p| &p.syntax().body);
+                (0..body.len()).all(|statement| {
+                    let reads = self.analysis.reads(StatementRef {
+                        code_cell,
+                        statement,
+                    });
+                    let read = reads
+                        .reads
+                        .iter()
+                        .filter(|r| r.name.as_str() == name)
+                        .count();
+                    let called = reads
+                        .calls
+                        .iter()
+                        .filter(|call| call.path.len() == 1 && call.path[0].as_str() == name)
+                        .count();
+                    read <= called
+                })
+            })
     }
 
     fn statement_text(&self, at: StatementRef) -> &str {
@@ -309,9 +411,10 @@ impl Rules<'_> {
             None if ipython_import(read) => {
                 candidate.needs.ipython.insert(read.to_owned());
             }
-            // A star import may rebind a builtin (`from math import *` rebinds `pow`): the
-            // module must see the same star import.
-            None if !names.star_imports.is_empty() => {
+            // A star import may bind the name, or rebind a builtin (`from math import *`
+            // rebinds `pow`): the module must see the same star import. Which names a
+            // standard-library module binds is known.
+            None if self.star_may_bind(read) => {
                 candidate.needs.star.insert(read.to_owned());
             }
             None if scope::is_builtin(read) => {}
@@ -322,6 +425,18 @@ impl Rules<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether a star import of the notebook may bind `name`: one of a module whose exports
+    /// are not known may bind anything.
+    fn star_may_bind(&self, name: &str) -> bool {
+        self.analysis.names.star_imports.iter().any(|&at| {
+            let Stmt::ImportFrom(import) = statement(&self.analysis.cells, at) else {
+                return true;
+            };
+            let module = import.module.as_ref().map_or("", |m| m.as_str());
+            module_exports(module).is_none_or(|exports| exports.exports_in_any(name))
+        })
     }
 
     /// Adds an import. A `try`/`if` block of imports travels whole, so what its condition and
@@ -524,11 +639,25 @@ impl Rules<'_> {
                         cell: cell_of(at),
                     });
                 }
+                let time = &self.definition_times[i];
                 if reason.is_none() {
-                    reason = self.definition_times[i].reads.iter().find_map(|(name, _)| {
+                    reason = time.reads.iter().find_map(|(name, _, _)| {
                         changed(name, site).map(|at| StayReason::ChangedBefore {
                             name: name.to_string(),
                             changed: cell_of(at),
+                        })
+                    });
+                }
+                // Defining it changes what notebook code reads before its cell (`@register`
+                // adding to a registry): at the import cell, the change would come first.
+                if reason.is_none() {
+                    reason = time.reads.iter().find_map(|(name, _, mutation)| {
+                        let used = *first_use.get(name.as_str())?;
+                        (mutation.is_some() && used < site).then(|| {
+                            StayReason::ChangesWhileDefined {
+                                name: name.to_string(),
+                                used: cell_of(used),
+                            }
                         })
                     });
                 }
@@ -843,6 +972,30 @@ fn contains_ipython_syntax(stmt: &Stmt) -> bool {
     let mut finder = Finder::default();
     finder.visit_stmt(stmt);
     finder.found
+}
+
+/// A literal that no code can change: a number, a string, `None`, `True`, a tuple of them.
+fn is_immutable_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::EllipsisLiteral(_) => true,
+        Expr::Tuple(tuple) => tuple.elts.iter().all(is_immutable_literal),
+        Expr::UnaryOp(op) => is_immutable_literal(&op.operand),
+        _ => false,
+    }
+}
+
+/// Names a notebook has without binding them: IPython's own and its history.
+fn is_ipython_name(name: &str) -> bool {
+    is_history_name(name)
+        || matches!(
+            name,
+            "display" | "get_ipython" | "exit" | "quit" | "__IPYTHON__" | "_dh" | "_exit_code"
+        )
 }
 
 /// Names IPython binds in every notebook's namespace that a module cannot see.

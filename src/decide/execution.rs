@@ -38,8 +38,8 @@ pub(super) struct Run {
 #[derive(Default)]
 pub(super) struct DefinitionTime {
     /// Every module-level name read, with the notebook function through which it is read
-    /// (`None` when the statement reads it itself).
-    pub(super) reads: Vec<(Name, Option<String>)>,
+    /// (`None` when the statement reads it itself) and how the read may change it.
+    pub(super) reads: Vec<(Name, Option<String>, Option<Mutation>)>,
     /// Every call of a module-level name, with the notebook function it is made in.
     pub(super) calls: Vec<(Call, Option<String>)>,
 }
@@ -314,7 +314,7 @@ impl<'a> Execution<'a> {
         let mut queue: Vec<(Name, bool, String)> = Vec::new();
         let called = called_names(stmt, reads);
         for read in reads.reads.iter().filter(|r| r.when == ReadTime::Now) {
-            time.reads.push((read.name.clone(), None));
+            time.reads.push((read.name.clone(), None, read.mutation));
             let as_base = bases.iter().any(|base| base.contains_range(read.range));
             let runs = as_base || read.mutation.is_some() || called.contains(&read.name);
             if runs && self.is_definition(&read.name) {
@@ -348,7 +348,8 @@ impl<'a> Execution<'a> {
                     .map(|call| &call.path[0])
                     .collect();
                 for read in ran.reads.iter().filter(|r| r.when == ReadTime::Now) {
-                    time.reads.push((read.name.clone(), Some(via.clone())));
+                    time.reads
+                        .push((read.name.clone(), Some(via.clone()), read.mutation));
                     let runs = read.mutation.is_some() || called.contains(&read.name);
                     if runs && self.is_definition(&read.name) {
                         queue.push((read.name.clone(), false, via.clone()));

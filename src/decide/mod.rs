@@ -256,7 +256,7 @@ impl Moving {
 
 /// Decides everything about one notebook.
 pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_>) -> Decisions {
-    let writefiles = writefile::decide(notebook, analysis, target.module);
+    let mut writefiles = writefile::decide(notebook, analysis, target.module);
     let execution = Execution::new(analysis);
     let mut verdicts = definitions::decide(notebook, analysis, &execution);
     // A notebook that already imports from its module was extracted before; adding to the
@@ -271,8 +271,12 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
                 });
             }
         }
+        // The package's code may import the files these cells write.
+        writefiles.keep_all(writefile::WriteFileStay::AlreadyHoisted {
+            module: dotted.to_owned(),
+        });
     }
-    keep_importing_code_that_runs(analysis, &writefiles, &mut verdicts);
+    keep_importing_code_that_runs(analysis, &writefiles, target, &mut verdicts);
     let setup = placement::Setup::find(analysis, &writefiles, &execution);
     // Placing the import cell can force definitions to stay; each round keeps at least one
     // more, so this ends.
@@ -367,16 +371,33 @@ fn mark_unverified(
 
 /// A module a `%%writefile` cell writes that runs code when imported must be imported where
 /// the notebook imports it: a definition whose module would import it at the import cell
-/// stays.
+/// stays. So does one that needs a module of the package other than the notebook's own
+/// (written from a `%%writefile` cell on an earlier run), which may do the same.
 fn keep_importing_code_that_runs(
     analysis: &Analysis,
     writefiles: &WriteFiles,
+    target: Target<'_>,
     verdicts: &mut [Verdict],
 ) {
+    let package = target.dotted.map(|dotted| {
+        let top = dotted.split('.').next().unwrap_or(dotted);
+        format!("{top}.")
+    });
     for i in 0..analysis.definitions.len() {
         let Verdict::Move(needs) = &verdicts[i] else {
             continue;
         };
+        let in_package = needs.imports.iter().find(|name| {
+            let origin = analysis.names.origin(name).unwrap_or_default();
+            package
+                .as_deref()
+                .is_some_and(|package| origin.starts_with(package))
+        });
+        if let Some(name) = in_package {
+            let reason = StayReason::ImportsPackageModule { name: name.clone() };
+            definitions::keep(analysis, verdicts, i, reason);
+            continue;
+        }
         let written = needs.imports.iter().find_map(|name| {
             let origin = analysis.names.origin(name)?;
             // `from helpers import f` binds `helpers.f`: the module is a prefix.

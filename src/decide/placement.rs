@@ -290,21 +290,33 @@ pub(super) fn keep_star_rebound(
     import_cell: CellIndex,
 ) -> bool {
     let mut kept = false;
-    for &at in &analysis.names.star_imports {
+    let names = &analysis.names;
+    let rebinders = names
+        .star_imports
+        .iter()
+        .map(|at| (*at, true))
+        .chain(names.dynamic_bindings.iter().map(|at| (*at, false)));
+    for (at, star) in rebinders {
         let cell = analysis.cells[at.code_cell].index;
         if cell < import_cell {
             continue;
         }
-        let Stmt::ImportFrom(import) = statement(&analysis.cells, at) else {
-            continue;
+        let module = match statement(&analysis.cells, at) {
+            Stmt::ImportFrom(import) if star => import.module.as_ref().map_or("", |m| m.as_str()),
+            _ => "",
         };
-        let module = import.module.as_ref().map_or("", |m| m.as_str());
         for item in &moving.items {
             if !star_may_bind(module, &item.name) {
                 continue;
             }
-            let reason = StayReason::StarMayRebind {
-                cell: cell.number(),
+            let reason = if star {
+                StayReason::StarMayRebind {
+                    cell: cell.number(),
+                }
+            } else {
+                StayReason::DynamicMayRebind {
+                    cell: cell.number(),
+                }
             };
             for (i, definition) in analysis.definitions.iter().enumerate() {
                 let affected = match &verdicts[i] {

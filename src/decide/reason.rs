@@ -80,6 +80,14 @@ pub(crate) enum StayReason {
         /// The first cell that changes it.
         changed: CellNumber,
     },
+    /// What runs while the definition is being defined changes an object that notebook code
+    /// reads before the definition's cell: at the import cell the change would come first.
+    ChangesWhileDefined {
+        /// The object.
+        name: String,
+        /// The first cell that reads it.
+        used: CellNumber,
+    },
     /// The definition reads, while being defined, a name bound only after it: in the notebook
     /// that raised `NameError`, so the definition never existed.
     DefinedTooEarly {
@@ -98,6 +106,34 @@ pub(crate) enum StayReason {
     AfterFailedImport {
         /// The cell.
         cell: CellNumber,
+    },
+    /// The definition comes after a statement of its cell that reads a name nothing binds
+    /// before it: the cell stopped there with `NameError`, so the definition never existed.
+    AfterNameError {
+        /// The cell.
+        cell: CellNumber,
+        /// The name.
+        name: String,
+    },
+    /// The definition's cell shows an error in its saved outputs: the definition may be what
+    /// raised, or come after it.
+    ErrorInCell {
+        /// The cell.
+        cell: CellNumber,
+    },
+    /// The name is defined more than once with the same code, and each definition makes a
+    /// new object whose state or identity the notebook may notice.
+    DefinedAgain {
+        /// The definition's name.
+        name: String,
+        /// Every cell that defines it.
+        cells: Vec<CellNumber>,
+    },
+    /// What runs while the definition is being defined calls a constant that is not a
+    /// function, which raises `TypeError`.
+    CallsConstant {
+        /// The constant.
+        name: String,
     },
     /// The definition reads a variable the notebook computes.
     ReadsVariable {
@@ -196,6 +232,12 @@ pub(crate) enum StayReason {
         /// The `%%writefile` cell.
         cell: CellNumber,
     },
+    /// The definition needs a module of the package (not the notebook's own), which may run
+    /// code when imported: the package would import it earlier than the notebook does.
+    ImportsPackageModule {
+        /// The name the notebook imports from it.
+        name: String,
+    },
     /// The definition has annotations Python evaluates, but a module holding definitions from
     /// after `from __future__ import annotations` would postpone them.
     EagerAnnotations {
@@ -242,6 +284,12 @@ pub(crate) enum StayReason {
     /// would not see.
     StarMayRebind {
         /// The cell of the star import.
+        cell: CellNumber,
+    },
+    /// Code after the import cell may bind the same name in ways nbhoist cannot read (`exec`,
+    /// `globals()`), which code in the package would not see.
+    DynamicMayRebind {
+        /// The cell of that code.
         cell: CellNumber,
     },
     /// The notebook already imports from the module nbhoist would write: it was extracted
@@ -322,6 +370,8 @@ pub(crate) enum Hint {
     ImportByName,
     /// For an import that failed.
     InstallAndRerun,
+    /// For a definition in a cell that raised.
+    RunWithoutErrors,
 }
 
 impl fmt::Display for Hint {
@@ -341,6 +391,7 @@ impl fmt::Display for Hint {
             Hint::DefineOrImport => "define or import it in the notebook",
             Hint::ImportByName => "import what you need by name",
             Hint::InstallAndRerun => "install what it needs, then run the notebook again",
+            Hint::RunWithoutErrors => "fix the error, run the notebook top to bottom and save it",
         })
     }
 }
@@ -363,13 +414,19 @@ impl StayReason {
             StayReason::ReadsVariable { .. } => "reads-variable",
             StayReason::DefinitionTimeState { .. } => "definition-time-state",
             StayReason::AfterFailedImport { .. } => "after-failed-import",
+            StayReason::AfterNameError { .. } => "after-name-error",
+            StayReason::ErrorInCell { .. } => "error-in-cell",
+            StayReason::DefinedAgain { .. } => "defined-again",
+            StayReason::CallsConstant { .. } => "calls-constant",
             StayReason::ChangedBefore { .. } => "changed-before",
+            StayReason::ChangesWhileDefined { .. } => "changes-while-defined",
             StayReason::DefinedTooEarly { .. } => "defined-too-early",
             StayReason::IpythonName { .. } => "ipython-name",
             StayReason::ConstantUsedEarly { .. } => "constant-used-early",
             StayReason::ConstantChanged { .. } => "constant-changed",
             StayReason::ListedEarly { .. } => "listed-early",
             StayReason::StarMayRebind { .. } => "star-may-rebind",
+            StayReason::DynamicMayRebind { .. } => "dynamic-may-rebind",
             StayReason::RelativeImport { .. } => "relative-import",
             StayReason::FailedImport { .. } => "failed-import",
             StayReason::StarShadowsBuiltin { .. } => "star-shadows-builtin",
@@ -382,6 +439,7 @@ impl StayReason {
             StayReason::BeforeHistory { .. } => "before-history",
             StayReason::LeavesMagicLine { .. } => "leaves-magic-line",
             StayReason::ImportRunsCode { .. } => "import-runs-code",
+            StayReason::ImportsPackageModule { .. } => "imports-package-module",
             StayReason::ImportAfterChdir { .. } => "import-after-chdir",
             StayReason::EagerAnnotations { .. } => "eager-annotations",
             StayReason::UsedTooEarly { .. } => "used-too-early",
@@ -394,7 +452,10 @@ impl StayReason {
     pub(crate) fn hint(&self) -> Option<Hint> {
         Some(match self {
             StayReason::ReadsVariable { .. } => Hint::PassAsParameter,
-            StayReason::Redefined { .. } => Hint::KeepOneVersion,
+            StayReason::Redefined { .. } | StayReason::DefinedAgain { .. } => Hint::KeepOneVersion,
+            StayReason::ErrorInCell { .. } | StayReason::AfterNameError { .. } => {
+                Hint::RunWithoutErrors
+            }
             StayReason::Global { .. } => Hint::ReturnNewValue,
             StayReason::SyntaxError { .. } => Hint::FixSyntaxError,
             StayReason::Reformatted { .. } => Hint::TidyCell,
@@ -479,11 +540,27 @@ impl StayReason {
             StayReason::ChangedBefore { name, changed } => format!(
                 "reads `{name}` while it is being defined, but cell {changed} changes `{name}` before that, which the package would not see"
             ),
+            StayReason::ChangesWhileDefined { name, used } => format!(
+                "changes `{name}` while it is being defined, and cell {used} reads `{name}` before that"
+            ),
             StayReason::DefinedTooEarly { name, bound } => format!(
                 "reads `{name}` while it is being defined, before cell {bound} binds it, so the notebook raises `NameError` there"
             ),
             StayReason::AfterFailedImport { cell } => format!(
                 "comes after an import that failed in cell {cell} when the notebook last ran, so it never existed"
+            ),
+            StayReason::AfterNameError { cell, name } => format!(
+                "comes after a statement of cell {cell} that reads `{name}`, which nothing binds before it, so the cell stops there and it never existed"
+            ),
+            StayReason::ErrorInCell { cell } => format!(
+                "is in cell {cell}, which raised an error when the notebook last ran, so it may never have existed"
+            ),
+            StayReason::DefinedAgain { cells, .. } => format!(
+                "is defined in cells {} with the same code, and each definition makes a new object, whose state or identity the notebook may notice",
+                and_list(cells)
+            ),
+            StayReason::CallsConstant { name } => format!(
+                "calls the constant `{name}` while it is being defined, which raises `TypeError`"
             ),
             StayReason::IpythonName { name } => {
                 format!("reads `{name}`, which IPython defines differently from a module")
@@ -504,6 +581,9 @@ impl StayReason {
             ),
             StayReason::ListedEarly { listing, cell } => format!(
                 "would appear early in what cell {cell} lists of the notebook's names (`{listing}`)"
+            ),
+            StayReason::DynamicMayRebind { cell } => format!(
+                "may be bound again by the `exec` or `globals()` of cell {cell}, which code in the package would not see"
             ),
             StayReason::StarMayRebind { cell } => format!(
                 "may be replaced by the star import of cell {cell}, which code in the package would not see"
@@ -556,6 +636,9 @@ impl StayReason {
             StayReason::ImportRunsCode { module, cell } => format!(
                 "needs `{module}` (written by cell {cell}), which runs code when imported, and the package would import it earlier than the notebook does"
             ),
+            StayReason::ImportsPackageModule { name } => format!(
+                "needs `{name}`, from another module of the package, which may run code when imported, and the package would import it earlier than the notebook does"
+            ),
             StayReason::EagerAnnotations { cell } => format!(
                 "has annotations that run now, but would be postponed by the `from __future__ import annotations` of cell {cell} in the module"
             ),
@@ -606,9 +689,9 @@ impl fmt::Display for StayReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             // These read better with the name as subject.
-            StayReason::Redefined { name, .. } | StayReason::Rebound { name, .. } => {
-                write!(f, "`{name}` {}", self.clause())
-            }
+            StayReason::Redefined { name, .. }
+            | StayReason::Rebound { name, .. }
+            | StayReason::DefinedAgain { name, .. } => write!(f, "`{name}` {}", self.clause()),
             _ => f.write_str(&self.clause()),
         }
     }

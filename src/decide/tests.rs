@@ -387,6 +387,111 @@ fn a_later_star_import_may_rebind_a_moved_name() {
 }
 
 #[test]
+fn a_definition_after_a_statement_that_raises_never_existed() {
+    stays(
+        &["print(undefined_name)\n\ndef double(x):\n    return x * 2"],
+        "double",
+        "after-name-error",
+    );
+    moves(
+        &["print(len('a'))\n\ndef double(x):\n    return x * 2"],
+        "double",
+    );
+    // A constant whose value reads a name bound later raised `NameError`: a variable.
+    stays(
+        &[
+            "SEPARATORS = ['-', os.sep]",
+            "import os",
+            "def split(s):\n    return s.split(SEPARATORS[1])",
+        ],
+        "split",
+        "reads-variable",
+    );
+    stays(
+        &[
+            "LIMIT = 3",
+            "def clip(x, top=LIMIT(1)):\n    return min(x, top)",
+        ],
+        "clip",
+        "calls-constant",
+    );
+}
+
+#[test]
+fn copies_of_a_definition_are_one_only_when_nothing_can_tell_them_apart() {
+    let plain = "def double(x):\n    return x * 2";
+    moves(&[plain, "print(double(2))", plain], "double");
+    let stateful = "def seen(x, acc=[]):\n    acc.append(x)\n    return len(acc)";
+    stays(
+        &[stateful, "print(seen(1))", stateful],
+        "seen",
+        "defined-again",
+    );
+    stays(
+        &[plain, "first = double", plain, "print(first is double)"],
+        "double",
+        "defined-again",
+    );
+    let class = "class Point:\n    pass";
+    stays(&[class, class], "Point", "defined-again");
+}
+
+#[test]
+fn defining_must_not_change_what_notebook_code_reads_before() {
+    let cells = [
+        "REGISTRY = {}\n\ndef register(fn):\n    REGISTRY[fn.__name__] = fn\n    return fn",
+        "print(sorted(REGISTRY))",
+        "@register\ndef double(x):\n    return x * 2",
+    ];
+    stays(&cells, "double", "changes-while-defined");
+    let cells = [
+        "REGISTRY = {}\n\ndef register(fn):\n    REGISTRY[fn.__name__] = fn\n    return fn",
+        "@register\ndef double(x):\n    return x * 2",
+        "print(sorted(REGISTRY))",
+    ];
+    moves(&cells, "double");
+}
+
+#[test]
+fn code_that_binds_names_dynamically_is_followed() {
+    stays(
+        &[
+            "RATE = 0.05",
+            "def rate():\n    return RATE",
+            "exec('RATE = 0.5')",
+        ],
+        "rate",
+        "reads-variable",
+    );
+    stays(
+        &["def rate():\n    return 1", "exec(code)"],
+        "rate",
+        "dynamic-may-rebind",
+    );
+    stays(
+        &["def rate():\n    return 1", "globals()['rate'] = None"],
+        "rate",
+        "dynamic-may-rebind",
+    );
+}
+
+#[test]
+fn a_standard_library_star_import_binds_only_what_it_exports() {
+    stays(
+        &[
+            "from math import *",
+            "@register\ndef double(x):\n    return x * 2",
+        ],
+        "double",
+        "undefined",
+    );
+    moves(
+        &["from math import *", "def root(x):\n    return sqrt(x)"],
+        "root",
+    );
+}
+
+#[test]
 fn eager_annotations_stay_when_postponed_ones_move() {
     let cells = [
         "def early(x: int) -> int:\n    return x",

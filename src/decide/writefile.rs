@@ -79,6 +79,16 @@ pub(crate) enum WriteFileStay {
     /// The module reads `__name__`, which would be the package's name for it
     /// (`logging.getLogger(__name__)`).
     ReadsOwnName,
+    /// The file is written, or imported, after the working directory changes.
+    AfterChdir {
+        /// The cell that changes it, or that imports the module after the change.
+        cell: CellNumber,
+    },
+    /// The notebook was extracted before: code in the package may import the file.
+    AlreadyHoisted {
+        /// The notebook's module, dotted.
+        module: String,
+    },
     /// Another cell writing the same file stays.
     WithOther {
         /// That cell.
@@ -126,6 +136,14 @@ impl fmt::Display for WriteFileStay {
             WriteFileStay::NameTaken => f.write_str(
                 "its module would have the name of the module nbhoist writes for this notebook",
             ),
+            WriteFileStay::AfterChdir { cell } => write!(
+                f,
+                "the notebook writes or imports it after changing its working directory (cell {cell}), where the package cannot be found"
+            ),
+            WriteFileStay::AlreadyHoisted { module } => write!(
+                f,
+                "the notebook's code was hoisted to `{module}` before, which may import the file it writes"
+            ),
             WriteFileStay::WithOther { cell } => {
                 write!(f, "cell {cell}, which writes the same file, stays")
             }
@@ -166,6 +184,16 @@ impl WriteFiles {
         self.modules.iter().find(|m| m.module == module)
     }
 
+    /// Makes every `%%writefile` cell that would move stay, for `reason`.
+    pub(crate) fn keep_all(&mut self, reason: WriteFileStay) {
+        for verdict in &mut self.verdicts {
+            if verdict.stay.is_none() {
+                verdict.stay = Some(reason.clone());
+            }
+        }
+        self.modules.clear();
+    }
+
     /// True when the cell is a `%%writefile` cell whose module moves.
     pub(crate) fn moves(&self, cell: CellIndex) -> bool {
         self.modules.iter().any(|m| m.cells.contains(&cell))
@@ -200,12 +228,19 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, reserved: &str) -
         }
     }
     let imports = module_imports(notebook, analysis);
+    // After the working directory changes, a written file lands elsewhere, and the package
+    // (found through the notebook's folder) can no longer be imported.
+    let chdir = analysis
+        .cells
+        .iter()
+        .find(|cell| cell.chdir.is_some())
+        .map(|cell| cell.index);
     let mut contents: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for (module, members) in &groups {
         let stay = if module == reserved {
             Err((members[0], WriteFileStay::NameTaken))
         } else {
-            group_stay(notebook, &verdicts, members, module, &imports)
+            group_stay(notebook, &verdicts, members, module, &imports, chdir)
         };
         match stay {
             Ok(content) => {
@@ -222,7 +257,8 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, reserved: &str) -
                                 | WriteFileStay::NameTaken
                                 | WriteFileStay::UsedAsFile { .. }
                                 | WriteFileStay::ImportedBefore { .. }
-                                | WriteFileStay::ImportForm { .. } => stay.clone(),
+                                | WriteFileStay::ImportForm { .. }
+                                | WriteFileStay::AfterChdir { .. } => stay.clone(),
                                 _ => WriteFileStay::WithOther {
                                     cell: verdicts[at].cell.number(),
                                 },
@@ -287,7 +323,18 @@ fn group_stay(
     members: &[usize],
     module: &str,
     imports: &[ModuleImport],
+    chdir: Option<CellIndex>,
 ) -> Result<(String, bool), (usize, WriteFileStay)> {
+    if let Some(chdir) = chdir
+        && let Some(&i) = members.iter().find(|&&i| verdicts[i].cell > chdir)
+    {
+        return Err((
+            i,
+            WriteFileStay::AfterChdir {
+                cell: chdir.number(),
+            },
+        ));
+    }
     let body = |i: usize| {
         let source = &notebook.cells()[verdicts[i].cell.0].source;
         let mut body = source[verdicts[i].magic.body_start.min(source.len())..].to_owned();
@@ -394,6 +441,14 @@ fn group_stay(
         }
     }
     for import in imports.iter().filter(|import| import.module == module) {
+        if chdir.is_some_and(|chdir| import.cell >= chdir) {
+            return Err((
+                members[0],
+                WriteFileStay::AfterChdir {
+                    cell: import.cell.number(),
+                },
+            ));
+        }
         if import.cell < first {
             return Err((
                 members[0],

@@ -60,6 +60,8 @@ pub struct Cell {
     pub carries_data: bool,
     /// The saved outputs show an `ImportError` or `ModuleNotFoundError`.
     pub import_failed: bool,
+    /// The saved outputs show an error.
+    pub error_output: bool,
     /// The cell ran without an error when the notebook was saved: it has an execution count
     /// and no error in its outputs.
     pub ran_cleanly: bool,

@@ -347,12 +347,13 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
     });
     // The cell ran without an error when the notebook was saved: it has an execution count
     // and no error output.
+    let error_output = object
+        .get("outputs")
+        .is_some_and(|outputs| outputs.get().contains("\"ename\""));
     let ran_cleanly = object
         .get("execution_count")
         .is_some_and(|count| count.get().trim() != "null")
-        && !object
-            .get("outputs")
-            .is_some_and(|outputs| outputs.get().contains("\"ename\""));
+        && !error_output;
     Ok(Cell {
         index,
         kind,
@@ -362,6 +363,7 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
         tags,
         carries_data,
         import_failed,
+        error_output,
         ran_cleanly,
         span: span(text, raw),
         source_span,

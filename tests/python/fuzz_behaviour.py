@@ -818,6 +818,36 @@ class Gen:
             f"def {name}(x):\n    return x +\n\nprint('after')",
         ]), solo=True)
 
+    def p_compile_error_cell(self) -> None:
+        """A def that parses but that CPython's compiler rejects, next to a plain helper."""
+        name = self.fresh(FUNCS, self.funcs)
+        bad = self.pick([
+            "def broken(x, x):\n    return x",
+            "def broken():\n    nonlocal y\n    return 1",
+            "def broken():\n    break",
+            "def broken():\n    await something()",
+            "def broken():\n    y = 1\n    global y",
+            "def broken():\n    *a, *b = [1, 2]\n    return a",
+        ])
+        helper = self.def_text(name)
+        text = f"{helper}\n\n\n{bad}" if self.chance(0.5) else f"{bad}\n\n\n{helper}"
+        self.emit("compile_error_cell", text)
+        self.funcs.append(name)
+
+    def p_future_annotations(self) -> None:
+        """`from __future__ import annotations` partway down: it changes later cells only."""
+        if self.chance(0.5):
+            name = self.fresh(FUNCS, self.funcs)
+            self.emit("future_annotations", self.def_text(name, "x: Undefined", body="return x"))
+            self.funcs.append(name)
+        self.emit("future_annotations", "from __future__ import annotations")
+        name = self.fresh(FUNCS, self.funcs)
+        self.emit("future_annotations",
+                  self.def_text(name, "x: Undefined", body="return x"))
+        self.funcs.append(name)
+        if self.chance(0.5):
+            self.emit("call", f"print({name}.__annotations__)")
+
     def p_call(self) -> None:
         if self.classes and self.chance(0.2):
             name = self.pick(self.classes)
@@ -847,7 +877,8 @@ PRODUCTIONS: list[tuple[str, float]] = [
     ("file_written_by_notebook", 0.6), ("sys_path_edit", 0.6), ("chdir", 0.6),
     ("display_expression_after_def", 1.5), ("display_expression_before_def", 1.2),
     ("display_value", 1.5), ("history_read", 0.8), ("magic_time", 0.8), ("magic_capture", 0.5),
-    ("error_cell", 0.8), ("syntax_error_cell", 0.5), ("call", 5),
+    ("error_cell", 0.8), ("syntax_error_cell", 0.5), ("compile_error_cell", 0.5),
+    ("future_annotations", 0.5), ("call", 5),
 ]
 
 # Every block production name, including those that only appear as part of another production.
@@ -859,12 +890,15 @@ def notebook_seed(seed: int, index: int) -> int:
     return seed * 1_000_003 + index
 
 
-def generate(seed: int, index: int) -> Notebook:
-    """Notebook `index` of run `seed`: 3 to 12 cells of randomly combined productions."""
+def generate(seed: int, index: int, weights: dict[str, float] | None = None) -> Notebook:
+    """Notebook `index` of run `seed`: 3 to 12 cells of randomly combined productions.
+
+    `weights` overrides the weights of some productions (to aim a run at some patterns).
+    """
     rng = random.Random(notebook_seed(seed, index))
     gen = Gen(rng)
     names = [name for name, _ in PRODUCTIONS]
-    weights = [w for _, w in PRODUCTIONS]
+    weights = [(weights or {}).get(name, w) for name, w in PRODUCTIONS]
     n_cells = rng.randint(3, 12)
     if rng.random() < 0.7:
         for _ in range(rng.randint(1, 3)):
@@ -1045,6 +1079,9 @@ def run_forked(path: str, import_modules: list[str] | None = None,
             os.setpgid(0, 0)
             stdin = os.open(os.devnull, os.O_RDONLY)
             os.dup2(stdin, 0)  # the worker's stdin carries its tasks
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)  # what the package import check prints, say
+            os.dup2(quiet, 2)
             result = _run_in_child(path, import_modules)
             data = json.dumps(result, ensure_ascii=False).encode("utf-8", "replace")
         except BaseException as e:  # noqa: BLE001
@@ -1092,7 +1129,9 @@ def run_forked(path: str, import_modules: list[str] | None = None,
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _TIMES = re.compile(r"^(CPU times|Wall time):.*$", re.MULTILINE)
-_PACKAGE_QUALNAME = re.compile(r"\b" + PACKAGE + r"(\.\w+)*?\.(?=\w+( object at|'>|\())")
+# Where a moved class's qualified name shows: `<class 'hoisted.nb.Point'>`, `hoisted.nb.Point`
+# (IPython's pretty form), `<hoisted.nb.Point object at 0x...>`.
+_PACKAGE_QUALNAME = re.compile(r"\b" + PACKAGE + r"\.nb\.(?=[A-Za-z_])")
 
 
 def normalise(text: Any, folder: str) -> Any:
@@ -1102,7 +1141,7 @@ def normalise(text: Any, folder: str) -> Any:
         text = text.replace(f, "<folder>")
     text = _ADDRESS.sub("0x?", text)
     text = _TIMES.sub(lambda m: m.group(1) + ": ?", text)
-    text = _PACKAGE_QUALNAME.sub("__main__.", text)
+    text = _PACKAGE_QUALNAME.sub("__main__.", text)  # moved classes belong to the package
     return text
 
 
@@ -1492,7 +1531,7 @@ def task_notebook(task: dict) -> tuple[Notebook, str, str]:
         stem = os.path.splitext(os.path.basename(task["path"]))[0]
         return load_notebook(task["path"]), stem, task["path"]
     seed, index = task["seed"], task["index"]
-    return (generate(seed, index), f"fuzz_{seed}_{index}",
+    return (generate(seed, index, task.get("weights")), f"fuzz_{seed}_{index}",
             f"notebook {index} of seed {seed}")
 
 
@@ -1570,7 +1609,7 @@ class FuzzRun:
 
 def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: int = 20,
          shrink_budget: int = 200, determinism: bool = False, start: int = 0,
-         replay: list[str] | None = None,
+         replay: list[str] | None = None, weights: dict[str, float] | None = None,
          log: Callable[[str], None] = print) -> FuzzRun:
     """Check notebooks start..start+n-1 of `seed` (or the `replay` files) with `jobs` workers.
 
@@ -1590,6 +1629,9 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
         tasks = {i: {"path": os.path.abspath(p)} for i, p in enumerate(replay)}
     else:
         tasks = {i: {"seed": seed, "index": i} for i in range(start, start + n)}
+        if weights:
+            for t in tasks.values():
+                t["weights"] = weights
     total = len(tasks)
     queue: list[dict] = [dict(t, op=op, id=i) for i, t in tasks.items()]
     queue.reverse()  # pop() from the end
@@ -1695,16 +1737,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--replay", nargs="+", metavar="NOTEBOOK",
                         help="check these notebooks (or the *.ipynb in these folders) instead "
                              "of generated ones")
+    parser.add_argument("--weight", action="append", default=[], metavar="PRODUCTION=W",
+                        help="change the weight of a grammar production (repeatable); "
+                             "the same seed then gives other notebooks")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
 
     if args.serve:
         return serve(args.nbhoist, args.out, args.shrink_budget)
+    weights = {}
+    for item in args.weight:
+        name, _, value = item.partition("=")
+        if name not in dict(PRODUCTIONS):
+            parser.error(f"no production {name!r}; they are: {', '.join(n for n, _ in PRODUCTIONS)}")
+        weights[name] = float(value)
     if args.dump:
         os.makedirs(args.dump, exist_ok=True)
         for i in range(args.start, args.start + args.n):
             write_notebook(os.path.join(args.dump, f"fuzz_{args.seed}_{i}.ipynb"),
-                           generate(args.seed, i).doc())
+                           generate(args.seed, i, weights).doc())
         return 0
     nbhoist = ""
     if not args.determinism:
@@ -1720,6 +1771,7 @@ def main(argv: list[str]) -> int:
     run = fuzz(args.n, args.seed, nbhoist, args.jobs, args.out,
                              max_shrink=args.max_shrink, shrink_budget=args.shrink_budget,
                              determinism=args.determinism, start=args.start, replay=replay,
+                             weights=weights,
                              log=lambda s: print(s, file=sys.stderr, flush=True))
     failures, seconds, count = run.failures, run.seconds, run.notebooks
     for f in failures:

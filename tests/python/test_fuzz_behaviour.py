@@ -137,7 +137,9 @@ class HarnessTest(unittest.TestCase):
                          "<__main__.Point object at 0x?>")
         self.assertEqual(fb.normalise("<class 'hoisted.nb.Point'>", folder),
                          "<class '__main__.Point'>")
+        self.assertEqual(fb.normalise("hoisted.nb.Point", folder), "__main__.Point")
         self.assertEqual(fb.normalise("hoisted.helper/2", folder), "hoisted.helper/2")
+        self.assertEqual(fb.normalise("hoisted.nb", folder), "hoisted.nb")
         self.assertEqual(fb.normalise("/tmp/x/original/sub\n", folder), "<folder>/sub\n")
         self.assertEqual(
             fb.normalise("CPU times: user 3 µs, sys: 0 ns, total: 3 µs\nWall time: 5 µs\n", folder),
@@ -202,6 +204,81 @@ class HarnessTest(unittest.TestCase):
             run = fb.fuzz(16, SEED, "", jobs=2, out_dir=out, determinism=True,
                           log=lambda s: None)
         self.assertEqual([(f.id, f.detail) for f in run.failures], [])
+
+
+# A stand-in for nbhoist whose misbehaviour the notebook's first line asks for, to check that
+# the harness sees each kind of failure.
+FAKE_NBHOIST = r"""
+import json, os, sys
+
+notebook = sys.argv[2]
+with open(notebook) as f:
+    nb = json.load(f)
+mode = "".join(nb["cells"][0]["source"]).splitlines()[0].split("MODE=")[1]
+if mode == "exit":
+    print("nb.ipynb: cannot extract", file=sys.stderr)
+    sys.exit(2)
+os.makedirs("hoisted", exist_ok=True)
+module = {"compile": "def f(:\n    pass\n", "import": "raise ValueError('no')\n"}.get(mode, "")
+if mode == "idempotence" and os.path.exists("hoisted/nb.py"):
+    module = open("hoisted/nb.py").read() + "# again\n"
+for name, text in [("__init__.py", ""), ("nb.py", module)]:
+    with open(os.path.join("hoisted", name), "w") as f:
+        f.write(text)
+if mode == "behaviour":
+    nb["cells"] = [c for c in nb["cells"] if "print('kept')" not in "".join(c["source"])]
+    with open(notebook, "w") as f:
+        json.dump(nb, f)
+print("  move  f  cell 1  function")
+"""
+
+
+class HarnessFailureTest(unittest.TestCase):
+    """Each kind of failure, found with a fake nbhoist; and the shrinker on a real run."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory()
+        cls.fake = os.path.join(cls.folder.name, "nbhoist")
+        with open(cls.fake, "w") as f:
+            f.write(f"#!{sys.executable}\n{FAKE_NBHOIST}")
+        os.chmod(cls.fake, 0o755)
+        notebooks = []
+        for mode in ["ok", "exit", "compile", "import", "idempotence", "behaviour"]:
+            path = os.path.join(cls.folder.name, f"{mode}.ipynb")
+            cells = [f"# MODE={mode}\nx = 1", "print('kept')", "y = 2", "print(x + y)"]
+            fb.write_notebook(path, fb.notebook_doc([[fb.Block("replay", c)] for c in cells]))
+            notebooks.append(path)
+        cls.out = os.path.join(cls.folder.name, "out")
+        cls.fuzz_run = fb.fuzz(0, 0, cls.fake, jobs=2, out_dir=cls.out, replay=notebooks,
+                          max_shrink=1, shrink_budget=40, log=lambda s: None)
+        cls.notebooks = notebooks
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.folder.cleanup()
+
+    def test_every_kind_of_failure_is_seen(self):
+        found = {os.path.basename(self.notebooks[f.id]): f.category for f in self.fuzz_run.failures}
+        self.assertEqual(found, {
+            "exit.ipynb": "extract-failed", "compile.ipynb": "module-compile",
+            "import.ipynb": "module-import", "idempotence.ipynb": "not-idempotent",
+            "behaviour.ipynb": "behaviour"})
+        self.assertEqual(self.fuzz_run.moved, 5)  # all but the one that exits 2
+
+    def test_failures_are_saved_and_the_first_is_shrunk(self):
+        by_name = {os.path.basename(self.notebooks[f.id]): f for f in self.fuzz_run.failures}
+        behaviour = by_name["behaviour.ipynb"]
+        self.assertEqual(behaviour.detail, "cell 2 prints 'kept\\n' before, not after")
+        for f in self.fuzz_run.failures:
+            self.assertTrue(os.path.exists(f.path), f.path)
+            self.assertTrue(os.path.exists(f.path[:-len(".ipynb")] + ".txt"))
+        shrunk = [f for f in self.fuzz_run.failures if f.cells < 4]
+        self.assertEqual(len(shrunk), 1)
+        # The shrunk notebook still fails the same way, with only what that needs.
+        sources = [fb.cell_source(c) for c in fb.load_notebook(shrunk[0].path).cells]
+        self.assertLess(len(sources), 4)
+        self.assertIn("MODE=", sources[0])
 
 
 class FuzzRunTest(unittest.TestCase):

@@ -1164,6 +1164,18 @@ def first_difference(before: list[dict], after: list[dict]) -> tuple[str, dict |
     return None
 
 
+def differing_events(before: list[dict], after: list[dict]) -> frozenset:
+    """Every event that one transcript has and the other lacks, once aligned."""
+    sm = difflib.SequenceMatcher(None, [(e["kind"], e["text"]) for e in before],
+                                 [(e["kind"], e["text"]) for e in after], autojunk=False)
+    out = set()
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag != "equal":
+            out.update(("before", e["kind"], e["text"]) for e in before[i1:i2])
+            out.update(("after", e["kind"], e["text"]) for e in after[j1:j2])
+    return frozenset(out)
+
+
 def describe_difference(diff: tuple[str, dict | None, dict | None], first: str = "before",
                         second: str = "after") -> str:
     tag, b, a = diff
@@ -1199,10 +1211,11 @@ class Outcome:
 
     category: str | None = None
     detail: str = ""
-    key: tuple = ()  # what must stay the same while shrinking
+    key: tuple = ()  # the kind of failure: the first difference, or the error
     report: str = ""  # nbhoist's output
     moved: int = 0  # definitions and %%writefile modules nbhoist moved
     kept: int = 0
+    differences: frozenset = frozenset()  # every differing event (behaviour failures)
     rewritten: list[str] = field(default_factory=list)
     modules: dict[str, str] = field(default_factory=dict)
 
@@ -1320,6 +1333,7 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
         outcome.key = ("behaviour", tag,
                        (eb["kind"], eb["text"]) if eb else None,
                        (ea["kind"], ea["text"]) if ea else None)
+        outcome.differences = differing_events(b, a)
         return outcome
     if after["import_errors"]:
         err = after["import_errors"][0]
@@ -1397,14 +1411,27 @@ def _line_groups(text: str) -> list[tuple[int, int]]:
     return groups
 
 
-class Shrinker:
-    """Delta debugging over cells, then blocks, then lines, keeping the failure's key."""
+def same_failure(outcome: Outcome, failure: Outcome) -> bool:
+    if outcome.category != failure.category:
+        return False
+    if failure.category == "behaviour":
+        return bool(outcome.differences) and outcome.differences <= failure.differences
+    return outcome.key == failure.key
 
-    def __init__(self, nbhoist: str, key: tuple, budget: int = 200,
+
+class Shrinker:
+    """Delta debugging over cells, then blocks, then lines, keeping the failure.
+
+    A smaller notebook fails the same way when its failure has the same category and: for a
+    behaviour failure, every event that differs was one that differed in the original (so
+    unrelated differences can go, but no new one may appear); otherwise, the same error.
+    """
+
+    def __init__(self, nbhoist: str, failure: Outcome, budget: int = 200,
                  metadata: dict | None = None) -> None:
         self.nbhoist = nbhoist
         self.metadata = metadata
-        self.key = key
+        self.failure = failure
         self.budget = budget
         self.tests = 0
         self.cache: dict[tuple[str, ...], bool] = {}
@@ -1420,7 +1447,7 @@ class Shrinker:
             return False
         self.tests += 1
         outcome = check(notebook_doc(cells, self.metadata), self.nbhoist)
-        result = outcome.key == self.key
+        result = same_failure(outcome, self.failure)
         self.cache[sources] = result
         return result
 
@@ -1547,15 +1574,15 @@ def do_task(task: dict, nbhoist: str, out_dir: str, shrink_budget: int) -> dict:
         return {"category": "nondeterministic" if diff else None, "detail": diff or ""}
     # shrink, or save as it is
     outcome = check(doc, nbhoist)
-    key = outcome.key
+    failure = outcome
     small = nb
     tests = 0
     if task["op"] == "shrink" and not outcome.ok:
-        shrinker = Shrinker(nbhoist, key, shrink_budget, nb.metadata)
+        shrinker = Shrinker(nbhoist, failure, shrink_budget, nb.metadata)
         small = Notebook(shrinker.shrink(nb.cells), nb.metadata)
         tests = shrinker.tests
         outcome = check(small.doc(), nbhoist)
-        if outcome.key != key:  # a flaky failure: keep the notebook as it was
+        if not same_failure(outcome, failure):  # a flaky failure: keep the notebook as it was
             small, outcome = nb, check(doc, nbhoist)
     cells = small.cells
     path = save_failure(out_dir, stem, title, small, outcome, len(nb.cells),

@@ -183,7 +183,7 @@ class HarnessTest(unittest.TestCase):
                           [fb.Block("c", "x = 1\ny = 2")],
                           [fb.Block("d", "def f(x):\n    return x\n\nRATE = 0.05")],
                           [fb.Block("e", "print(f(1))")]])
-        cells = Fake("nbhoist", ("behaviour",)).shrink(nb.cells)
+        cells = Fake("nbhoist", fb.Outcome("behaviour")).shrink(nb.cells)
         self.assertEqual([fb.cell_source(c) for c in cells], ["print(RATE)\n\nRATE = 0.05"])
 
     def test_replayed_notebooks_keep_their_cells(self):
@@ -287,8 +287,7 @@ class FuzzRunTest(unittest.TestCase):
     def run_fuzz(self, **kwargs) -> fb.FuzzRun:
         out = os.path.join(REPO, "target", "fuzz-behaviour", "failures")
         log = io.StringIO()
-        run = fb.fuzz(jobs=os.cpu_count() or 2, out_dir=out, max_shrink=5, log=log.write,
-                      **kwargs)
+        run = fb.fuzz(jobs=os.cpu_count() or 2, out_dir=out, log=log.write, **kwargs)
         print(f"\nfuzz-behaviour: {run.notebooks} notebooks, {len(run.failures)} failures, "
               f"{run.seconds:.1f} s", file=sys.stderr)
         return run
@@ -296,19 +295,21 @@ class FuzzRunTest(unittest.TestCase):
     def test_generated_notebooks_behave_the_same(self):
         binary = binary_or_skip(self)
         n = int(os.environ.get("NBHOIST_FUZZ_NOTEBOOKS", "300"))
-        run = self.run_fuzz(n=n, seed=SEED, nbhoist=binary)
-        self.assertEqual(
-            [], [f"{f.path or f.id} [{f.category}]: {f.detail}" for f in run.failures],
-            f"replay one with: scripts/fuzz-behaviour --replay PATH --nbhoist {binary}")
+        run = self.run_fuzz(n=n, seed=SEED, nbhoist=binary, max_shrink=5)
+        if run.failures:
+            self.fail(f"{len(run.failures)} of {n} notebooks fail (replay one with "
+                      f"scripts/fuzz-behaviour --replay PATH --nbhoist {binary}):\n" + "\n".join(
+                          f"{f.path or f.id} [{f.category}]: {f.detail}" for f in run.failures))
 
     def test_fuzz_found_notebooks_behave_the_same(self):
         binary = binary_or_skip(self)
         if not os.path.isdir(FOUND):
             self.skipTest(f"no {FOUND}")
         paths = sorted(os.path.join(FOUND, f) for f in os.listdir(FOUND) if f.endswith(".ipynb"))
-        run = self.run_fuzz(n=0, seed=0, nbhoist=binary, replay=paths)
-        self.assertEqual(
-            [], [f"{paths[f.id]} [{f.category}]: {f.detail}" for f in run.failures])
+        run = self.run_fuzz(n=0, seed=0, nbhoist=binary, replay=paths, max_shrink=0)
+        if run.failures:
+            self.fail(f"{len(run.failures)} of {len(paths)} notebooks fail:\n" + "\n".join(
+                f"{paths[f.id]} [{f.category}]: {f.detail}" for f in run.failures))
 
 
 if __name__ == "__main__":

@@ -962,7 +962,7 @@ def load_notebook(path: str) -> Notebook:
         text = "".join(source) if isinstance(source, list) else source
         code = cell.get("cell_type") == "code"
         cells.append([Block("replay" if code else "replay_" + str(cell.get("cell_type")), text,
-                            solo=not code, cell=cell)])
+                            solo=not code or text.lstrip().startswith("%%"), cell=cell)])
     return Notebook(cells, nb.get("metadata", {}))
 
 

@@ -66,10 +66,10 @@ EXTRACT_TIMEOUT = 60.0
 # ─────────────────────────────────────────────────────────────────────────────── grammar ──
 
 # Small pools, so that names collide, get redefined and shadow each other often.
-FUNCS = ["f", "g", "clean", "total", "scale", "mean", "helper"]
+FUNCS = ["f", "g", "clean", "total", "scale", "mean", "tools"]
 CONSTS = ["RATE", "COLS", "CONF", "LIMIT"]
 CLASSES = ["Base", "Model", "Point"]
-MODULES = ["helper", "util"]
+MODULES = ["tools", "util"]
 BUILTINS = ["max", "min", "sum", "len", "sorted", "round", "abs"]
 
 CONST_VALUES = {
@@ -97,8 +97,8 @@ CONST_READS = {
     "LIMIT": ["print(LIMIT)", "LIMIT"],
 }
 
-# Bodies of one-argument helpers: (code, imports needed, constants needed, uses other function).
-HELPER_BODIES = [
+# Bodies of one-argument functions: (code, imports needed, constants needed, uses other function).
+FUNCTION_BODIES = [
     ("return round(x * RATE, 4)", [], ["RATE"], False),
     ("return [c * x for c in COLS]", [], ["COLS"], False),
     ("return CONF.get('k', 0) + x", [], ["CONF"], False),
@@ -180,7 +180,7 @@ class Gen:
         self.imports: set[str] = set()
         self.decorators: list[str] = []
 
-    # ── helpers ──
+    # ── building blocks ──
 
     def emit(self, production: str, text: str, solo: bool = False) -> None:
         self.blocks.append(Block(production, text, solo))
@@ -232,8 +232,8 @@ class Gen:
         self.blocks.insert(at, Block("const_def", f"{name} = {value}"))
         self.consts.append(name)
 
-    def helper_body(self, name: str) -> str:
-        body, imports, consts, other = self.pick(HELPER_BODIES)
+    def function_body(self, name: str) -> str:
+        body, imports, consts, other = self.pick(FUNCTION_BODIES)
         for stmt in imports:
             self.need_import(stmt)
         for c in consts:
@@ -246,7 +246,7 @@ class Gen:
                  body: str | None = None) -> str:
         lines = [f"@{d}" for d in decorators]
         lines.append(f"def {name}({params}):")
-        lines.append("    " + (body if body is not None else self.helper_body(name)))
+        lines.append("    " + (body if body is not None else self.function_body(name)))
         return "\n".join(lines)
 
     def call_text(self, name: str) -> str:
@@ -341,14 +341,14 @@ class Gen:
         name = self.fresh(FUNCS, self.funcs)
         text = self.def_text(name)
         if self.chance(0.25):
-            text = f"# Helper {name}.\n" + text
+            text = f"# Computes {name}.\n" + text
         self.emit("fn_plain", text)
         self.funcs.append(name)
         if self.chance(0.5):
             self.emit("call", self.call_text(name))
 
     def p_fn_pair(self) -> None:
-        """Two helpers in one block, the first calling the second (defined after it)."""
+        """Two functions in one block, the first calling the second (defined after it)."""
         a = self.fresh(FUNCS, self.funcs)
         b = self.fresh([n for n in FUNCS if n != a], self.funcs)
         self.emit("fn_pair", self.def_text(a, body=f"return {b}(x) * 2") + "\n\n\n"
@@ -771,7 +771,7 @@ class Gen:
 
     def p_display_expression_before_def(self) -> None:
         name = self.fresh(FUNCS, self.funcs)
-        head = self.pick(["'''Helpers for the analysis.'''", "3 * 7", "'text'",
+        head = self.pick(["'''Functions for the analysis.'''", "3 * 7", "'text'",
                           f"{self.some_func(exclude=name)}(1)"])
         self.emit("display_expression_before_def", head + "\n\n" + self.def_text(name))
         self.funcs.append(name)
@@ -819,7 +819,7 @@ class Gen:
         ]), solo=True)
 
     def p_compile_error_cell(self) -> None:
-        """A def that parses but that CPython's compiler rejects, next to a plain helper."""
+        """A def that parses but that CPython's compiler rejects, next to a plain function."""
         name = self.fresh(FUNCS, self.funcs)
         bad = self.pick([
             "def broken(x, x):\n    return x",
@@ -829,8 +829,8 @@ class Gen:
             "def broken():\n    y = 1\n    global y",
             "def broken():\n    *a, *b = [1, 2]\n    return a",
         ])
-        helper = self.def_text(name)
-        text = f"{helper}\n\n\n{bad}" if self.chance(0.5) else f"{bad}\n\n\n{helper}"
+        plain = self.def_text(name)
+        text = f"{plain}\n\n\n{bad}" if self.chance(0.5) else f"{bad}\n\n\n{plain}"
         self.emit("compile_error_cell", text)
         self.funcs.append(name)
 
@@ -856,7 +856,7 @@ class Gen:
             self.emit("call", self.call_text(self.some_func()))
 
 
-# (production, weight). Plain helpers, constants and imports dominate, so that many
+# (production, weight). Plain functions, constants and imports dominate, so that many
 # definitions move; every production must be reachable (tests/python/test_fuzz_behaviour.py).
 PRODUCTIONS: list[tuple[str, float]] = [
     ("import_plain", 6), ("import_star", 1.2), ("import_version_block", 1),

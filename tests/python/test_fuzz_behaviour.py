@@ -31,7 +31,7 @@ FOUND = os.path.join(REPO, "tests", "fixtures", "fuzz-found")
 
 # Modules the generated notebooks may import besides the standard library: the ones they
 # write themselves, and optional ones behind `except ImportError`.
-OWN_MODULES = {"helper", "util", "mod2", "libmod", "ujson", "simplejson"}
+OWN_MODULES = {"tools", "util", "mod2", "libmod", "ujson", "simplejson"}
 
 
 def binary_or_skip(test: unittest.TestCase) -> str:
@@ -117,7 +117,7 @@ class GeneratorTest(unittest.TestCase):
                          [f"c{i}" for i in range(len(doc["cells"]))])
 
     def test_enough_definitions_to_move(self):
-        # Plain helpers dominate: most notebooks define several functions or classes.
+        # Plain functions dominate: most notebooks define several functions or classes.
         defs = 0
         for i in range(200):
             for source in code_of(fb.generate(SEED, i)):
@@ -138,7 +138,7 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual(fb.normalise("<class 'hoisted.nb.Point'>", folder),
                          "<class '__main__.Point'>")
         self.assertEqual(fb.normalise("hoisted.nb.Point", folder), "__main__.Point")
-        self.assertEqual(fb.normalise("hoisted.helper/2", folder), "hoisted.helper/2")
+        self.assertEqual(fb.normalise("hoisted.tools/2", folder), "hoisted.tools/2")
         self.assertEqual(fb.normalise("hoisted.nb", folder), "hoisted.nb")
         self.assertEqual(fb.normalise("/tmp/x/original/sub\n", folder), "<folder>/sub\n")
         self.assertEqual(

@@ -3,4 +3,5 @@
 pub(crate) mod imports;
 pub(crate) mod parse;
 pub(crate) mod scope;
+pub(crate) mod semantic;
 pub(crate) mod span;

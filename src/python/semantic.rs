@@ -18,6 +18,10 @@
 //! in patterns; and, under `from __future__ import annotations`, walrus, `yield` and `await`
 //! in the annotation of an annotated assignment.
 //!
+//! An annotation that CPython never compiles (a local variable's, or any under `from
+//! __future__ import annotations`) only raises its symbol table's errors, not its code
+//! generator's.
+//!
 //! A `%%time` or `%%timeit` cell is compiled by the magic as one module, without top-level
 //! `await` (and, for `%%timeit`, inside a function too), so any error there stops the whole
 //! cell.
@@ -46,7 +50,8 @@ use ruff_python_ast::{
     Stmt,
 };
 use ruff_python_parser::semantic_errors::{
-    LazyImportContext, SemanticSyntaxChecker, SemanticSyntaxContext, SemanticSyntaxError,
+    InvalidExpressionPosition, LazyImportContext, SemanticSyntaxChecker, SemanticSyntaxContext,
+    SemanticSyntaxError, SemanticSyntaxErrorKind, YieldOutsideFunctionKind,
 };
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
@@ -238,6 +243,11 @@ struct Context<'a> {
     /// The expression about to be visited may be starred (an element of a list, tuple or set,
     /// a positional argument, or a `*args` annotation).
     star_allowed: bool,
+    /// In an annotation that CPython never compiles (a local variable's, or any under
+    /// `from __future__ import annotations`): only its symbol table errors count.
+    unevaluated: bool,
+    /// The statement being checked annotates a target that is not a bare name (`(x): int`).
+    complex_annotation: bool,
     error: RefCell<Option<Found>>,
 }
 
@@ -284,7 +294,20 @@ impl<'a> Context<'a> {
         false
     }
 
+    /// Annotations are not compiled but refuse walrus, `yield` and `await` (through 3.13).
+    fn postponed_annotations(&self) -> bool {
+        self.future_annotations && self.python_version <= PythonVersion::PY313
+    }
+
+    /// An error of CPython's code generator (not raised for code it does not compile).
     fn report(&self, range: TextRange, message: String) {
+        if !self.unevaluated {
+            self.keep(Found::Own { range, message });
+        }
+    }
+
+    /// An error of CPython's symbol table (raised for annotations it does not compile too).
+    fn report_symtable(&self, range: TextRange, message: String) {
         self.keep(Found::Own { range, message });
     }
 
@@ -476,7 +499,27 @@ impl SemanticSyntaxContext for Context<'_> {
     }
 
     fn report_semantic_error(&self, error: SemanticSyntaxError) {
-        self.keep(Found::Checker(error));
+        // The checker looks inside lambdas and comprehensions too; `check_annotation` does not.
+        if self.postponed_annotations()
+            && matches!(
+                error.kind,
+                SemanticSyntaxErrorKind::InvalidExpression(
+                    _,
+                    InvalidExpressionPosition::TypeAnnotation
+                )
+            )
+        {
+            return;
+        }
+        // CPython only refuses a global name's annotation when the target is a bare name.
+        if self.complex_annotation
+            && matches!(error.kind, SemanticSyntaxErrorKind::AnnotatedGlobal(_))
+        {
+            return;
+        }
+        if !self.unevaluated || found_by_symtable(&error.kind) {
+            self.keep(Found::Checker(error));
+        }
     }
 
     fn in_loop_context(&self) -> bool {
@@ -513,6 +556,8 @@ impl<'a> SemanticVisitor<'a> {
                 declarations: Vec::new(),
                 flow: Flow::default(),
                 star_allowed: false,
+                unevaluated: false,
+                complex_annotation: false,
                 error: RefCell::new(None),
             },
         }
@@ -584,9 +629,17 @@ impl<'a> SemanticVisitor<'a> {
         if let Some(type_params) = &function.type_params {
             self.visit_type_params(type_params);
         }
+        for annotation in function
+            .parameters
+            .iter()
+            .filter_map(ast::AnyParameterRef::annotation)
+            .chain(function.returns.as_deref())
+        {
+            self.check_annotation(annotation);
+        }
         self.visit_parameters(&function.parameters);
         if let Some(returns) = &function.returns {
-            self.visit_annotation(returns);
+            self.visit_annotation_compiled(returns, !self.ctx.future_annotations);
         }
         self.in_scope(ScopeKind::Function(function), &function.body, |visitor| {
             visitor.visit_body(&function.body);
@@ -643,15 +696,16 @@ impl<'a> SemanticVisitor<'a> {
     }
 
     /// Under `from __future__ import annotations` (through 3.13; the checker covers 3.14 on),
-    /// CPython refuses walrus, `yield` and `await` in a variable annotation.
+    /// CPython refuses walrus, `yield` and `await` in an annotation, outside the lambdas and
+    /// comprehensions in it.
     fn check_annotation(&self, annotation: &Expr) {
-        if !self.ctx.future_annotations || self.ctx.python_version > PythonVersion::PY313 {
+        if !self.ctx.postponed_annotations() {
             return;
         }
         let mut finder = AnnotationFinder { found: None };
         finder.visit_expr(annotation);
         if let Some((range, what)) = finder.found {
-            self.ctx.report(
+            self.ctx.report_symtable(
                 range,
                 format!("'{what}' can not be used within an annotation"),
             );
@@ -674,7 +728,7 @@ impl<'a> SemanticVisitor<'a> {
             } else {
                 "assigned to before"
             };
-            self.ctx.report(
+            self.ctx.report_symtable(
                 name.range,
                 format!("name '{}' is {what} nonlocal declaration", name.id),
             );
@@ -696,14 +750,10 @@ impl<'a> SemanticVisitor<'a> {
         else {
             return;
         };
-        if let Some(declaration) = self
-            .ctx
-            .declarations_of(scope)
-            .iter()
-            .find(|declaration| declaration.name == target.id.as_str())
-            && declaration.range.start() > target.start()
-        {
-            self.ctx.report(
+        if let Some(declaration) = self.ctx.declarations_of(scope).iter().find(|declaration| {
+            declaration.name == target.id.as_str() && declaration.range.start() > target.start()
+        }) {
+            self.ctx.report_symtable(
                 target.range,
                 format!(
                     "name '{}' is assigned to before {} declaration",
@@ -712,6 +762,14 @@ impl<'a> SemanticVisitor<'a> {
                 ),
             );
         }
+    }
+
+    /// Visits an annotation, which CPython may only enter in its symbol table.
+    fn visit_annotation_compiled(&mut self, annotation: &'a Expr, compiled: bool) {
+        let unevaluated = self.ctx.unevaluated;
+        self.ctx.unevaluated |= !compiled;
+        self.visit_annotation(annotation);
+        self.ctx.unevaluated = unevaluated;
     }
 
     fn visit_comprehension_scope(
@@ -798,7 +856,9 @@ impl<'a> SemanticVisitor<'a> {
 
 impl<'a> Visitor<'a> for SemanticVisitor<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        self.ctx.complex_annotation = matches!(stmt, Stmt::AnnAssign(assign) if !assign.simple);
         self.checker.visit_stmt(stmt, &self.ctx);
+        self.ctx.complex_annotation = false;
         match stmt {
             Stmt::FunctionDef(function) => self.visit_function(function),
             Stmt::ClassDef(class) => self.visit_class(class),
@@ -843,7 +903,13 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
                     );
                 }
                 self.check_annotation(&assign.annotation);
-                visitor::walk_stmt(self, stmt);
+                if let Some(value) = &assign.value {
+                    self.visit_expr(value);
+                }
+                let compiled = !self.ctx.future_annotations
+                    && !matches!(self.ctx.scope().kind, ScopeKind::Function(_));
+                self.visit_annotation_compiled(&assign.annotation, compiled);
+                self.visit_expr(&assign.target);
             }
             Stmt::ImportFrom(import) => {
                 if self.ctx.timeit
@@ -976,7 +1042,7 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
                     .vararg
                     .as_deref()
                     .is_some_and(|vararg| std::ptr::eq(vararg, parameter.as_parameter()));
-                self.visit_annotation(annotation);
+                self.visit_annotation_compiled(annotation, !self.ctx.future_annotations);
             }
         }
     }
@@ -1015,6 +1081,22 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
         }
         visitor::walk_pattern(self, pattern);
     }
+}
+
+/// Whether CPython's symbol table (rather than its code generator) raises this error, among
+/// those the checker finds in expressions.
+fn found_by_symtable(kind: &SemanticSyntaxErrorKind) -> bool {
+    matches!(
+        kind,
+        SemanticSyntaxErrorKind::DuplicateParameter(_)
+            | SemanticSyntaxErrorKind::NamedExpressionInComprehensionIterable
+            | SemanticSyntaxErrorKind::NamedExpressionInClassBodyComprehension
+            | SemanticSyntaxErrorKind::ReboundComprehensionVariable
+            | SemanticSyntaxErrorKind::LoadBeforeGlobalDeclaration { .. }
+            | SemanticSyntaxErrorKind::YieldOutsideFunction(
+                YieldOutsideFunctionKind::Yield | YieldOutsideFunctionKind::YieldFrom
+            )
+    )
 }
 
 fn is_interpolated_string(expr: &Expr) -> bool {
@@ -1194,7 +1276,7 @@ impl<'a> Visitor<'a> for BindingFinder<'_> {
     }
 }
 
-/// Finds the first walrus, `yield` or `await` in an annotation.
+/// Finds the first walrus, `yield` or `await` in an annotation, outside its own scopes.
 struct AnnotationFinder {
     found: Option<(TextRange, &'static str)>,
 }
@@ -1208,6 +1290,22 @@ impl<'a> Visitor<'a> for AnnotationFinder {
             Expr::Named(_) => "named expression",
             Expr::Yield(_) | Expr::YieldFrom(_) => "yield expression",
             Expr::Await(_) => "await expression",
+            Expr::Lambda(lambda) => {
+                if let Some(parameters) = &lambda.parameters {
+                    self.visit_parameters(parameters);
+                }
+                return;
+            }
+            Expr::ListComp(ast::ExprListComp { generators, .. })
+            | Expr::SetComp(ast::ExprSetComp { generators, .. })
+            | Expr::DictComp(ast::ExprDictComp { generators, .. })
+            | Expr::Generator(ast::ExprGenerator { generators, .. }) => {
+                // Only the first iterable is evaluated in the annotation's scope.
+                if let Some(first) = generators.first() {
+                    self.visit_expr(&first.iter);
+                }
+                return;
+            }
             _ => {
                 visitor::walk_expr(self, expr);
                 return;
@@ -1630,24 +1728,66 @@ mod tests {
     fn future_annotations_carry_over_to_later_statements() {
         // Through Python 3.13, only under `from __future__ import annotations`.
         let py313 = Some(PythonVersion::PY313);
-        let source = "from __future__ import annotations\ndef f(x: (y := 1)): pass\n";
-        let (statement, message) = error_for(source, py313).unwrap();
-        assert_eq!(statement, 1);
+        let future = "from __future__ import annotations\n";
+        let annotation_error = "'named expression' can not be used within an annotation";
+        let source = format!("{future}def f(x: (y := 1)): pass\n");
         assert_eq!(
-            message,
-            "named expression cannot be used within a type annotation"
+            error_for(&source, py313),
+            Some((1, annotation_error.to_owned()))
         );
         let source = "def f(x: (y := 1)): pass\nfrom __future__ import annotations\n";
         assert_eq!(error_for(source, py313), None);
         assert!(error_for(source, None).is_some());
         // Variable annotations too (the checker only looks at them from 3.14 on).
-        let source = "from __future__ import annotations\nx = 1\nx: (y := 1) = 2\n";
-        let (statement, message) = error_for(source, py313).unwrap();
-        assert_eq!(statement, 2);
+        let source = format!("{future}x = 1\nx: (y := 1) = 2\n");
         assert_eq!(
-            message,
-            "'named expression' can not be used within an annotation"
+            error_for(&source, py313),
+            Some((2, annotation_error.to_owned()))
         );
+        // Lambdas and comprehensions in annotations are scopes of their own.
+        for valid in [
+            "def f(x: [await a for a in b]) -> (lambda: (yield)): pass\n",
+            "x: [(y := 1) for a in b]\n",
+        ] {
+            assert_eq!(
+                error_for(&format!("{future}{valid}"), py313),
+                None,
+                "{valid:?}"
+            );
+        }
+        let source = format!("{future}x: [a for a in (yield)]\n");
+        assert_eq!(error_for(&source, py313).unwrap().0, 1);
+        let source = format!("{future}x: [(yield) for a in b]\n");
+        let (_, message) = error_for(&source, py313).unwrap();
+        assert!(
+            message.contains("`yield` statement outside of a function"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn annotations_that_are_never_compiled() {
+        // Up to 3.13, a local variable's annotation is not evaluated: only symbol-table
+        // errors count.
+        let check = |source: &str| error_for(source, Some(PythonVersion::PY313));
+        assert_eq!(check("async def f():\n    x: (await y) = 1\n"), None);
+        assert_eq!(
+            check("def f():\n    x: (await y) = 1\n    z: g(a=1, a=2)\n"),
+            None
+        );
+        assert_eq!(
+            check("def f():\n    global x\n    (x): int = 1\n    y.z: await w\n"),
+            None
+        );
+        let error = check("x: (await y) = 1\nclass C:\n    x: (yield)\n").unwrap();
+        assert_eq!(error.0, 1);
+        assert!(error.1.contains("`yield`"), "{error:?}");
+        let error = check("def f():\n    x: [(yield) for a in b]\n").unwrap();
+        assert!(error.1.contains("`yield` statement"), "{error:?}");
+        let error = check("def f():\n    x: [(y := 1) for y in b]\n").unwrap();
+        assert!(error.1.contains("cannot rebind"), "{error:?}");
+        let error = check("def f():\n    x: y\n    global y\n").unwrap();
+        assert!(error.1.contains("`y` is used prior to global"), "{error:?}");
     }
 
     #[test]

@@ -10,13 +10,16 @@
 //!
 //! The checks are ruff's [`SemanticSyntaxChecker`], driven by a visitor that answers its
 //! questions about scopes as CPython's symbol table and compiler do, plus what the checker
-//! does not check: names used or bound before a `nonlocal` declaration, bound before a
-//! `global` one by `def`, `class`, `except ... as` or a `case` pattern, or declared both;
-//! starred expressions outside a list, tuple, set or call; `break`, `continue` and `return`
-//! in an `except*` block; writes to `__debug__` through an attribute, a keyword argument or a
-//! class pattern; irrefutable alternatives before the last one of an or-pattern; f-strings
-//! in patterns; and, under `from __future__ import annotations`, walrus, `yield` and `await`
-//! in the annotation of an annotated assignment.
+//! does not check: starred expressions outside a list, tuple, set or call; `break`,
+//! `continue` and `return` in an `except*` block; writes to `__debug__` through an attribute,
+//! a keyword argument or a class pattern; irrefutable alternatives before the last one of an
+//! or-pattern; f-strings in patterns; `nonlocal` and `global` for one name; and, under `from
+//! __future__ import annotations`, walrus, `yield` and `await` in annotations (outside the
+//! lambdas and comprehensions in them). Two of the checker's checks are replaced: names used,
+//! bound or annotated before their `global` or `nonlocal` declaration are found in the order
+//! CPython's symbol table visits the code (up to 3.12 it visits a `try` statement's `else`
+//! before its handlers), and `return` with a value in an async generator counts the `yield`s
+//! in the defaults of lambdas and nested functions.
 //!
 //! An annotation that CPython never compiles (a local variable's, or any under `from
 //! __future__ import annotations`) only raises its symbol table's errors, not its code
@@ -39,10 +42,9 @@
 //! [`first_syntax_error`]: super::parse::first_syntax_error
 //!
 //! Known gaps: CPython's limits on nesting (20 nested blocks) and on star-unpacking targets
-//! are not checked, and `global` declarations are checked in source order, as Python 3.13
-//! does (3.12 and older visit a `try` statement's `else` before its handlers).
+//! are not checked.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
@@ -173,6 +175,10 @@ struct Scope<'a> {
     /// This scope's `global` and `nonlocal` declarations, as indices into
     /// [`Context::declarations`].
     declarations: (usize, usize),
+    /// A `yield` belongs to this scope (CPython's symbol table sees it there).
+    generator: Cell<bool>,
+    /// The first `return` with a value in this scope.
+    return_value: Cell<Option<TextRange>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -190,11 +196,32 @@ impl DeclarationKind {
     }
 }
 
+/// What a scope did with a name before its `global` or `nonlocal` declaration, as flags.
+const USED: u8 = 1;
+const ANNOTATED: u8 = 2;
+const ASSIGNED: u8 = 4;
+
 /// One name of a `global` or `nonlocal` statement.
 struct Declaration<'a> {
     name: &'a str,
     range: TextRange,
     kind: DeclarationKind,
+    /// The statement has been visited, in the order of CPython's symbol table.
+    visited: Cell<bool>,
+    /// What the scope did with the name before that ([`USED`], [`ANNOTATED`], [`ASSIGNED`]).
+    earlier: Cell<u8>,
+}
+
+impl<'a> Declaration<'a> {
+    fn new(name: &'a Identifier, kind: DeclarationKind) -> Self {
+        Self {
+            name: name.as_str(),
+            range: name.range,
+            kind,
+            visited: Cell::new(false),
+            earlier: Cell::new(0),
+        }
+    }
 }
 
 /// Where the code being visited sits within its scope.
@@ -246,8 +273,6 @@ struct Context<'a> {
     /// In an annotation that CPython never compiles (a local variable's, or any under
     /// `from __future__ import annotations`): only its symbol table errors count.
     unevaluated: bool,
-    /// The statement being checked annotates a target that is not a bare name (`(x): int`).
-    complex_annotation: bool,
     error: RefCell<Option<Found>>,
 }
 
@@ -336,24 +361,20 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// `name` is bound at `range` in the current scope by something other than a name
-    /// expression (`def`, `class`, `except ... as`, a `case` pattern): CPython refuses a
-    /// `global` or `nonlocal` declaration of it that comes later.
-    fn check_binding(&self, name: &Identifier) {
-        let scope = self.scope();
+    /// Notes what `scope` does with `name` (`what`: [`USED`], ...), for the `global` and
+    /// `nonlocal` declarations of it not visited yet: CPython refuses those.
+    fn record(&self, scope: &Scope<'a>, name: &str, what: u8) {
         for declaration in self.declarations_of(scope) {
-            if declaration.name == name.as_str() && declaration.range.start() > name.start() {
-                self.report(
-                    name.range,
-                    format!(
-                        "name '{}' is assigned to before {} declaration",
-                        name.as_str(),
-                        declaration.kind.keyword()
-                    ),
-                );
-                return;
+            if declaration.name == name && !declaration.visited.get() {
+                declaration.earlier.set(declaration.earlier.get() | what);
             }
         }
+    }
+
+    /// `name` is bound in the current scope (by a name, `def`, `class`, `except ... as`, a
+    /// `case` pattern, ...).
+    fn record_binding(&self, name: &str) {
+        self.record(self.scope(), name, ASSIGNED);
     }
 
     /// Whether `name` is bound in `function`'s own scope.
@@ -511,10 +532,18 @@ impl SemanticSyntaxContext for Context<'_> {
         {
             return;
         }
-        // CPython only refuses a global name's annotation when the target is a bare name.
-        if self.complex_annotation
-            && matches!(error.kind, SemanticSyntaxErrorKind::AnnotatedGlobal(_))
-        {
+        // Replaced by checks in the order of CPython's symbol table, which visits a `try`
+        // statement's `else` before its handlers up to Python 3.12 (`record`).
+        if matches!(
+            error.kind,
+            SemanticSyntaxErrorKind::LoadBeforeGlobalDeclaration { .. }
+                | SemanticSyntaxErrorKind::AnnotatedGlobal(_)
+        ) {
+            return;
+        }
+        // Replaced by a check that sees the `yield`s of a function where CPython does,
+        // including in the defaults of lambdas and of nested functions.
+        if matches!(error.kind, SemanticSyntaxErrorKind::ReturnInGenerator) {
             return;
         }
         if !self.unevaluated || found_by_symtable(&error.kind) {
@@ -557,7 +586,6 @@ impl<'a> SemanticVisitor<'a> {
                 flow: Flow::default(),
                 star_allowed: false,
                 unevaluated: false,
-                complex_annotation: false,
                 error: RefCell::new(None),
             },
         }
@@ -579,11 +607,21 @@ impl<'a> SemanticVisitor<'a> {
         self.ctx.scopes.push(Scope {
             kind,
             declarations: (start, end),
+            generator: Cell::new(false),
+            return_value: Cell::new(None),
         });
         let flow = std::mem::take(&mut self.ctx.flow);
         visit(self);
         self.ctx.flow = flow;
-        self.ctx.scopes.pop();
+        let scope = self.ctx.scopes.pop().expect("pushed above");
+        if let ScopeKind::Function(function) = scope.kind
+            && function.is_async
+            && scope.generator.get()
+            && let Some(range) = scope.return_value.get()
+        {
+            self.ctx
+                .report(range, "'return' with value in async generator".to_owned());
+        }
         self.ctx.declarations.truncate(start);
     }
 
@@ -599,13 +637,18 @@ impl<'a> SemanticVisitor<'a> {
         let flow = self.ctx.flow;
         self.ctx.flow.in_try = true;
         self.visit_body(&try_stmt.body);
+        // CPython's symbol table visits the `else` before the handlers up to 3.12.
+        let else_first = self.ctx.python_version <= PythonVersion::PY312;
+        if else_first {
+            self.visit_body(&try_stmt.orelse);
+        }
         for handler in &try_stmt.handlers {
             let ast::ExceptHandler::ExceptHandler(handler) = handler;
             if let Some(type_) = &handler.type_ {
                 self.visit_expr(type_);
             }
             if let Some(name) = &handler.name {
-                self.ctx.check_binding(name);
+                self.ctx.record_binding(name);
             }
             let handler_flow = self.ctx.flow;
             if try_stmt.is_star {
@@ -615,13 +658,15 @@ impl<'a> SemanticVisitor<'a> {
             self.visit_body(&handler.body);
             self.ctx.flow = handler_flow;
         }
-        self.visit_body(&try_stmt.orelse);
+        if !else_first {
+            self.visit_body(&try_stmt.orelse);
+        }
         self.visit_body(&try_stmt.finalbody);
         self.ctx.flow = flow;
     }
 
     fn visit_function(&mut self, function: &'a ast::StmtFunctionDef) {
-        self.ctx.check_binding(&function.name);
+        self.ctx.record_binding(&function.name);
         // Decorators, defaults and annotations run in the enclosing scope.
         for decorator in &function.decorator_list {
             self.visit_decorator(decorator);
@@ -647,7 +692,7 @@ impl<'a> SemanticVisitor<'a> {
     }
 
     fn visit_class(&mut self, class: &'a ast::StmtClassDef) {
-        self.ctx.check_binding(&class.name);
+        self.ctx.record_binding(&class.name);
         for decorator in &class.decorator_list {
             self.visit_decorator(decorator);
         }
@@ -662,13 +707,32 @@ impl<'a> SemanticVisitor<'a> {
         });
     }
 
-    /// A `global` or `nonlocal` statement: CPython refuses a name declared both ways.
+    /// A `global` or `nonlocal` statement: CPython refuses a name the scope used, bound or
+    /// annotated before, or that it declares both ways.
     fn check_declaration(&self, names: &[Identifier], kind: DeclarationKind) {
         let other = match kind {
             DeclarationKind::Global => DeclarationKind::Nonlocal,
             DeclarationKind::Nonlocal => DeclarationKind::Global,
         };
+        let keyword = kind.keyword();
         for name in names {
+            let declarations = self.ctx.declarations_of(self.ctx.scope());
+            if let Some(declaration) = declarations.iter().find(|d| d.range == name.range) {
+                declaration.visited.set(true);
+                let earlier = declaration.earlier.get();
+                let message = if earlier & USED != 0 {
+                    format!("name '{name}' is used prior to {keyword} declaration")
+                } else if earlier & ANNOTATED != 0 {
+                    format!("annotated name '{name}' can't be {keyword}")
+                } else if earlier & ASSIGNED != 0 {
+                    format!("name '{name}' is assigned to before {keyword} declaration")
+                } else {
+                    String::new()
+                };
+                if !message.is_empty() {
+                    self.ctx.report_symtable(name.range, message);
+                }
+            }
             if self
                 .ctx
                 .declaration(self.ctx.scope(), name.as_str(), other)
@@ -679,6 +743,30 @@ impl<'a> SemanticVisitor<'a> {
                     format!("name '{}' is nonlocal and global", name.as_str()),
                 );
             }
+        }
+    }
+
+    /// `x: int` in a function or class after `global x` or `nonlocal x`.
+    fn check_annotated_name(&self, target: &ast::ExprName) {
+        let scope = self.ctx.scope();
+        self.ctx.record(scope, &target.id, ANNOTATED);
+        if matches!(scope.kind, ScopeKind::Module) {
+            return;
+        }
+        if let Some(declaration) = self
+            .ctx
+            .declarations_of(scope)
+            .iter()
+            .find(|d| d.name == target.id.as_str() && d.visited.get())
+        {
+            self.ctx.report_symtable(
+                target.range,
+                format!(
+                    "annotated name '{}' can't be {}",
+                    target.id,
+                    declaration.kind.keyword()
+                ),
+            );
         }
     }
 
@@ -712,31 +800,20 @@ impl<'a> SemanticVisitor<'a> {
         }
     }
 
-    /// A name expression in the current scope, before a `nonlocal` declaration of it.
+    /// A name expression in the current scope.
     fn check_name(&self, name: &ast::ExprName) {
         let scope = self.ctx.scope();
-        if scope.declarations.0 == scope.declarations.1 {
-            return;
-        }
-        if let Some(declaration) =
-            self.ctx
-                .declaration(scope, name.id.as_str(), DeclarationKind::Nonlocal)
-            && declaration.range.start() > name.start()
-        {
+        if scope.declarations.0 != scope.declarations.1 {
             let what = if name.ctx == ExprContext::Load {
-                "used prior to"
+                USED
             } else {
-                "assigned to before"
+                ASSIGNED
             };
-            self.ctx.report_symtable(
-                name.range,
-                format!("name '{}' is {what} nonlocal declaration", name.id),
-            );
+            self.ctx.record(scope, &name.id, what);
         }
     }
 
-    /// A walrus in a comprehension binds in the scope around it, which may declare the name
-    /// `global` or `nonlocal` only before.
+    /// A walrus in a comprehension binds in the scope around it.
     fn check_named(&self, named: &ast::ExprNamed) {
         let Expr::Name(target) = &*named.target else {
             return;
@@ -750,17 +827,10 @@ impl<'a> SemanticVisitor<'a> {
         else {
             return;
         };
-        if let Some(declaration) = self.ctx.declarations_of(scope).iter().find(|declaration| {
-            declaration.name == target.id.as_str() && declaration.range.start() > target.start()
-        }) {
-            self.ctx.report_symtable(
-                target.range,
-                format!(
-                    "name '{}' is assigned to before {} declaration",
-                    target.id,
-                    declaration.kind.keyword()
-                ),
-            );
+        // At module level the walrus makes the name global, which a `global` statement may
+        // say again.
+        if !matches!(scope.kind, ScopeKind::Module) {
+            self.ctx.record(scope, &target.id, ASSIGNED);
         }
     }
 
@@ -856,9 +926,7 @@ impl<'a> SemanticVisitor<'a> {
 
 impl<'a> Visitor<'a> for SemanticVisitor<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        self.ctx.complex_annotation = matches!(stmt, Stmt::AnnAssign(assign) if !assign.simple);
         self.checker.visit_stmt(stmt, &self.ctx);
-        self.ctx.complex_annotation = false;
         match stmt {
             Stmt::FunctionDef(function) => self.visit_function(function),
             Stmt::ClassDef(class) => self.visit_class(class),
@@ -880,6 +948,10 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
                 if self.ctx.flow.in_except_star {
                     self.report_except_star(return_stmt.range);
                 }
+                let scope = self.ctx.scope();
+                if return_stmt.value.is_some() && scope.return_value.get().is_none() {
+                    scope.return_value.set(Some(return_stmt.range));
+                }
                 visitor::walk_stmt(self, stmt);
             }
             Stmt::Global(global) => {
@@ -891,16 +963,8 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
             Stmt::AnnAssign(assign) => {
                 if let Expr::Name(target) = &*assign.target
                     && assign.simple
-                    && !matches!(self.ctx.scope().kind, ScopeKind::Module)
-                    && self
-                        .ctx
-                        .declaration(self.ctx.scope(), &target.id, DeclarationKind::Nonlocal)
-                        .is_some()
                 {
-                    self.ctx.report(
-                        target.range,
-                        format!("annotated name '{}' can't be nonlocal", target.id),
-                    );
+                    self.check_annotated_name(target);
                 }
                 self.check_annotation(&assign.annotation);
                 if let Some(value) = &assign.value {
@@ -965,6 +1029,10 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
                     );
                 }
                 self.visit_expr(&attribute.value);
+            }
+            Expr::Yield(_) | Expr::YieldFrom(_) => {
+                self.ctx.scope().generator.set(true);
+                visitor::walk_expr(self, expr);
             }
             Expr::Named(named) => {
                 if matches!(self.ctx.scope().kind, ScopeKind::Comprehension { .. }) {
@@ -1057,7 +1125,7 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
             })
             | Pattern::MatchMapping(ast::PatternMatchMapping {
                 rest: Some(name), ..
-            }) => self.ctx.check_binding(name),
+            }) => self.ctx.record_binding(name),
             _ => {}
         }
         match pattern {
@@ -1109,18 +1177,18 @@ fn collect_declarations<'a>(body: &'a [Stmt], out: &mut Vec<Declaration<'a>>) {
     for stmt in body {
         match stmt {
             Stmt::Global(ast::StmtGlobal { names, .. }) => {
-                out.extend(names.iter().map(|name| Declaration {
-                    name: name.as_str(),
-                    range: name.range,
-                    kind: DeclarationKind::Global,
-                }));
+                out.extend(
+                    names
+                        .iter()
+                        .map(|name| Declaration::new(name, DeclarationKind::Global)),
+                );
             }
             Stmt::Nonlocal(ast::StmtNonlocal { names, .. }) => {
-                out.extend(names.iter().map(|name| Declaration {
-                    name: name.as_str(),
-                    range: name.range,
-                    kind: DeclarationKind::Nonlocal,
-                }));
+                out.extend(
+                    names
+                        .iter()
+                        .map(|name| Declaration::new(name, DeclarationKind::Nonlocal)),
+                );
             }
             Stmt::If(if_stmt) => {
                 collect_declarations(&if_stmt.body, out);
@@ -1391,10 +1459,6 @@ mod tests {
                 "async def f():\n    yield from x\n",
                 "`yield from` statement in async",
             ),
-            (
-                "async def f():\n    yield 1\n    return 2\n",
-                "`return` with value in async",
-            ),
             ("break\n", "`break` outside loop"),
             ("continue\n", "`continue` outside loop"),
             (
@@ -1430,26 +1494,6 @@ mod tests {
             ),
             ("def f(x):\n    nonlocal x\n", "parameter and a nonlocal"),
             ("def f(x):\n    global x\n", "parameter and a global"),
-            (
-                "def f():\n    print(x)\n    global x\n",
-                "`x` is used prior to global",
-            ),
-            (
-                "def f():\n    x = 1\n    global x\n",
-                "`x` is used prior to global",
-            ),
-            (
-                "def f():\n    global x\n    print(x)\n    global x\n",
-                "prior to global",
-            ),
-            (
-                "for i in y:\n    x = i\n    global x\n",
-                "`x` is used prior to global",
-            ),
-            (
-                "def f():\n    global x\n    x: int = 1\n",
-                "annotated name `x` can't be global",
-            ),
             (
                 "def f():\n    from m import *\n",
                 "only allowed at module level",
@@ -1538,6 +1582,42 @@ mod tests {
     #[test]
     fn errors_found_beside_the_checker() {
         let cases = [
+            (
+                "async def f():\n    yield 1\n    return 2\n",
+                "'return' with value in async",
+            ),
+            (
+                "async def f():\n    return 1\n    lambda x=(yield): x\n",
+                "value in async generator",
+            ),
+            (
+                "async def f():\n    def g(x=(yield)): pass\n    return 1\n",
+                "in async generator",
+            ),
+            (
+                "def f():\n    print(x)\n    global x\n",
+                "name 'x' is used prior to global",
+            ),
+            (
+                "def f():\n    x = 1\n    global x\n",
+                "'x' is assigned to before global",
+            ),
+            (
+                "def f():\n    global x\n    print(x)\n    global x\n",
+                "used prior to global",
+            ),
+            (
+                "for i in y:\n    x = i\n    global x\n",
+                "'x' is assigned to before global",
+            ),
+            (
+                "def f():\n    global x\n    x: int = 1\n",
+                "annotated name 'x' can't be global",
+            ),
+            (
+                "def f():\n    x: int\n    global x\n",
+                "annotated name 'x' can't be global",
+            ),
             (
                 "def f():\n    global x\n    nonlocal x\n",
                 "name 'x' is nonlocal and global",
@@ -1635,6 +1715,8 @@ mod tests {
             "class C:\n    g = (await x for x in y)\n",
             "def f():\n    return [x for x in (yield)]\n",
             "async def f():\n    yield 1\n    return\n",
+            "async def f():\n    def g():\n        yield 1\n    lambda: (yield)\n    return 2\n",
+            "if x:\n    [(v := 1) for a in b]\n    global v\n",
             "f = lambda: (yield)\n",
             "def f():\n    for x in y:\n        break\n    while True:\n        continue\n",
             "for x in y:\n    try:\n        pass\n    finally:\n        break\n",
@@ -1713,11 +1795,7 @@ mod tests {
             "outside of an asynchronous",
         );
         assert_valid("%%time\nfrom __future__ import annotations\nx = 1\n");
-        assert_error(
-            "%%time\nx = 1\nglobal x\n",
-            0,
-            "prior to global declaration",
-        );
+        assert_error("%%time\nx = 1\nglobal x\n", 0, "assigned to before global");
         assert_valid("%%timeit\n(await x for x in y)\n");
         // `%%capture` runs its body as a cell.
         assert_valid("%%capture out\nawait y\n");
@@ -1782,12 +1860,36 @@ mod tests {
         let error = check("x: (await y) = 1\nclass C:\n    x: (yield)\n").unwrap();
         assert_eq!(error.0, 1);
         assert!(error.1.contains("`yield`"), "{error:?}");
+        // The symbol table still sees a `yield` there.
+        let error = check("async def f():\n    x: (yield) = 1\n    return 2\n").unwrap();
+        assert!(
+            error.1.contains("'return' with value in async generator"),
+            "{error:?}"
+        );
         let error = check("def f():\n    x: [(yield) for a in b]\n").unwrap();
         assert!(error.1.contains("`yield` statement"), "{error:?}");
         let error = check("def f():\n    x: [(y := 1) for y in b]\n").unwrap();
         assert!(error.1.contains("cannot rebind"), "{error:?}");
         let error = check("def f():\n    x: y\n    global y\n").unwrap();
-        assert!(error.1.contains("`y` is used prior to global"), "{error:?}");
+        assert!(error.1.contains("'y' is used prior to global"), "{error:?}");
+    }
+
+    #[test]
+    fn declarations_are_checked_in_the_order_of_the_symbol_table() {
+        // Up to 3.12, CPython visits a `try` statement's `else` before its handlers.
+        let try_stmt = |first: &str, second: &str| {
+            format!(
+                "def f():\n    try:\n        pass\n    except E:\n        {first}\n    else:\n        {second}\n"
+            )
+        };
+        let global_in_else = try_stmt("x = 1", "global x");
+        let global_in_handler = try_stmt("global x", "x = 1");
+        let py312 = Some(PythonVersion::PY312);
+        let py313 = Some(PythonVersion::PY313);
+        assert_eq!(error_for(&global_in_else, py312), None);
+        assert!(error_for(&global_in_handler, py312).is_some());
+        assert!(error_for(&global_in_else, py313).is_some());
+        assert_eq!(error_for(&global_in_handler, py313), None);
     }
 
     #[test]

@@ -418,8 +418,9 @@ impl SemanticSyntaxContext for Context<'_> {
     }
 
     /// CPython resolves `nonlocal x` to the nearest enclosing function that binds `x`,
-    /// skipping class bodies; a function that declares `x` global hides the ones around it,
-    /// and one that declares it `nonlocal` passes the question on.
+    /// skipping class bodies (which only bind `__class__` for the functions in them); a
+    /// function that declares `x` global hides the ones around it, and one that declares it
+    /// `nonlocal` passes the question on.
     fn has_nonlocal_binding(&self, name: &str) -> bool {
         let Some((_, enclosing)) = self.scopes.split_last() else {
             return false;
@@ -442,6 +443,8 @@ impl SemanticSyntaxContext for Context<'_> {
                         return true;
                     }
                 }
+                // A class gives the functions in it a `__class__` cell (for `super()`).
+                ScopeKind::Class if name == "__class__" => return true,
                 ScopeKind::Class | ScopeKind::Lambda(_) | ScopeKind::Comprehension { .. } => {}
             }
         }
@@ -1492,6 +1495,10 @@ mod tests {
                 "def f():\n    x = 1\n    def g():\n        global x\n        def h():\n            nonlocal x\n",
                 "no binding for nonlocal `x` found",
             ),
+            (
+                "class C:\n    nonlocal __class__\n",
+                "no binding for nonlocal `__class__`",
+            ),
             ("def f(x):\n    nonlocal x\n", "parameter and a nonlocal"),
             ("def f(x):\n    global x\n", "parameter and a global"),
             (
@@ -1726,6 +1733,7 @@ mod tests {
             "def f():\n    import x\n    def g():\n        nonlocal x\n",
             "def f():\n    def g():\n        nonlocal x\n    [(x := 1) for _ in y]\n",
             "def f(x):\n    def g():\n        nonlocal x\n",
+            "class C:\n    def f(self):\n        def g():\n            nonlocal __class__\n",
             "def f():\n    x = 1\n    class C:\n        nonlocal x\n",
             "def f():\n    x = 1\n    def g():\n        nonlocal x\n        def h():\n            nonlocal x\n",
             "def f():\n    global x\n    x = 1\n    print(x)\n",

@@ -287,8 +287,7 @@ impl<'a> Context<'a> {
         &self.declarations[scope.declarations.0..scope.declarations.1]
     }
 
-    /// The last declaration of `name` with `kind` in `scope` (the one CPython checks uses
-    /// against).
+    /// The last declaration of `name` with `kind` in `scope`.
     fn declaration(
         &self,
         scope: &Scope<'a>,
@@ -979,15 +978,20 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
                 self.visit_expr(&assign.target);
             }
             Stmt::ImportFrom(import) => {
-                if self.ctx.timeit
-                    && matches!(self.ctx.scope().kind, ScopeKind::Module)
-                    && import.names.iter().any(|alias| alias.name.as_str() == "*")
-                {
-                    // `%%timeit` runs its body inside a function.
-                    self.ctx.report(
-                        import.range,
-                        "import * only allowed at module level".to_owned(),
-                    );
+                // `%%timeit` runs its body inside a function too.
+                if self.ctx.timeit && matches!(self.ctx.scope().kind, ScopeKind::Module) {
+                    if import.module.as_deref() == Some("__future__") && import.level == 0 {
+                        self.ctx.report(
+                            import.range,
+                            "from __future__ imports must occur at the beginning of the file"
+                                .to_owned(),
+                        );
+                    } else if import.names.iter().any(|alias| alias.name.as_str() == "*") {
+                        self.ctx.report(
+                            import.range,
+                            "import * only allowed at module level".to_owned(),
+                        );
+                    }
                 }
             }
             Stmt::Match(match_stmt) => {
@@ -1803,6 +1807,11 @@ mod tests {
             "outside of an asynchronous",
         );
         assert_valid("%%time\nfrom __future__ import annotations\nx = 1\n");
+        assert_error(
+            "%%timeit\nfrom __future__ import annotations\n",
+            0,
+            "must occur at the beginning",
+        );
         assert_error("%%time\nx = 1\nglobal x\n", 0, "assigned to before global");
         assert_valid("%%timeit\n(await x for x in y)\n");
         // `%%capture` runs its body as a cell.

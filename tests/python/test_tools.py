@@ -195,6 +195,7 @@ class AstSyntaxCompileTest(unittest.TestCase):
             "%%time\nx = 1\nglobal x\n": 0,
             "%%timeit -n 1\nx = 1\n": None,
             "%%timeit -n 1\nfrom os import *\n": 0,  # inside timeit's function
+            "%%timeit\nfrom __future__ import annotations\n": 0,
             "%%timeit\nbreak\n": 0,
         }
         for source, expected in cases.items():

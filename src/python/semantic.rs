@@ -11,15 +11,16 @@
 //! The checks are ruff's [`SemanticSyntaxChecker`], driven by a visitor that answers its
 //! questions about scopes as CPython's symbol table and compiler do, plus what the checker
 //! does not check: starred expressions outside a list, tuple, set or call; `break`,
-//! `continue` and `return` in an `except*` block; writes to `__debug__` through an attribute,
-//! a keyword argument or a class pattern; irrefutable alternatives before the last one of an
-//! or-pattern; f-strings in patterns; `nonlocal` and `global` for one name; and, under `from
-//! __future__ import annotations`, walrus, `yield` and `await` in annotations (outside the
-//! lambdas and comprehensions in them). Two of the checker's checks are replaced: names used,
-//! bound or annotated before their `global` or `nonlocal` declaration are found in the order
-//! CPython's symbol table visits the code (up to 3.12 it visits a `try` statement's `else`
-//! before its handlers), and `return` with a value in an async generator counts the `yield`s
-//! in the defaults of lambdas and nested functions.
+//! `continue` and `return` in an `except*` block; writes to `__debug__` through an
+//! attribute, a keyword argument, a class pattern or `import __debug__.x`; irrefutable
+//! alternatives before the last one of an or-pattern; f-strings in patterns; `nonlocal` and
+//! `global` for one name; and, under `from __future__ import annotations`, walrus, `yield`
+//! and `await` in annotations (outside the lambdas and comprehensions in them). Two of the
+//! checker's checks are replaced: names used, bound or annotated before their `global` or
+//! `nonlocal` declaration are found in the order CPython's symbol table visits the code (up
+//! to 3.12 it visits a `try` statement's `else` before its handlers), and `return` with a
+//! value in an async generator counts the `yield`s in the defaults of lambdas and nested
+//! functions.
 //!
 //! An annotation that CPython never compiles (a local variable's, or any under `from
 //! __future__ import annotations`) only raises its symbol table's errors, not its code
@@ -994,6 +995,26 @@ impl<'a> Visitor<'a> for SemanticVisitor<'a> {
                     }
                 }
             }
+            Stmt::Import(import) => {
+                // `import __debug__.x` binds `__debug__` (the checker only sees `__debug__`).
+                for alias in &import.names {
+                    if alias.asname.is_none() && alias.name.as_str().starts_with("__debug__.") {
+                        self.ctx
+                            .report(alias.name.range, "cannot assign to __debug__".to_owned());
+                    }
+                }
+            }
+            Stmt::AugAssign(assign) => {
+                self.visit_expr(&assign.value);
+                match &*assign.target {
+                    // CPython does not check an augmented attribute for `__debug__`.
+                    Expr::Attribute(attribute) => {
+                        self.checker.visit_expr(&assign.target, &self.ctx);
+                        self.visit_expr(&attribute.value);
+                    }
+                    target => self.visit_expr(target),
+                }
+            }
             Stmt::Match(match_stmt) => {
                 for case in &match_stmt.cases {
                     self.check_or_patterns(&case.pattern, true);
@@ -1681,6 +1702,7 @@ mod tests {
                 "cannot appear in an except* block",
             ),
             ("x.__debug__ = 1\n", "cannot assign to __debug__"),
+            ("import __debug__.x\n", "cannot assign to __debug__"),
             ("f(__debug__=1)\n", "cannot assign to __debug__"),
             (
                 "match x:\n    case C(__debug__=1): pass\n",
@@ -1754,7 +1776,7 @@ mod tests {
             "class C(*bases): pass\n",
             "match x:\n    case [a] | [a]: pass\n    case (1 | 2) if a: pass\n    case _: pass\n",
             "match x:\n    case [1 | 2, *_] | (3, *_): pass\n",
-            "del x.__debug__\nx = __debug__\n",
+            "del x.__debug__\nx = __debug__\nx.__debug__ += 1\nimport __debug__.x as y\n",
             "%matplotlib inline\n!ls\nx = !pwd\nlen?\n",
             "",
         ];

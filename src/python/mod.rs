@@ -4,6 +4,7 @@
 pub(crate) mod imports;
 pub(crate) mod parse;
 pub(crate) mod scope;
+pub(crate) mod semantic;
 pub(crate) mod span;
 // Star-import resolution (which names `from math import *` binds) uses part of it so far.
 #[allow(dead_code)]

@@ -116,7 +116,8 @@ class AstSyntaxTest(unittest.TestCase):
             "%matplotlib inline\n!pip install x\nlen?\nfiles = !ls\n": False,
             "print 'python 2'\n": True,
             "pip install x\n": True,  # automagic is not applied
-            "await something()\n": False,  # only the compiler rejects this
+            "await something()\n": False,
+            "return 1\n": False,  # only the compiler rejects this (see AstSyntaxCompileTest)
             "\n\n%%time\nx = (\n": True,
             "%%timeit -n 1\n%time y = 1\n": False,
             "%%capture out\nprint(1\n": True,
@@ -154,6 +155,79 @@ class AstSyntaxTest(unittest.TestCase):
         self.assertIn("language: r", skipped[r_kernel])
         self.assertIn("not JSON", skipped[not_json])
         self.assertIn("nbformat 4", skipped[v3])
+
+
+class AstSyntaxCompileTest(unittest.TestCase):
+    def test_cell_compile_error(self):
+        cases = {
+            "x = 1\n": None,
+            "x = 1\nreturn x\nyield x\n": 1,  # the first statement that fails
+            "def f(a, a):\n    pass\n": 0,
+            "f(a=1, a=2)\n": 0,
+            "for x in y:\n    pass\nelse:\n    break\n": 0,
+            "def f():\n    nonlocal x\n": 0,
+            "def f():\n    def g():\n        nonlocal x\n    x = 1\n": None,
+            # Top-level await is allowed, but not in a function that is not async.
+            "import asyncio\nawait asyncio.sleep(0)\n[x async for x in y]\n": None,
+            "async with x:\n    pass\nasync for y in x:\n    pass\n": None,
+            "x = 1\ndef f():\n    await g()\n": 1,
+            "class C:\n    await x\n": 0,
+            # Each statement compiles alone, so a late `__future__` import is fine...
+            "x = 1\nfrom __future__ import annotations\n": None,
+            "if x:\n    from __future__ import annotations\n": 0,
+            # ... and the features of the statements before stay on.
+            "from __future__ import annotations\ndef f(x: (y := 1)): pass\n": 1,
+            "x = 1\nglobal x\n": None,
+            "for i in y:\n    x = i\n    global x\n": 0,
+            # The last expression statement compiles in "single" mode.
+            "x = 1\nyield x\n": 1,
+            "%matplotlib inline\nreturn 1\n": 1,
+            # Not compiled: cells that do not parse, and cells that are not Python.
+            "def f(:\n    return\n": None,
+            "%%bash\nreturn 1\n": None,
+            "%%writefile x.py\nreturn 1\n": None,
+            # %%capture runs its body as a cell; the magic line is statement 0.
+            "%%capture out\nx = 1\nreturn x\n": 2,
+            "%%capture out\nawait x\n": None,
+            # %%time and %%timeit compile their body whole, without top-level await.
+            "%%time\nx = 1\nawait x\n": 0,
+            "%%time\nx = 1\nx\n": None,
+            "%%time\nx = 1\nglobal x\n": 0,
+            "%%timeit -n 1\nx = 1\n": None,
+            "%%timeit -n 1\nfrom os import *\n": 0,  # inside timeit's function
+            "%%timeit\nfrom __future__ import annotations\n": 0,
+            "%%timeit\nbreak\n": 0,
+        }
+        for source, expected in cases.items():
+            with self.subTest(source=source):
+                failed = ast_syntax.cell_compile_error(source)
+                self.assertEqual(None if failed is None else failed.statement, expected,
+                                 failed)
+                if expected is not None:
+                    self.assertIsNone(ast_syntax.cell_syntax_error(source))  # it parses
+                    self.assertIn(f"statement {expected} does not compile",
+                                  ast_syntax.cell_syntax_error(source, compile=True))
+
+    def test_compile_reason(self):
+        failed = ast_syntax.cell_compile_error("x = 1\nreturn x\n")
+        self.assertEqual(failed.reason, "SyntaxError: 'return' outside function (line 2)")
+        failed = ast_syntax.cell_compile_error("%%time\nawait x\n")
+        self.assertIn("in the %%time body: SyntaxError: 'await' outside function",
+                      failed.reason)
+
+    def test_notebooks(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "nb.ipynb")
+            write_notebook(path, [("code", "x = ("), ("code", "return 1"), ("code", "await x"),
+                                  ("markdown", "return"), ("code", "break")])
+            self.assertEqual(ast_syntax.check_notebooks([path])[path], [1])
+            self.assertEqual(ast_syntax.check_notebooks([path], compile=True)[path], [1, 2, 5])
+            reasons = ast_syntax.check_notebook(path, compile=True)["syntax_errors"]
+            self.assertIn("statement 0 does not compile", reasons[2])
+            for args, expected in (([path], [1]), (["--compile", path], [1, 2, 5])):
+                proc = subprocess.run([sys.executable, os.path.join(HERE, "ast_syntax.py"),
+                                       *args], capture_output=True, check=True, timeout=120)
+                self.assertEqual(json.loads(proc.stdout)[path], expected)
 
 
 class CorpusCheckTest(unittest.TestCase):

@@ -20,6 +20,7 @@ use crate::position::{CellIndex, LineColumn};
 use crate::python::imports::{bound_name, is_import_block};
 use crate::python::parse::{SyntaxError, first_syntax_error, line_column, parse_cell_for};
 use crate::python::scope::{self, BindingKind, ModuleReads, ScopeOptions};
+use crate::python::semantic::first_semantic_error;
 use crate::python::span::statement_block;
 
 /// Everything the later stages need to know about one notebook.
@@ -66,8 +67,12 @@ pub(crate) struct CodeCell {
     pub(crate) magic: Option<CellMagic>,
     /// The parsed cell; `None` when the cell is not Python (`%%writefile`, `%%bash`, ...).
     pub(crate) parsed: Option<Parsed<ModModule>>,
-    /// Whether the parser reported errors for this cell.
+    /// Whether the parser, or CPython's compiler, rejects part of this cell.
     pub(crate) has_syntax_error: bool,
+    /// How many of the cell's statements run before the first one CPython refuses to
+    /// compile (IPython compiles and runs a cell one statement at a time); `None` when all
+    /// do. A parse error stops the whole cell.
+    pub(crate) runs_until: Option<usize>,
     /// The text IPython runs, when it differs from the cell's source (an indented cell, or
     /// console prompts); `parsed` ranges then point into this text.
     pub(crate) cleaned: Option<String>,
@@ -94,6 +99,16 @@ impl CodeCell {
     /// error, text IPython rewrites before running it, or papermill's `parameters` cell.
     pub(crate) fn is_fixed(&self) -> bool {
         self.magic.is_some() || self.has_syntax_error || self.cleaned.is_some() || self.parameters
+    }
+
+    /// The leading [`Self::notebook_statements`] that run before a syntax error stops the
+    /// cell.
+    pub(crate) fn running_statements(&self) -> &[Stmt] {
+        let statements = self.notebook_statements();
+        &statements[..self
+            .runs_until
+            .unwrap_or(statements.len())
+            .min(statements.len())]
     }
 
     /// The cell's top-level statements that run at notebook level (none for `%%timeit` and
@@ -322,9 +337,21 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
         };
         // Only a cell's first error is reported: the parser recovers, but what follows the
         // first error is mostly its echo.
-        let error = parsed
-            .as_ref()
-            .and_then(|parsed| first_syntax_error(parsed, text));
+        let mut runs_until = None;
+        let error = parsed.as_ref().and_then(|parsed| {
+            if let Some(error) = first_syntax_error(parsed, text) {
+                runs_until = Some(0);
+                return Some(error);
+            }
+            let error =
+                first_semantic_error(&parsed.syntax().body, text, notebook.python_version())?;
+            runs_until = Some(error.statement);
+            let index = LineIndex::from_source_text(text);
+            Some(SyntaxError {
+                position: line_column(&index, text, error.range.start()),
+                message: error.message,
+            })
+        });
         let has_syntax_error = error.is_some();
         syntax_errors.extend(error.map(|error| CellSyntaxError {
             cell: cell.index,
@@ -335,6 +362,7 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
             magic,
             parsed,
             has_syntax_error,
+            runs_until,
             cleaned,
             parameters: cell.tags.iter().any(|tag| tag == "parameters"),
             setup: None,

@@ -130,9 +130,6 @@ impl Rules<'_> {
         if contains_ipython_syntax(stmt) {
             return Err(StayReason::IpythonSyntax);
         }
-        if awaits_outside_async(stmt) {
-            return Err(StayReason::AwaitOutsideAsync);
-        }
         if let Some(dynamic) = reads.dynamic.first() {
             return Err(StayReason::Dynamic {
                 call: dynamic.name.to_string(),
@@ -894,55 +891,6 @@ fn has_annotations(stmt: &Stmt) -> bool {
         }
     }
     let mut finder = Finder::default();
-    finder.visit_stmt(stmt);
-    finder.found
-}
-
-/// True when a function that is not `async` (or a lambda) contains `await` directly, or an
-/// `async for`/`async with`: ruff's parser accepts these, CPython's compiler does not.
-fn awaits_outside_async(stmt: &Stmt) -> bool {
-    struct Finder {
-        /// Whether the innermost enclosing function is `async`; `None` at the top.
-        in_async: Option<bool>,
-        found: bool,
-    }
-    impl<'a> Visitor<'a> for Finder {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            match stmt {
-                Stmt::FunctionDef(def) => {
-                    // Decorators and defaults run in the enclosing scope.
-                    for decorator in &def.decorator_list {
-                        self.visit_decorator(decorator);
-                    }
-                    let outer = self.in_async.replace(def.is_async);
-                    self.visit_body(&def.body);
-                    self.in_async = outer;
-                }
-                Stmt::For(ruff_python_ast::StmtFor { is_async: true, .. })
-                | Stmt::With(ruff_python_ast::StmtWith { is_async: true, .. })
-                    if self.in_async == Some(false) =>
-                {
-                    self.found = true;
-                }
-                _ => visitor::walk_stmt(self, stmt),
-            }
-        }
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            match expr {
-                Expr::Await(_) if self.in_async == Some(false) => self.found = true,
-                Expr::Lambda(lambda) => {
-                    let outer = self.in_async.replace(false);
-                    self.visit_expr(&lambda.body);
-                    self.in_async = outer;
-                }
-                _ => visitor::walk_expr(self, expr),
-            }
-        }
-    }
-    let mut finder = Finder {
-        in_async: None,
-        found: false,
-    };
     finder.visit_stmt(stmt);
     finder.found
 }

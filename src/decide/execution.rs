@@ -76,13 +76,10 @@ impl<'a> Execution<'a> {
     pub(super) fn new(analysis: &'a Analysis) -> Execution<'a> {
         let mut bodies: HashMap<Name, Vec<Body>> = HashMap::new();
         for (code_cell, cell) in analysis.cells.iter().enumerate() {
-            if cell.has_syntax_error {
-                continue;
-            }
             let options = ScopeOptions {
                 postponed_annotations: analysis.postponed_annotations(code_cell),
             };
-            for (statement, stmt) in cell.notebook_statements().iter().enumerate() {
+            for (statement, stmt) in cell.running_statements().iter().enumerate() {
                 let name = match stmt {
                     Stmt::FunctionDef(def) => &def.name.id,
                     Stmt::ClassDef(class) => &class.name.id,
@@ -112,10 +109,7 @@ impl<'a> Execution<'a> {
         self.runs.get_or_init(|| {
             let mut runs = Vec::new();
             for (code_cell, cell) in self.analysis.cells.iter().enumerate() {
-                if cell.has_syntax_error {
-                    continue;
-                }
-                for statement in 0..cell.notebook_statements().len() {
+                for statement in 0..cell.running_statements().len() {
                     let at = StatementRef {
                         code_cell,
                         statement,

@@ -50,9 +50,6 @@ pub(crate) enum StayReason {
     },
     /// The definition contains IPython syntax a plain Python module cannot hold.
     IpythonSyntax,
-    /// The definition uses `await` in a function that is not `async`: the parser accepts it,
-    /// but Python refuses to compile it.
-    AwaitOutsideAsync,
     /// The definition inspects its namespace dynamically.
     Dynamic {
         /// `eval`, `exec`, `globals`, `locals` or `vars`.
@@ -408,7 +405,6 @@ impl StayReason {
             StayReason::ParametersCell => "parameters-cell",
             StayReason::MagicCell { .. } => "magic-cell",
             StayReason::IpythonSyntax => "ipython-syntax",
-            StayReason::AwaitOutsideAsync => "await-outside-async",
             StayReason::Dynamic { .. } => "dynamic",
             StayReason::DefinitionTimeEffect { .. } => "definition-time-effect",
             StayReason::ReadsVariable { .. } => "reads-variable",
@@ -512,9 +508,6 @@ impl StayReason {
             StayReason::IpythonSyntax => {
                 "uses IPython syntax (`%magic`, `!command` or `?`), which a Python module cannot contain"
                     .to_owned()
-            }
-            StayReason::AwaitOutsideAsync => {
-                "uses `await` outside an `async def`, which Python refuses to compile".to_owned()
             }
             StayReason::Dynamic { call } => match call.as_str() {
                 "eval" | "exec" => {

@@ -70,10 +70,6 @@ pub(crate) struct SemanticError {
 }
 
 /// The first statement of a parsed cell that CPython refuses to compile when IPython runs it.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the analysis stage calls it next")
-)]
 pub(crate) fn first_semantic_error(
     body: &[Stmt],
     source: &str,

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use ruff_python_ast::name::Name;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, Stmt};
 
@@ -13,7 +14,7 @@ use crate::analysis::{
     Analysis, NameClass, SiteKind, StatementRef, constant_value, loaded_names, statement,
 };
 use crate::notebook::Notebook;
-use crate::python::imports::is_import_block;
+use crate::python::imports::{binds_on_every_path, is_import_block};
 use crate::python::scope::{self, BindingKind, Call, Mutation, ReadTime};
 use crate::python::stdlib_exports::module_exports;
 
@@ -46,6 +47,7 @@ pub(super) fn decide(
         analysis,
         execution,
         definition_times,
+        name_errors: name_errors(analysis, execution),
     };
     let candidates: Vec<Candidate> = (0..analysis.definitions.len())
         .map(|i| rules.examine(i))
@@ -82,6 +84,165 @@ struct Rules<'a> {
     execution: &'a Execution<'a>,
     /// What defining each definition runs, in the order of the analysis' definitions.
     definition_times: Vec<DefinitionTime>,
+    /// For each code cell, the first statement that raises, or may raise, `NameError`.
+    name_errors: Vec<Option<NameErrorAt>>,
+}
+
+/// A statement that raises `NameError` when the notebook runs top to bottom, and so stops its
+/// cell.
+#[derive(Clone, Debug)]
+struct NameErrorAt {
+    /// The statement, in its cell.
+    statement: usize,
+    /// The name it reads, as it runs, that no statement that ran before it bound.
+    name: Name,
+    /// Whether it surely raises, or only may: the name's binding is an import block that may
+    /// not bind it (`if TYPE_CHECKING:`), or a statement that itself may not have run.
+    surely: bool,
+}
+
+/// Whether a name is bound at some point of the notebook's run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bound {
+    Yes,
+    Maybe,
+    No,
+}
+
+/// For each code cell, the first statement that raises, or may raise, `NameError` when the
+/// notebook runs top to bottom.
+///
+/// A cell stops at its first error, so what that statement and the rest of its cell bind never
+/// existed, and reading those names raises in turn: `print(CONF)` stops a cell before its
+/// `def f`, and a later `print(f(1))` stops its own cell before `def g`.
+///
+/// A read in the body of a notebook function the statement calls only may raise: the body may
+/// not reach it.
+fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<NameErrorAt>> {
+    let names = &analysis.names;
+    let runs: HashMap<StatementRef, &[(Name, Option<Mutation>)]> = execution
+        .runs()
+        .iter()
+        .map(|(at, run)| (*at, run.uses.as_slice()))
+        .collect();
+    // How surely each statement that may have run ran: `Yes` or `Maybe`.
+    let mut ran: HashMap<StatementRef, Bound> = HashMap::new();
+    let mut errors = Vec::with_capacity(analysis.cells.len());
+    for (code_cell, cell) in analysis.cells.iter().enumerate() {
+        let mut error: Option<NameErrorAt> = None;
+        for (index, stmt) in cell.running_statements().iter().enumerate() {
+            let at = StatementRef {
+                code_cell,
+                statement: index,
+            };
+            // A compound statement's own bindings count (`for i in ...: print(i)`); a simple
+            // one reads before it binds (`x += 1`).
+            let compound = matches!(
+                stmt,
+                Stmt::For(_)
+                    | Stmt::While(_)
+                    | Stmt::If(_)
+                    | Stmt::With(_)
+                    | Stmt::Try(_)
+                    | Stmt::Match(_)
+            );
+            let bound = |name: &str| {
+                if names
+                    .star_imports
+                    .iter()
+                    .any(|star| *star < at && ran.get(star) == Some(&Bound::Yes))
+                {
+                    return Bound::Yes;
+                }
+                let mut bound = Bound::No;
+                for site in names.sites(name) {
+                    if site.at == at && compound {
+                        return Bound::Yes;
+                    }
+                    let Some(&how) = ran.get(&site.at).filter(|_| site.at < at) else {
+                        continue;
+                    };
+                    let site_stmt = statement(&analysis.cells, site.at);
+                    let binds = !is_import_block(site_stmt)
+                        || binds_on_every_path(std::slice::from_ref(site_stmt), name);
+                    let surely = how == Bound::Yes && binds;
+                    bound = match (&site.kind, surely) {
+                        (SiteKind::Other(BindingKind::Del), true) => Bound::No,
+                        (SiteKind::Other(BindingKind::Del), false) if bound == Bound::No => {
+                            Bound::No
+                        }
+                        (SiteKind::Other(BindingKind::Del), false) => Bound::Maybe,
+                        (_, true) => Bound::Yes,
+                        (_, false) if bound == Bound::Yes => Bound::Yes,
+                        (_, false) => Bound::Maybe,
+                    };
+                }
+                bound
+            };
+            let mut maybe = None;
+            let mut surely = None;
+            let own = analysis
+                .reads(at)
+                .reads
+                .iter()
+                .filter(|read| read.when == ReadTime::Now);
+            let mut own: Vec<&Name> = own.map(|read| &read.name).collect();
+            // `del x` raises when `x` is unbound.
+            if let Stmt::Delete(delete) = stmt {
+                own.extend(delete.targets.iter().filter_map(|target| match target {
+                    Expr::Name(name) => Some(&name.id),
+                    _ => None,
+                }));
+            }
+            let called = runs.get(&at).copied().unwrap_or_default().iter();
+            let called = called
+                .map(|(name, _)| name)
+                .filter(|name| !own.contains(name));
+            for (name, directly) in own
+                .iter()
+                .copied()
+                .map(|name| (name, true))
+                .chain(called.map(|name| (name, false)))
+            {
+                if scope::is_builtin(name) || is_ipython_name(name) {
+                    continue;
+                }
+                match bound(name) {
+                    Bound::No if directly => {
+                        surely = Some(name.clone());
+                        break;
+                    }
+                    Bound::No | Bound::Maybe => {
+                        maybe.get_or_insert_with(|| name.clone());
+                    }
+                    Bound::Yes => {}
+                }
+            }
+            let how = if let Some(name) = surely {
+                // After a statement that may have raised, this one may not run at all.
+                error.get_or_insert(NameErrorAt {
+                    statement: index,
+                    name,
+                    surely: true,
+                });
+                break;
+            } else if let Some(name) = maybe {
+                error.get_or_insert(NameErrorAt {
+                    statement: index,
+                    name,
+                    surely: false,
+                });
+                Bound::Maybe
+            } else if error.is_some() {
+                Bound::Maybe
+            } else {
+                Bound::Yes
+            };
+            ran.insert(at, how);
+        }
+        errors.push(error);
+    }
+    errors
 }
 
 impl Rules<'_> {
@@ -243,29 +404,20 @@ impl Rules<'_> {
                 cell: cell.index.number(),
             });
         }
-        let names = &self.analysis.names;
-        for statement in 0..statements.len() {
-            let at = StatementRef {
-                code_cell,
-                statement,
-            };
-            let reads = &self.analysis.reads(at).reads;
-            let unbound = reads.iter().find(|read| {
-                let name = read.name.as_str();
-                read.when == ReadTime::Now
-                    && !names.sites(name).iter().any(|site| site.at <= at)
-                    && !scope::is_builtin(name)
-                    && !is_ipython_name(name)
-                    && !names.star_imports.iter().any(|star| *star < at)
-            });
-            if let Some(read) = unbound {
-                return Some(StayReason::AfterNameError {
-                    cell: cell.index.number(),
-                    name: read.name.to_string(),
-                });
-            }
+        let error = self.name_errors[code_cell].as_ref()?;
+        if error.statement < definition.at.statement {
+            Some(StayReason::AfterNameError {
+                cell: cell.index.number(),
+                name: error.name.to_string(),
+                surely: error.surely,
+            })
+        } else if error.statement == definition.at.statement && !error.surely {
+            Some(StayReason::MaybeUnbound {
+                name: error.name.to_string(),
+            })
+        } else {
+            None
         }
-        None
     }
 
     /// Rule 1: the name is bound once, or only by identical definitions.
@@ -360,6 +512,13 @@ impl Rules<'_> {
             })
     }
 
+    /// Whether its cell stops, or may stop, with `NameError` at or before the statement.
+    fn stopped_before(&self, at: StatementRef) -> bool {
+        self.name_errors[at.code_cell]
+            .as_ref()
+            .is_some_and(|error| error.statement <= at.statement)
+    }
+
     fn statement_text(&self, at: StatementRef) -> &str {
         let cell = &self.analysis.cells[at.code_cell];
         &cell.text(self.notebook)
@@ -376,7 +535,16 @@ impl Rules<'_> {
                     candidate.uses.push(read.to_owned());
                 }
             }
-            Some(NameClass::Constant) => self.add_constant(read, &mut candidate.needs),
+            Some(NameClass::Constant) => {
+                let site = &names.sites(read)[0];
+                if self.stopped_before(site.at) {
+                    return Err(StayReason::NeverBound {
+                        name: read.to_owned(),
+                        cell: site.cell.number(),
+                    });
+                }
+                self.add_constant(read, &mut candidate.needs);
+            }
             Some(NameClass::Variable) => {
                 let site = &names.sites(read)[0];
                 let cell = site.cell.number();

@@ -111,6 +111,24 @@ pub(crate) enum StayReason {
         cell: CellNumber,
         /// The name.
         name: String,
+        /// Whether the statement surely raised, or only may have: an import block may leave
+        /// the name unbound.
+        surely: bool,
+    },
+    /// It reads a constant that a statement before it in its cell stops from being bound,
+    /// by raising `NameError`.
+    NeverBound {
+        /// The constant.
+        name: String,
+        /// Its cell.
+        cell: CellNumber,
+    },
+    /// Defining it reads a name that may be unbound then (an import block that may not bind
+    /// it, like `if TYPE_CHECKING:`, or a read in the body of a function it calls): defining it
+    /// may have raised `NameError`, and in the module it would stop the package from importing.
+    MaybeUnbound {
+        /// The name.
+        name: String,
     },
     /// The definition's cell shows an error in its saved outputs: the definition may be what
     /// raised, or come after it.
@@ -369,6 +387,8 @@ pub(crate) enum Hint {
     InstallAndRerun,
     /// For a definition in a cell that raised.
     RunWithoutErrors,
+    /// For a name that may be unbound when it is read.
+    BindFirst,
 }
 
 impl fmt::Display for Hint {
@@ -389,6 +409,9 @@ impl fmt::Display for Hint {
             Hint::ImportByName => "import what you need by name",
             Hint::InstallAndRerun => "install what it needs, then run the notebook again",
             Hint::RunWithoutErrors => "fix the error, run the notebook top to bottom and save it",
+            Hint::BindFirst => {
+                "bind it unconditionally before this definition, or put the annotation in quotes"
+            }
         })
     }
 }
@@ -411,6 +434,8 @@ impl StayReason {
             StayReason::DefinitionTimeState { .. } => "definition-time-state",
             StayReason::AfterFailedImport { .. } => "after-failed-import",
             StayReason::AfterNameError { .. } => "after-name-error",
+            StayReason::MaybeUnbound { .. } => "maybe-unbound",
+            StayReason::NeverBound { .. } => "never-bound",
             StayReason::ErrorInCell { .. } => "error-in-cell",
             StayReason::DefinedAgain { .. } => "defined-again",
             StayReason::CallsConstant { .. } => "calls-constant",
@@ -449,10 +474,11 @@ impl StayReason {
         Some(match self {
             StayReason::ReadsVariable { .. } => Hint::PassAsParameter,
             StayReason::Redefined { .. } | StayReason::DefinedAgain { .. } => Hint::KeepOneVersion,
-            StayReason::ErrorInCell { .. } | StayReason::AfterNameError { .. } => {
-                Hint::RunWithoutErrors
-            }
+            StayReason::ErrorInCell { .. }
+            | StayReason::AfterNameError { .. }
+            | StayReason::NeverBound { .. } => Hint::RunWithoutErrors,
             StayReason::Global { .. } => Hint::ReturnNewValue,
+            StayReason::MaybeUnbound { .. } => Hint::BindFirst,
             StayReason::SyntaxError { .. } => Hint::FixSyntaxError,
             StayReason::Reformatted { .. } => Hint::TidyCell,
             StayReason::AlreadyHoisted { .. } => Hint::MoveByHand,
@@ -542,8 +568,25 @@ impl StayReason {
             StayReason::AfterFailedImport { cell } => format!(
                 "comes after an import that failed in cell {cell} when the notebook last ran, so it never existed"
             ),
-            StayReason::AfterNameError { cell, name } => format!(
+            StayReason::AfterNameError {
+                cell,
+                name,
+                surely: true,
+            } => format!(
                 "comes after a statement of cell {cell} that reads `{name}`, which nothing binds before it, so the cell stops there and it never existed"
+            ),
+            StayReason::AfterNameError {
+                cell,
+                name,
+                surely: false,
+            } => format!(
+                "comes after a statement of cell {cell} that reads `{name}`, which may be unbound there, so the cell may stop there and it may never have existed"
+            ),
+            StayReason::NeverBound { name, cell } => format!(
+                "reads `{name}`, which cell {cell} binds after a statement that stops the cell with `NameError` (or may), so `{name}` may never have existed"
+            ),
+            StayReason::MaybeUnbound { name } => format!(
+                "reads `{name}` when it is defined, directly or in a function it calls, and `{name}` may be unbound then (an `if TYPE_CHECKING:` import, a `try` that ignores a failed import); in a module that would stop the package from importing"
             ),
             StayReason::ErrorInCell { cell } => format!(
                 "is in cell {cell}, which raised an error when the notebook last ran, so it may never have existed"

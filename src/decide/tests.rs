@@ -407,6 +407,58 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         &["print(len('a'))\n\ndef double(x):\n    return x * 2"],
         "double",
     );
+    // `f` never existed, so reading it stops the next cell before `g`.
+    let chain = [
+        "print(CONF)\ndef f():\n    return 1",
+        "print(f())\ndef g():\n    return 2",
+        "print(g())",
+    ];
+    stays(&chain, "g", "after-name-error");
+    moves(&["CONF = 1", chain[0], chain[1], chain[2]], "g");
+    // `OrderedDict` is unbound unless type checking: the annotation raised `NameError`.
+    let type_checking = [
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from collections import OrderedDict",
+        "def f(d: OrderedDict):\n    return d\ndef g():\n    return 1",
+    ];
+    stays(&type_checking, "f", "maybe-unbound");
+    stays(&type_checking, "g", "after-name-error");
+    moves(
+        &[
+            "from __future__ import annotations",
+            type_checking[0],
+            type_checking[1],
+        ],
+        "g",
+    );
+    // `h` reads `LATER` before any cell binds it: calling it may raise.
+    stays(
+        &[
+            "def h():\n    return LATER",
+            "print(h())\ndef g():\n    return 1",
+            "LATER = 1",
+        ],
+        "g",
+        "after-name-error",
+    );
+    // `COLS` never existed: `print(mean(1))` stopped its cell.
+    stays(
+        &[
+            "print(mean(1))\nCOLS = ['a']",
+            "def clean(x, n=len(COLS)):\n    return x + n",
+        ],
+        "clean",
+        "never-bound",
+    );
+    // `del g` raises when `g` is unbound.
+    stays(&["del g\ndef f():\n    return 1"], "f", "after-name-error");
+    // `x += 1` reads `x` before it binds it.
+    stays(&["x += 1\ndef g():\n    return 2"], "g", "after-name-error");
+    // A `del` unbinds.
+    stays(
+        &["x = 1", "del x", "print(x)\ndef g():\n    return 2"],
+        "g",
+        "after-name-error",
+    );
     // A constant whose value reads a name bound later raised `NameError`: a variable.
     stays(
         &[

@@ -128,6 +128,8 @@ fn module_text(
         });
     }
     let mut blocks_seen = BTreeSet::new();
+    // Import blocks that read moved constants: they go among the constants.
+    let mut late_blocks = Vec::new();
     // By module, and whether the import may fail alone.
     let mut from_imports: BTreeMap<(String, bool), Vec<Member>> = BTreeMap::new();
     let guard = |import: Import, name: &str| {
@@ -197,7 +199,20 @@ fn module_text(
                     }
                 }
                 _ => {
-                    if blocks_seen.insert(site.at) {
+                    if !blocks_seen.insert(site.at) {
+                        continue;
+                    }
+                    // `if DEBUG: import pprint` needs `DEBUG` bound first.
+                    let reads_constant = analysis.reads(site.at).reads.iter().any(|read| {
+                        analysis
+                            .names
+                            .sites(&read.name)
+                            .iter()
+                            .any(|binding| moving.constants.contains(&binding.at))
+                    });
+                    if reads_constant {
+                        late_blocks.push(site.at);
+                    } else {
                         let source = analysis.cells[site.at.code_cell].text(notebook);
                         imports.push(Import::Block(source[stmt.range()].to_owned()));
                     }
@@ -239,10 +254,13 @@ fn module_text(
         }
     }
     let import_text = emit::import_lines(&imports, &options.package);
-    let constants: Vec<String> = moving
-        .constants
-        .iter()
-        .map(|at| block_text(notebook, analysis, *at).trim_end().to_owned())
+    // Notebook order, in which they ran, binds what each reads before it.
+    let mut constants = moving.constants.clone();
+    constants.extend(late_blocks);
+    constants.sort();
+    let constants: Vec<String> = constants
+        .into_iter()
+        .map(|at| block_text(notebook, analysis, at).trim_end().to_owned())
         .collect();
     // Imports of `%%writefile` modules inside moved code come from the package too.
     let definitions: Vec<String> = moving

@@ -97,6 +97,42 @@ pub(crate) fn is_import_block(stmt: &Stmt) -> bool {
     }
 }
 
+/// Whether running `body` binds `name` whatever path it takes: an `if` without `else`, or a
+/// `try` whose handler imports something else, may leave it unbound.
+pub(crate) fn binds_on_every_path(body: &[Stmt], name: &str) -> bool {
+    body.iter().any(|stmt| match stmt {
+        Stmt::Import(import) => import
+            .names
+            .iter()
+            .any(|alias| bound_name(alias, false) == name),
+        Stmt::ImportFrom(import) => import
+            .names
+            .iter()
+            .any(|alias| alias.name.as_str() == "*" || bound_name(alias, true) == name),
+        Stmt::If(block) => {
+            binds_on_every_path(&block.body, name)
+                && block
+                    .elif_else_clauses
+                    .last()
+                    .is_some_and(|clause| clause.test.is_none())
+                && block
+                    .elif_else_clauses
+                    .iter()
+                    .all(|clause| binds_on_every_path(&clause.body, name))
+        }
+        Stmt::Try(block) => {
+            binds_on_every_path(&block.finalbody, name)
+                || ((binds_on_every_path(&block.body, name)
+                    || binds_on_every_path(&block.orelse, name))
+                    && block.handlers.iter().all(|handler| {
+                        let ExceptHandler::ExceptHandler(handler) = handler;
+                        binds_on_every_path(&handler.body, name)
+                    }))
+        }
+        _ => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +185,19 @@ mod tests {
         ));
         assert!(!block("if X:\n    import a\n    y = 1"));
         assert!(!block("import a"));
+    }
+
+    #[test]
+    fn what_an_import_block_binds_on_every_path() {
+        let binds = |source: &str| binds_on_every_path(&parse_cell(source).syntax().body, "x");
+        assert!(binds("import x"));
+        assert!(binds("if A:\n    import x\nelse:\n    from m import x"));
+        assert!(binds(
+            "try:\n    import x\nexcept ImportError:\n    import y as x"
+        ));
+        assert!(!binds("if A:\n    import x"));
+        assert!(!binds("if A:\n    import x\nelif B:\n    import x"));
+        assert!(!binds("try:\n    import x\nexcept ImportError:\n    pass"));
+        assert!(!binds("import y"));
     }
 }

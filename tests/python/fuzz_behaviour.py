@@ -916,7 +916,43 @@ def generate(seed: int, index: int, weights: dict[str, float] | None = None) -> 
             cells[-1].append(block)
     if len(cells) < 3:
         cells = [[b] for b in gen.blocks]
-    return Notebook(cells[:12])
+    cells = cells[:12]
+    # Most notebooks are saved after a run, with outputs that show which cells raised; the
+    # others are stripped. nbhoist cannot know that a stripped notebook's `[][1]` raises, so
+    # a notebook with such a cell is always saved with outputs.
+    raises = any(b.production == "error_cell" for c in cells for b in c)
+    metadata = default_metadata()
+    if raises or rng.random() < 0.7:
+        metadata[SAVED_OUTPUTS] = True
+    return Notebook(cells, metadata)
+
+
+# Notebook metadata key: the harness saves the original run's outputs into the notebook it
+# gives nbhoist, as a notebook saved after "Run All" has them.
+SAVED_OUTPUTS = "fuzz-saved-outputs"
+
+
+def default_metadata() -> dict[str, Any]:
+    return {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python", "version": "3.11.7"},
+    }
+
+
+def with_saved_outputs(doc: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """`doc` as Jupyter saves it after running it: execution counts, and the errors raised."""
+    doc = json.loads(json.dumps(doc))
+    count = 0
+    for number, cell in enumerate(doc["cells"], 1):
+        if cell.get("cell_type") != "code":
+            continue
+        count += 1
+        cell["execution_count"] = count
+        cell["outputs"] = [
+            {"output_type": "error", "ename": e["text"], "evalue": "", "traceback": []}
+            for e in events if e["cell"] == number and e["kind"] == "error"
+        ]
+    return doc
 
 
 def cell_source(cell: list[Block]) -> str:
@@ -938,10 +974,7 @@ def notebook_doc(cells: list[list[Block]], metadata: dict | None = None) -> dict
                         "metadata": {}, "outputs": [], "source": lines})
     return {
         "cells": out,
-        "metadata": metadata if metadata is not None else {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python", "version": "3.11.7"},
-        },
+        "metadata": metadata if metadata is not None else default_metadata(),
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -1277,6 +1310,8 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
     before = run_forked(os.path.join(orig_dir, NOTEBOOK))
     if "crash" in before:
         return Outcome("harness", f"the original did not run: {before['crash']}", ("harness",))
+    if doc.get("metadata", {}).get(SAVED_OUTPUTS):
+        write_notebook(os.path.join(ext_dir, NOTEBOOK), with_saved_outputs(doc, before["events"]))
 
     proc = run_nbhoist(nbhoist, ext_dir)
     report = (proc.stdout + proc.stderr).decode("utf-8", "replace")

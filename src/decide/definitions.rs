@@ -166,6 +166,8 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<Nam
                     let binds = !is_import_block(site_stmt)
                         || binds_on_every_path(std::slice::from_ref(site_stmt), name);
                     let surely = how == Bound::Yes && binds;
+                    // `global x` in a function binds `x` only if something called it.
+                    let surely = surely && site.kind != SiteKind::Other(BindingKind::Global);
                     bound = match (&site.kind, surely) {
                         (SiteKind::Other(BindingKind::Del), true) => Bound::No,
                         (SiteKind::Other(BindingKind::Del), false) if bound == Bound::No => {
@@ -176,6 +178,16 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<Nam
                         (_, false) if bound == Bound::Yes => Bound::Yes,
                         (_, false) => Bound::Maybe,
                     };
+                }
+                // `exec(code)` or `globals()[key] = ...` may have bound it.
+                let dynamic = || {
+                    names
+                        .dynamic_bindings
+                        .iter()
+                        .any(|site| *site < at && ran.contains_key(site))
+                };
+                if bound == Bound::No && dynamic() {
+                    return Bound::Maybe;
                 }
                 bound
             };
@@ -612,10 +624,20 @@ impl Rules<'_> {
         own: &str,
         candidate: &mut Candidate,
     ) -> Result<(), StayReason> {
-        if !candidate.needs.imports.insert(name.to_owned()) {
+        if candidate.needs.imports.contains(name) {
             return Ok(());
         }
-        let site = &self.analysis.names.sites(name)[0];
+        // The module imports it at the import cell; in the notebook, a cell that stopped
+        // before its import left it unbound.
+        let sites = self.analysis.names.sites(name);
+        if let Some(stopped) = sites.iter().find(|site| self.stopped_before(site.at)) {
+            return Err(StayReason::NeverBound {
+                name: name.to_owned(),
+                cell: stopped.cell.number(),
+            });
+        }
+        candidate.needs.imports.insert(name.to_owned());
+        let site = &sites[0];
         let stmt = statement(&self.analysis.cells, site.at);
         if matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) {
             return Ok(());

@@ -256,8 +256,14 @@ impl Moving {
 
 /// Decides everything about one notebook.
 pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_>) -> Decisions {
-    let mut writefiles = writefile::decide(notebook, analysis, target.module);
     let execution = Execution::new(analysis);
+    let history = execution
+        .runs()
+        .iter()
+        .filter(|(_, run)| run.reads_history)
+        .map(|(at, _)| analysis.cells[at.code_cell].index)
+        .max();
+    let mut writefiles = writefile::decide(notebook, analysis, target.module, history);
     let mut verdicts = definitions::decide(notebook, analysis, &execution);
     // A notebook that already imports from its module was extracted before; adding to the
     // module needs merging, which nbhoist does not do yet.

@@ -449,6 +449,23 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         "clean",
         "never-bound",
     );
+    // `functools` was never imported: `print(g(3))` stopped its cell.
+    stays(
+        &[
+            "print(g(3))\nimport functools",
+            "def f(x):\n    return functools.reduce(max, [x])",
+        ],
+        "f",
+        "never-bound",
+    );
+    // `counter` is bound only once something calls `f`.
+    stays(
+        &[
+            "def f(x):\n    global counter\n    counter = x\n\nprint(counter)\n\ndef g():\n    return 1",
+        ],
+        "g",
+        "after-name-error",
+    );
     // `del g` raises when `g` is unbound.
     stays(&["del g\ndef f():\n    return 1"], "f", "after-name-error");
     // `x += 1` reads `x` before it binds it.
@@ -697,6 +714,24 @@ fn written_modules_keep_their_meaning() {
         panic!("g moves");
     };
     assert_eq!(reason.code(), "import-runs-code");
+}
+
+#[test]
+fn no_written_module_goes_from_before_a_history_read() {
+    let verdicts = |cells: &[&str]| {
+        let notebook = code_notebook(cells);
+        let analysis = analyse(&notebook);
+        let target = Target {
+            module: "nb",
+            dotted: None,
+        };
+        decide(&notebook, &analysis, target).writefiles.verdicts
+    };
+    let helpers = "%%writefile helpers.py\ndef greet():\n    return 'hi'";
+    let stays = verdicts(&[helpers, "print(len(In))"]);
+    let stay = stays[0].stay.as_ref().expect("it stays");
+    assert!(stay.to_string().contains("history"), "{stay}");
+    assert!(verdicts(&["print(len(In))", helpers])[0].stay.is_none());
 }
 
 #[test]

@@ -89,6 +89,12 @@ pub(crate) enum WriteFileStay {
         /// The notebook's module, dotted.
         module: String,
     },
+    /// Cell `cell` reads IPython's numbered history (`Out[3]`, `In`), whose numbers removing
+    /// this cell would shift.
+    BeforeHistory {
+        /// The cell that reads it.
+        cell: CellNumber,
+    },
     /// Another cell writing the same file stays.
     WithOther {
         /// That cell.
@@ -135,6 +141,10 @@ impl fmt::Display for WriteFileStay {
             ),
             WriteFileStay::NameTaken => f.write_str(
                 "its module would have the name of the module nbhoist writes for this notebook",
+            ),
+            WriteFileStay::BeforeHistory { cell } => write!(
+                f,
+                "cell {cell} reads IPython's numbered history (`Out[3]`, `_3`, `In`), which removing this cell would renumber"
             ),
             WriteFileStay::AfterChdir { cell } => write!(
                 f,
@@ -202,7 +212,14 @@ impl WriteFiles {
 
 /// Decides which `%%writefile` cells become modules. `reserved` is the name of the module
 /// nbhoist writes for the notebook itself, which a written module cannot take.
-pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, reserved: &str) -> WriteFiles {
+///
+/// `history` is the last cell that reads IPython's numbered history: no cell before it may go.
+pub(crate) fn decide(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    reserved: &str,
+    history: Option<CellIndex>,
+) -> WriteFiles {
     let mut verdicts: Vec<WriteFileVerdict> = analysis
         .writefiles
         .iter()
@@ -237,8 +254,19 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, reserved: &str) -
         .map(|cell| cell.index);
     let mut contents: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for (module, members) in &groups {
+        let before_history = history.and_then(|history| {
+            let first = members.iter().find(|&&i| verdicts[i].cell < history)?;
+            Some((*first, history))
+        });
         let stay = if module == reserved {
             Err((members[0], WriteFileStay::NameTaken))
+        } else if let Some((first, history)) = before_history {
+            Err((
+                first,
+                WriteFileStay::BeforeHistory {
+                    cell: history.number(),
+                },
+            ))
         } else {
             group_stay(notebook, &verdicts, members, module, &imports, chdir)
         };
@@ -258,7 +286,8 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, reserved: &str) -
                                 | WriteFileStay::UsedAsFile { .. }
                                 | WriteFileStay::ImportedBefore { .. }
                                 | WriteFileStay::ImportForm { .. }
-                                | WriteFileStay::AfterChdir { .. } => stay.clone(),
+                                | WriteFileStay::AfterChdir { .. }
+                                | WriteFileStay::BeforeHistory { .. } => stay.clone(),
                                 _ => WriteFileStay::WithOther {
                                     cell: verdicts[at].cell.number(),
                                 },

@@ -121,6 +121,7 @@ fn run_fixture(python: &Path, fixture: &Path) -> Result<Outcome, String> {
     let before = run_notebook(python, &original_dir.path().join(&file))?;
 
     let mut problems = Vec::new();
+    problems.extend(check_expectation(fixture, original_dir.path(), &file));
     let output = nbhoist(dir.path(), &["extract", &file, "--package", PACKAGE]);
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     if output.status.code() != Some(0) {
@@ -177,6 +178,43 @@ fn run_fixture(python: &Path, fixture: &Path) -> Result<Outcome, String> {
         after,
         problems,
     })
+}
+
+/// A fixture whose first cell says ``Expect: `NAME` moves.`` or ``Expect: `NAME` stays
+/// (CODE).`` (the rule pairs) gets that verdict from `nbhoist scan`; `NAME` is a definition,
+/// or a `%%writefile` target.
+fn check_expectation(fixture: &Path, dir: &Path, file: &str) -> Option<String> {
+    let first = cell_sources(fixture).into_iter().next()?;
+    let expect = first.split("Expect: `").nth(1)?;
+    let (name, rest) = expect.split_once('`')?;
+    let (verdict, code) = match rest.trim().trim_end_matches('.') {
+        "moves" => ("move", None),
+        "stays" => ("stay", None),
+        stays => {
+            let code = stays.strip_prefix("stays (")?.strip_suffix(')')?;
+            ("stay", Some(code))
+        }
+    };
+    let output = nbhoist(dir, &["scan", file, "--format", "json"]);
+    let json: Value = serde_json::from_slice(&output.stdout).ok()?;
+    let notebook = &json["notebooks"][0];
+    let found: Vec<&Value> = ["definitions", "writefiles"]
+        .iter()
+        .filter_map(|key| notebook[*key].as_array())
+        .flatten()
+        .filter(|item| item["name"] == name || item["target"] == name)
+        .collect();
+    let wrong = found
+        .iter()
+        .find(|item| item["verdict"] != verdict || code.is_some_and(|code| item["code"] != code));
+    match (found.is_empty(), wrong) {
+        (true, _) => Some(format!("expected `{name}` in the scan, found nothing")),
+        (false, Some(item)) => Some(format!(
+            "expected `{name}` to {verdict}{}, got {item}",
+            code.map(|code| format!(" ({code})")).unwrap_or_default()
+        )),
+        (false, None) => None,
+    }
 }
 
 /// Every emitted module compiles, and pyflakes finds no undefined name and no unused import.

@@ -101,12 +101,13 @@ struct NameErrorAt {
     surely: bool,
 }
 
-/// Whether a name is bound at some point of the notebook's run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whether a name is bound at some point of the notebook's run (ordered: `No` < `Maybe` <
+/// `Yes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Bound {
-    Yes,
-    Maybe,
     No,
+    Maybe,
+    Yes,
 }
 
 /// For each code cell, the first statement that raises, or may raise, `NameError` when the
@@ -147,14 +148,30 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<Nam
                     | Stmt::Match(_)
             );
             let bound = |name: &str| {
-                if names
+                // A star import of a standard-library module binds what it exports; one of
+                // another module is taken to bind the name.
+                let star = names
                     .star_imports
                     .iter()
-                    .any(|star| *star < at && ran.get(star) == Some(&Bound::Yes))
-                {
+                    .filter(|star| **star < at)
+                    .filter_map(|star| {
+                        let how = *ran.get(star)?;
+                        let Stmt::ImportFrom(import) = statement(&analysis.cells, *star) else {
+                            return Some(how);
+                        };
+                        let module = import.module.as_ref().map(|module| module.as_str());
+                        match module.and_then(module_exports) {
+                            Some(exports) if exports.exports_in_all(name) => Some(how),
+                            Some(exports) if exports.exports_in_any(name) => Some(Bound::Maybe),
+                            Some(_) => None,
+                            None => Some(how),
+                        }
+                    })
+                    .max();
+                if star == Some(Bound::Yes) {
                     return Bound::Yes;
                 }
-                let mut bound = Bound::No;
+                let mut bound = star.unwrap_or(Bound::No);
                 for site in names.sites(name) {
                     if site.at == at && compound {
                         return Bound::Yes;
@@ -402,15 +419,13 @@ impl Rules<'_> {
         let cell = &self.analysis.cells[code_cell];
         let saved = &self.notebook.cells()[cell.index.0];
         let statements = &cell.notebook_statements()[..definition.at.statement];
-        if saved.import_failed {
-            let after_import = statements.iter().any(|stmt| {
-                matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) || is_import_block(stmt)
+        let after_import = statements.iter().any(|stmt| {
+            matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) || is_import_block(stmt)
+        });
+        if saved.import_failed && after_import {
+            return Some(StayReason::AfterFailedImport {
+                cell: cell.index.number(),
             });
-            if after_import {
-                return Some(StayReason::AfterFailedImport {
-                    cell: cell.index.number(),
-                });
-            }
         } else if saved.error_output {
             return Some(StayReason::ErrorInCell {
                 cell: cell.index.number(),
@@ -524,11 +539,14 @@ impl Rules<'_> {
             })
     }
 
-    /// Whether its cell stops, or may stop, with `NameError` at or before the statement.
+    /// Whether its cell stops, or may stop, at or before the statement: with `NameError`, or
+    /// with the error its saved outputs show, which may come from any statement.
     fn stopped_before(&self, at: StatementRef) -> bool {
-        self.name_errors[at.code_cell]
-            .as_ref()
-            .is_some_and(|error| error.statement <= at.statement)
+        let cell = &self.analysis.cells[at.code_cell];
+        self.notebook.cells()[cell.index.0].error_output
+            || self.name_errors[at.code_cell]
+                .as_ref()
+                .is_some_and(|error| error.statement <= at.statement)
     }
 
     fn statement_text(&self, at: StatementRef) -> &str {

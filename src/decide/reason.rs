@@ -115,8 +115,8 @@ pub(crate) enum StayReason {
         /// the name unbound.
         surely: bool,
     },
-    /// It reads a constant that a statement before it in its cell stops from being bound,
-    /// by raising `NameError`.
+    /// It reads a constant, or an import, that its cell may never reach: a statement before
+    /// it raises `NameError`, or the saved outputs show the cell raised.
     NeverBound {
         /// The constant.
         name: String,
@@ -583,7 +583,7 @@ impl StayReason {
                 "comes after a statement of cell {cell} that reads `{name}`, which may be unbound there, so the cell may stop there and it may never have existed"
             ),
             StayReason::NeverBound { name, cell } => format!(
-                "reads `{name}`, which cell {cell} binds after a statement that stops the cell with `NameError` (or may), so `{name}` may never have existed"
+                "reads `{name}`, which cell {cell} binds where the cell stops with an error (or may), so `{name}` may never have existed"
             ),
             StayReason::MaybeUnbound { name } => format!(
                 "reads `{name}` when it is defined, directly or in a function it calls, and `{name}` may be unbound then (an `if TYPE_CHECKING:` import, a `try` that ignores a failed import); in a module that would stop the package from importing"

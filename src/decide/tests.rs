@@ -421,6 +421,16 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         "def f(d: OrderedDict):\n    return d\ndef g():\n    return 1",
     ];
     stays(&type_checking, "f", "maybe-unbound");
+    // `statistics` exports no `OrderedDict`.
+    stays(
+        &[
+            "from statistics import *",
+            type_checking[0],
+            type_checking[1],
+        ],
+        "f",
+        "maybe-unbound",
+    );
     stays(&type_checking, "g", "after-name-error");
     moves(
         &[

@@ -9,7 +9,7 @@ mod writefile;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use ruff_python_ast::Stmt;
+use ruff_python_ast::{IpyEscapeKind, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::analysis::{Analysis, StatementRef, statement};
@@ -374,10 +374,19 @@ fn keep_quiet(
         return None;
     }
     let last = (0..statements.len()).rev().find(|i| !cut.contains(i))?;
-    let Stmt::Expr(expr) = &statements[last] else {
-        return None;
+    let end = match &statements[last] {
+        Stmt::Expr(expr) => expr.end().to_usize(),
+        // `%time f(2)` shows the value of `f(2)`; a `;` ends up in the timed code, where it
+        // changes nothing. Other magics may read it as an argument.
+        Stmt::IpyEscapeCommand(command)
+            if command.kind == IpyEscapeKind::Magic
+                && command.value.split_whitespace().next() == Some("time")
+                && !command.value.contains('#') =>
+        {
+            command.end().to_usize()
+        }
+        _ => return None,
     };
-    let end = expr.end().to_usize();
     let line_end = source[end..].find('\n').map_or(source.len(), |n| end + n);
     if source[end..line_end].trim_start().starts_with(';') {
         return None;
@@ -500,6 +509,14 @@ mod tests {
         assert_eq!(
             quiet("y = 1\ndef f():\n    pass\n", &[1]).as_deref(),
             Some("y = 1\n")
+        );
+        assert_eq!(
+            quiet("%time f(2)\ndef g():\n    pass\n", &[1]).as_deref(),
+            Some("%time f(2);\n")
+        );
+        assert_eq!(
+            quiet("%who_ls\ndef g():\n    pass\n", &[1]).as_deref(),
+            Some("%who_ls\n")
         );
     }
 

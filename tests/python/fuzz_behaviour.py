@@ -931,6 +931,9 @@ def generate(seed: int, index: int, weights: dict[str, float] | None = None) -> 
 # gives nbhoist, as a notebook saved after "Run All" has them.
 SAVED_OUTPUTS = "fuzz-saved-outputs"
 
+# Errors nbhoist can tell from the code of a notebook saved without outputs.
+VISIBLE_ERRORS = {"NameError", "SyntaxError", "UsageError"}
+
 
 def default_metadata() -> dict[str, Any]:
     return {
@@ -1172,6 +1175,8 @@ def normalise(text: Any, folder: str) -> Any:
         return text
     for f in {folder, os.path.realpath(folder)}:
         text = text.replace(f, "<folder>")
+        # The run's own parent (`%cd ..`): each run has one.
+        text = text.replace(os.path.dirname(f), "<parent>")
     text = _ADDRESS.sub("0x?", text)
     text = _TIMES.sub(lambda m: m.group(1) + ": ?", text)
     text = _PACKAGE_QUALNAME.sub("__main__.", text)  # moved classes belong to the package
@@ -1301,8 +1306,10 @@ def check(doc: dict[str, Any], nbhoist: str, workdir: str | None = None) -> Outc
 
 
 def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
-    orig_dir = os.path.join(root, "original")
-    ext_dir = os.path.join(root, "extracted")
+    # Each run in a folder of its own inside a parent of its own: `%cd ..` must not see what
+    # the other run wrote.
+    orig_dir = os.path.join(root, "original", "nb")
+    ext_dir = os.path.join(root, "extracted", "nb")
     for d in (orig_dir, ext_dir):
         os.makedirs(d)
         write_notebook(os.path.join(d, NOTEBOOK), doc)
@@ -1310,7 +1317,12 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
     before = run_forked(os.path.join(orig_dir, NOTEBOOK))
     if "crash" in before:
         return Outcome("harness", f"the original did not run: {before['crash']}", ("harness",))
-    if doc.get("metadata", {}).get(SAVED_OUTPUTS):
+    # Without saved outputs nbhoist sees only the errors the code itself shows (an unbound
+    # name, a syntax error); a notebook whose run raises another error is given its outputs,
+    # as a notebook saved after running shows them (docs/verdicts.md: known limits).
+    hidden = any(e["kind"] == "error" and e["text"] not in VISIBLE_ERRORS
+                 for e in before["events"])
+    if doc.get("metadata", {}).get(SAVED_OUTPUTS) or hidden:
         write_notebook(os.path.join(ext_dir, NOTEBOOK), with_saved_outputs(doc, before["events"]))
 
     proc = run_nbhoist(nbhoist, ext_dir)

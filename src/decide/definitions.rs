@@ -99,6 +99,9 @@ struct NameErrorAt {
     /// Whether it surely raises, or only may: the name's binding is an import block that may
     /// not bind it (`if TYPE_CHECKING:`), or a statement that itself may not have run.
     surely: bool,
+    /// It is `from MODULE import name` of a standard-library module that has no `name`: it
+    /// raises `ImportError`.
+    missing_from: Option<String>,
 }
 
 /// Whether a name is bound at some point of the notebook's run (ordered: `No` < `Maybe` <
@@ -108,6 +111,29 @@ enum Bound {
     No,
     Maybe,
     Yes,
+}
+
+/// `from MODULE import name` where `MODULE` is in the standard library but exports no `name` in
+/// any Python version, and has no submodule `name`: `from math import prodtw` raises
+/// `ImportError`. Only what a star import would bind is known, so private names are let be.
+fn missing_stdlib_name(stmt: &Stmt) -> Option<(&str, &str)> {
+    let Stmt::ImportFrom(import) = stmt else {
+        return None;
+    };
+    let module = import
+        .module
+        .as_ref()
+        .filter(|_| import.level == 0)?
+        .as_str();
+    let exports = module_exports(module)?;
+    let missing = import.names.iter().find(|alias| {
+        let name = alias.name.as_str();
+        name != "*"
+            && !name.starts_with('_')
+            && !exports.exports_in_any(name)
+            && module_exports(&format!("{module}.{name}")).is_none()
+    })?;
+    Some((module, missing.name.as_str()))
 }
 
 /// For each code cell, the first statement that raises, or may raise, `NameError` when the
@@ -247,12 +273,22 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<Nam
                     Bound::Yes => {}
                 }
             }
+            if let Some((module, name)) = missing_stdlib_name(stmt) {
+                error.get_or_insert(NameErrorAt {
+                    statement: index,
+                    name: Name::new(name),
+                    surely: true,
+                    missing_from: Some(module.to_owned()),
+                });
+                break;
+            }
             let how = if let Some(name) = surely {
                 // After a statement that may have raised, this one may not run at all.
                 error.get_or_insert(NameErrorAt {
                     statement: index,
                     name,
                     surely: true,
+                    missing_from: None,
                 });
                 break;
             } else if let Some(name) = maybe {
@@ -260,6 +296,7 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<Nam
                     statement: index,
                     name,
                     surely: false,
+                    missing_from: None,
                 });
                 Bound::Maybe
             } else if error.is_some() {
@@ -432,7 +469,15 @@ impl Rules<'_> {
             });
         }
         let error = self.name_errors[code_cell].as_ref()?;
-        if error.statement < definition.at.statement {
+        if let Some(module) = &error.missing_from
+            && error.statement < definition.at.statement
+        {
+            Some(StayReason::AfterMissingImport {
+                cell: cell.index.number(),
+                module: module.clone(),
+                name: error.name.to_string(),
+            })
+        } else if error.statement < definition.at.statement {
             Some(StayReason::AfterNameError {
                 cell: cell.index.number(),
                 name: error.name.to_string(),

@@ -123,6 +123,16 @@ pub(crate) enum StayReason {
         /// Its cell.
         cell: CellNumber,
     },
+    /// It comes after `from MODULE import name` in its cell, where the standard-library
+    /// `MODULE` has no `name`: the import raises `ImportError`, so it never existed.
+    AfterMissingImport {
+        /// The cell.
+        cell: CellNumber,
+        /// The module.
+        module: String,
+        /// The name it does not have.
+        name: String,
+    },
     /// Defining it reads a name that may be unbound then (an import block that may not bind
     /// it, like `if TYPE_CHECKING:`, or a read in the body of a function it calls): defining it
     /// may have raised `NameError`, and in the module it would stop the package from importing.
@@ -435,6 +445,7 @@ impl StayReason {
             StayReason::AfterFailedImport { .. } => "after-failed-import",
             StayReason::AfterNameError { .. } => "after-name-error",
             StayReason::MaybeUnbound { .. } => "maybe-unbound",
+            StayReason::AfterMissingImport { .. } => "after-missing-import",
             StayReason::NeverBound { .. } => "never-bound",
             StayReason::ErrorInCell { .. } => "error-in-cell",
             StayReason::DefinedAgain { .. } => "defined-again",
@@ -476,7 +487,8 @@ impl StayReason {
             StayReason::Redefined { .. } | StayReason::DefinedAgain { .. } => Hint::KeepOneVersion,
             StayReason::ErrorInCell { .. }
             | StayReason::AfterNameError { .. }
-            | StayReason::NeverBound { .. } => Hint::RunWithoutErrors,
+            | StayReason::NeverBound { .. }
+            | StayReason::AfterMissingImport { .. } => Hint::RunWithoutErrors,
             StayReason::Global { .. } => Hint::ReturnNewValue,
             StayReason::MaybeUnbound { .. } => Hint::BindFirst,
             StayReason::SyntaxError { .. } => Hint::FixSyntaxError,
@@ -581,6 +593,9 @@ impl StayReason {
                 surely: false,
             } => format!(
                 "comes after a statement of cell {cell} that reads `{name}`, which may be unbound there, so the cell may stop there and it may never have existed"
+            ),
+            StayReason::AfterMissingImport { cell, module, name } => format!(
+                "comes after `from {module} import {name}` in cell {cell}, which raises `ImportError` because `{module}` has no `{name}`, so it never existed"
             ),
             StayReason::NeverBound { name, cell } => format!(
                 "reads `{name}`, which cell {cell} binds where the cell stops with an error (or may), so `{name}` may never have existed"

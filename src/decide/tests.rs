@@ -476,6 +476,17 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         "g",
         "after-name-error",
     );
+    // `math` has no `prodtw`: the import raises, and nothing after it in the cell exists.
+    let missing = [
+        "from math import sqrt, prodtw\n\ndef f(x):\n    return x",
+        "def g(x):\n    return sqrt(x)",
+    ];
+    stays(&missing, "f", "after-missing-import");
+    stays(&missing, "g", "never-bound");
+    moves(
+        &["from os import path\nfrom collections import abc\n\ndef f(x):\n    return x"],
+        "f",
+    );
     // `del g` raises when `g` is unbound.
     stays(&["del g\ndef f():\n    return 1"], "f", "after-name-error");
     // `x += 1` reads `x` before it binds it.
@@ -826,4 +837,25 @@ fn decisions_about_every_fixture() {
         let notebook = crate::notebook::Notebook::parse(&text).unwrap();
         insta::assert_snapshot!(describe(&notebook));
     });
+}
+
+#[test]
+fn every_reason_code_has_a_row_in_the_docs() {
+    let source = include_str!("reason.rs");
+    let codes = source
+        .split("fn code(&self)")
+        .nth(1)
+        .and_then(|rest| rest.split("\n    }\n").next())
+        .expect("reason.rs has `fn code`");
+    let docs = include_str!("../../docs/verdicts.md");
+    let mut count = 0;
+    for code in codes.split("=> \"").skip(1) {
+        let code = code.split('"').next().unwrap();
+        count += 1;
+        assert!(
+            docs.contains(&format!("| `{code}` |")),
+            "docs/verdicts.md has no row for `{code}`"
+        );
+    }
+    assert!(count > 40, "found only {count} codes in reason.rs");
 }

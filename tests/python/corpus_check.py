@@ -15,8 +15,10 @@ Normally run through scripts/corpus-check, which builds nbhoist first. Finds eve
 * every notebook appears in the output exactly once, and no other path does;
 * a notebook with status "error" or "skipped" has a non-empty message;
 * for "ok" notebooks, the cells listed in ``syntax_errors`` are exactly the ones that
-  ast_syntax.py (IPython's transformer + CPython's parser) rejects, and every definition
-  sits in a code cell; an "ok" notebook must be one that ast_syntax.py checks (nbformat 4,
+  ast_syntax.py (IPython's transformer + CPython's parser and compiler, one statement at a
+  time as IPython runs a cell) rejects, except syntax newer than the Python the notebook
+  declares, which only the notebook's own Python rejects (a note); every definition sits in a
+  code cell; an "ok" notebook must be one that ast_syntax.py checks (nbformat 4,
   Python kernel).
 
 Then (unless --no-extract, and only with --nbhoist) it checks ``nbhoist extract``: it copies
@@ -32,6 +34,8 @@ runs ``BINARY extract --package hoisted`` over the copies in the same chunks, an
 * every module written (every ``.py`` file, ``__init__.py`` included) compiles, and pyflakes
   finds no undefined name and no unused module-level import in it (an unused import inside
   a definition is the notebook's own code; it and other pyflakes messages are counted);
+* every notebook module imports from its package, in a fresh interpreter, with every module
+  that is not installed replaced by a stub (tests/python/import_stubbed.py);
 * every changed notebook is valid nbformat if the original was, and every cell of the
   original that the rewritten notebook still has (matched by a unique cell ``id``) keeps its
   outputs, metadata, execution_count and attachments;
@@ -55,6 +59,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -281,7 +286,7 @@ def check(paths: list[str], records: list[Any], report: Report) -> Counter:
             if not record["message"]:
                 report.violation(f"{path}: status {status!r} without a message")
         try:
-            reference = ast_syntax.check_notebook(path)
+            reference = ast_syntax.check_notebook(path, compile=True)
         except ast_syntax.NotChecked as e:
             counts["reference skipped"] += 1
             if status == "ok":
@@ -295,6 +300,13 @@ def check(paths: list[str], records: list[Any], report: Report) -> Counter:
             continue
         compare_ok_notebook(path, record, reference, report, counts)
     return counts
+
+
+# Seconds one notebook module may take to import.
+IMPORT_TIMEOUT = 30.0
+
+# nbhoist's message for syntax the notebook's declared Python does not have yet.
+_NEWER_SYNTAX = re.compile(r"on Python 3\.(\d+) \(syntax was added in 3\.\d+\)")
 
 
 def compare_ok_notebook(path: str, record: dict[str, Any], reference: dict[str, Any],
@@ -319,6 +331,13 @@ def compare_ok_notebook(path: str, record: dict[str, Any], reference: dict[str, 
         counts["syntax-error cells disagreeing"] += 1
         if cell in ours:
             first = ours[cell][0]
+            newer = _NEWER_SYNTAX.search(first["message"])
+            if newer and int(newer.group(1)) < sys.version_info.minor:
+                # The notebook declares an older Python than the reference runs on.
+                counts["syntax-error cells newer than the notebook's Python"] += 1
+                report.note(f"{path}: cell {cell}: {first['message']}; the reference, on "
+                            f"{sys.version_info.major}.{sys.version_info.minor}, accepts it")
+                continue
             report.violation(
                 f"{path}: cell {cell}: nbhoist reports a syntax error at "
                 f"{first['line']}:{first['column']} ({first['message']}); "
@@ -681,6 +700,7 @@ class ExtractCheck:
         counts["unchanged"] = len(copies) - len(changed)
         self.check_outcomes(copies, outcomes, changed)
         self.check_modules(outcomes)
+        self.check_imports(outcomes)
         self.check_notebooks(sorted(changed), originals)
         if records is not None:
             self.check_against_scan(originals, outcomes, records)
@@ -768,6 +788,55 @@ class ExtractCheck:
             for name in sorted(filenames):
                 if name.endswith(".py"):
                     self.check_module(os.path.join(dirpath, name), notebook_of)
+
+    def check_imports(self, outcomes: dict[str, Outcome]) -> None:
+        """Every notebook module nbhoist wrote imports, from its package, with the modules
+        that are not installed stubbed (tests/python/import_stubbed.py), each in a process of
+        its own."""
+        by_folder: dict[str, list[tuple[str, str]]] = {}
+        for copy, outcome in outcomes.items():
+            if outcome.module is None:
+                continue
+            module = os.path.normpath(outcome.module)
+            parts = [os.path.splitext(os.path.basename(module))[0]]
+            folder = os.path.dirname(module)
+            while os.path.isfile(os.path.join(folder, "__init__.py")):
+                parts.insert(0, os.path.basename(folder))
+                folder = os.path.dirname(folder)
+            if len(parts) > 1:
+                by_folder.setdefault(folder, []).append((".".join(parts), copy))
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "import_stubbed.py")
+        jobs = [(folder, dotted, copy) for folder, modules in sorted(by_folder.items())
+                for dotted, copy in modules]
+
+        def run(job):
+            folder, dotted, _ = job
+            return _run([sys.executable, script, folder, dotted], IMPORT_TIMEOUT)
+
+        # Mostly all of a folder's modules import in one process; only where one fails does
+        # each get a process of its own, to say which.
+        alone = []
+        for folder, modules in sorted(by_folder.items()):
+            names = sorted({dotted for dotted, _ in modules})
+            code, out, err = _run([sys.executable, script, folder, *names], IMPORT_TIMEOUT * 4)
+            try:
+                results = json.loads(out.decode("utf-8").strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                results = {}
+            if len(results) == len(names) and all(v is None for v in results.values()):
+                self.summary.counts["modules imported"] += len(modules)
+            else:
+                alone.extend(job for job in jobs if job[0] == folder)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            for (folder, dotted, copy), (code, out, err) in zip(alone, pool.map(run, alone)):
+                self.summary.counts["modules imported"] += 1
+                try:
+                    error = json.loads(out.decode("utf-8").strip().splitlines()[-1])[dotted]
+                except (ValueError, IndexError, KeyError):
+                    error = f"the check {_describe_exit(code, IMPORT_TIMEOUT)}:\n{_tail(err)}"
+                if error is not None:
+                    self.violation(f"{copy}: `import {dotted}` (modules that are not installed "
+                                   f"stubbed) raises {error}")
 
     def check_module(self, module: str, notebook_of: dict[str, str]) -> None:
         is_init = os.path.basename(module) == "__init__.py"
@@ -889,7 +958,8 @@ def print_extract_summary(summary: ExtractSummary, out=sys.stdout) -> None:
 
     top("kept by reason (definitions and %%writefile cells)", summary.kept_reasons, 15)
     top("extract errors by message", summary.error_messages, 10)
-    print(f"package files written: {counts['modules']} modules, {counts['inits']} __init__.py",
+    print(f"package files written: {counts['modules']} modules, {counts['inits']} __init__.py; "
+          f"{counts['modules imported']} notebook modules imported (uninstalled modules stubbed)",
           file=out)
     others = ", ".join(f"{count} {kind}" for kind, count in summary.pyflakes_others.most_common())
     print(f"pyflakes, other messages: {others or 'none'}", file=out)

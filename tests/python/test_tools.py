@@ -534,3 +534,42 @@ class ExtractCheckTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ImportStubbedTest(unittest.TestCase):
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "import_stubbed.py")
+
+    def run_imports(self, files: dict[str, str], modules: list[str]) -> dict:
+        with tempfile.TemporaryDirectory() as folder:
+            for name, text in files.items():
+                path = os.path.join(folder, name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
+            proc = subprocess.run([sys.executable, self.SCRIPT, folder, *modules],
+                                  capture_output=True, text=True, timeout=60, check=True)
+            return json.loads(proc.stdout)
+
+    def test_modules_that_are_not_installed_are_stubbed(self):
+        module = (
+            "import json\n"
+            "import not_installed_xyz as np\n"
+            "from fancy_not_installed import *\n"
+            "X = np.pi * 2\n"
+            "class Net(np.nn.Module):\n    pass\n"
+            "@np.jit\ndef f(x):\n    return x\n"
+            "@np.register(Net)\ndef g(x):\n    return x\n"
+            "while X < 10:\n    X = X + 1\n"
+            "print(Thing, json.dumps(f(1)))\n"
+        )
+        broken = "import json\nraise ValueError('boom')\n"
+        results = self.run_imports(
+            {"pkg/__init__.py": "", "pkg/good.py": module, "pkg/bad.py": broken},
+            ["pkg.good", "pkg.bad"])
+        self.assertIsNone(results["pkg.good"])
+        self.assertEqual(results["pkg.bad"], "ValueError: boom")
+
+    def test_a_missing_name_of_an_installed_module_is_not_stubbed(self):
+        results = self.run_imports({"pkg/__init__.py": "", "pkg/m.py": "from math import prodtw\n"},
+                                   ["pkg.m"])
+        self.assertTrue(results["pkg.m"].startswith("ImportError"), results)

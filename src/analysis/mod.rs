@@ -17,7 +17,7 @@ use ruff_text_size::Ranged;
 use crate::magics::{CellMagic, WriteFile, cell_magic, ipython_cleanup};
 use crate::notebook::{CellKind, Notebook};
 use crate::position::{CellIndex, LineColumn};
-use crate::python::imports::{bound_name, is_import_block};
+use crate::python::imports::{bound_name, is_future_annotations, is_import_block};
 use crate::python::parse::{SyntaxError, first_syntax_error, line_column, parse_cell_for};
 use crate::python::scope::{self, BindingKind, ModuleReads, ScopeOptions};
 use crate::python::semantic::first_semantic_error;
@@ -712,12 +712,6 @@ fn dotted_path(expr: &Expr) -> Option<Vec<&str>> {
         Expr::Name(name) => Some(vec![name.id.as_str()]),
         _ => None,
     }
-}
-
-fn is_future_annotations(stmt: &Stmt) -> bool {
-    matches!(stmt, Stmt::ImportFrom(import)
-        if import.module.as_ref().is_some_and(|m| m.as_str() == "__future__")
-            && import.names.iter().any(|alias| alias.name.as_str() == "annotations"))
 }
 
 /// For an import statement, a key for what it binds to `name`, so that two statements binding

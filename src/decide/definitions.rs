@@ -14,7 +14,7 @@ use crate::analysis::{
     Analysis, NameClass, SiteKind, StatementRef, constant_value, loaded_names, statement,
 };
 use crate::notebook::Notebook;
-use crate::python::imports::{binds_on_every_path, is_import_block};
+use crate::python::imports::{binds_on_every_path, is_future_annotations, is_import_block};
 use crate::python::scope::{self, BindingKind, Call, Mutation, ReadTime};
 use crate::python::stdlib_exports::module_exports;
 
@@ -42,12 +42,14 @@ pub(super) fn decide(
             execution.definition_time(definition.at, definition.statement(&analysis.cells))
         })
         .collect();
+    let (name_errors, future_unrun) = name_errors(analysis, execution);
     let rules = Rules {
         notebook,
         analysis,
         execution,
         definition_times,
-        name_errors: name_errors(analysis, execution),
+        name_errors,
+        future_unrun,
     };
     let candidates: Vec<Candidate> = (0..analysis.definitions.len())
         .map(|i| rules.examine(i))
@@ -86,6 +88,8 @@ struct Rules<'a> {
     definition_times: Vec<DefinitionTime>,
     /// For each code cell, the first statement that raises, or may raise, `NameError`.
     name_errors: Vec<Option<NameErrorAt>>,
+    /// `from __future__ import annotations` may not have run: its cell stops before it.
+    future_unrun: bool,
 }
 
 /// A statement that raises `NameError` when the notebook runs top to bottom, and so stops its
@@ -145,8 +149,12 @@ fn missing_stdlib_name(stmt: &Stmt) -> Option<(&str, &str)> {
 ///
 /// A read in the body of a notebook function the statement calls only may raise: the body may
 /// not reach it.
-fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<NameErrorAt>> {
+///
+/// Also whether `from __future__ import annotations` may not have run, its cell stopping
+/// before it: annotations after it are then evaluated, and count as reads.
+fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> (Vec<Option<NameErrorAt>>, bool) {
     let names = &analysis.names;
+    let mut future_unrun = false;
     let runs: HashMap<StatementRef, &[(Name, Option<Mutation>)]> = execution
         .runs()
         .iter()
@@ -236,11 +244,12 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<Nam
             };
             let mut maybe = None;
             let mut surely = None;
-            let own = analysis
-                .reads(at)
-                .reads
-                .iter()
-                .filter(|read| read.when == ReadTime::Now);
+            if is_future_annotations(stmt) && error.is_some() {
+                future_unrun = true;
+            }
+            let own = analysis.reads(at).reads.iter().filter(|read| {
+                read.when == ReadTime::Now || (future_unrun && read.when == ReadTime::Annotation)
+            });
             let mut own: Vec<&Name> = own.map(|read| &read.name).collect();
             // `del x` raises when `x` is unbound.
             if let Stmt::Delete(delete) = stmt {
@@ -306,9 +315,18 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> Vec<Option<Nam
             };
             ran.insert(at, how);
         }
+        if names.future_annotations == Some(cell.index)
+            && let Some(error) = &error
+        {
+            let future = cell
+                .notebook_statements()
+                .iter()
+                .position(is_future_annotations);
+            future_unrun |= future.is_some_and(|future| error.statement < future);
+        }
         errors.push(error);
     }
-    errors
+    (errors, future_unrun)
 }
 
 impl Rules<'_> {
@@ -753,16 +771,18 @@ impl Rules<'_> {
             return;
         };
         let definitions = &self.analysis.definitions;
-        let postponed_move = definitions
-            .iter()
-            .zip(verdicts.iter())
-            .any(|(d, v)| v.is_move() && d.cell >= future);
+        // If the notebook's own future import may not have run, the module's still would.
+        let postponed_move = self.future_unrun
+            || definitions
+                .iter()
+                .zip(verdicts.iter())
+                .any(|(d, v)| v.is_move() && d.cell >= future);
         if !postponed_move {
             return;
         }
         for (i, definition) in definitions.iter().enumerate() {
             if verdicts[i].is_move()
-                && definition.cell < future
+                && (definition.cell < future || self.future_unrun)
                 && has_annotations(definition.statement(&self.analysis.cells))
             {
                 let reason = StayReason::EagerAnnotations {
@@ -879,6 +899,28 @@ impl Rules<'_> {
                             changed: cell_of(at),
                         });
                     }
+                }
+                // `from math import pi` after `math.pi = 3.0` binds the changed value; the
+                // package imports `pi` before the change.
+                if reason.is_none() {
+                    let stars = names.star_imports.iter().filter(|_| !needs.star.is_empty());
+                    let imports = needs
+                        .imports
+                        .iter()
+                        .flat_map(|name| names.sites(name).iter().map(|site| site.at))
+                        .chain(stars.copied());
+                    reason = imports.into_iter().find_map(|at| {
+                        let Stmt::ImportFrom(import) = statement(&analysis.cells, at) else {
+                            return None;
+                        };
+                        let module = import.module.as_ref().filter(|_| import.level == 0)?;
+                        let root = module.as_str().split('.').next()?;
+                        let changed = changed(root, at)?;
+                        Some(StayReason::ImportChanged {
+                            module: module.to_string(),
+                            changed: cell_of(changed),
+                        })
+                    });
                 }
                 if reason.is_none()
                     && let Some((at, listing)) = first_listing

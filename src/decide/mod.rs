@@ -283,18 +283,45 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         });
     }
     keep_importing_code_that_runs(analysis, &writefiles, target, &mut verdicts);
-    let setup = placement::Setup::find(analysis, &writefiles, &execution);
     // Placing the import cell can force definitions to stay; each round keeps at least one
-    // more, so this ends.
-    let (moving, import_cell) = loop {
-        let moving = Moving::collect(analysis, &verdicts);
-        match setup.place(analysis, &moving) {
-            Ok(Some(position))
-                if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position)
-                    || keep_magic_lines(notebook, analysis, &mut verdicts, &moving) => {}
-            Ok(position) => break (moving, position),
-            Err(blocked) => placement::keep_blocked(analysis, &mut verdicts, &blocked),
+    // more, so this ends. Importing a written module from the package runs the package's
+    // `__init__.py`, which imports the notebook's module: when the notebook does that no later
+    // than setup the import cell must follow, the written module stays a file, and placing
+    // starts again (each time with one module fewer, so this ends too).
+    let (moving, import_cell) = 'place: loop {
+        let setup = placement::Setup::find(analysis, &writefiles, &execution);
+        let (moving, import_cell) = loop {
+            let moving = Moving::collect(analysis, &verdicts);
+            match setup.place(analysis, &moving) {
+                Ok(Some(position))
+                    if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position)
+                        || keep_magic_lines(notebook, analysis, &mut verdicts, &moving) => {}
+                Ok(position) => break (moving, position),
+                Err(blocked) => placement::keep_blocked(analysis, &mut verdicts, &blocked),
+            }
+        };
+        if let Some(position) = import_cell
+            && let Some(last_setup) = setup.last_enabling_before(analysis, position)
+        {
+            let early: Vec<(String, CellIndex)> = writefiles
+                .imports
+                .iter()
+                .filter(|import| import.rewrite.is_some() && import.cell <= last_setup)
+                .filter(|import| writefiles.get(&import.module).is_some())
+                .map(|import| (import.module.clone(), import.cell))
+                .collect();
+            if !early.is_empty() {
+                for (module, cell) in early {
+                    let reason = writefile::WriteFileStay::ImportedBeforeSetup {
+                        imported: cell.number(),
+                        setup: last_setup.number(),
+                    };
+                    writefiles.keep_module(&module, &reason);
+                }
+                continue 'place;
+            }
         }
+        break (moving, import_cell);
     };
     let mut moving = moving;
     mark_unverified(notebook, analysis, &writefiles, &mut moving);

@@ -52,6 +52,19 @@ pub(super) enum Blocked {
 }
 
 impl Setup {
+    /// The last cell before `position` that sets up what the package's imports need.
+    pub(super) fn last_enabling_before(
+        &self,
+        analysis: &Analysis,
+        position: CellIndex,
+    ) -> Option<CellIndex> {
+        self.enabling
+            .iter()
+            .map(|at| analysis.cells[at.code_cell].index)
+            .filter(|cell| *cell < position)
+            .max()
+    }
+
     pub(super) fn find(analysis: &Analysis, writes: &WriteFiles, execution: &Execution) -> Setup {
         let mut enabling = Vec::new();
         let mut chdir = None;

@@ -123,6 +123,15 @@ pub(crate) enum StayReason {
         /// Its cell.
         cell: CellNumber,
     },
+    /// It needs a name imported from a module after the notebook changes that module's
+    /// attributes (`math.pi = 3.0`, then `from math import pi`): the package imports it
+    /// before the change.
+    ImportChanged {
+        /// The module.
+        module: String,
+        /// The cell that changes it.
+        changed: CellNumber,
+    },
     /// It comes after `from MODULE import name` in its cell, where the standard-library
     /// `MODULE` has no `name`: the import raises `ImportError`, so it never existed.
     AfterMissingImport {
@@ -445,6 +454,7 @@ impl StayReason {
             StayReason::AfterFailedImport { .. } => "after-failed-import",
             StayReason::AfterNameError { .. } => "after-name-error",
             StayReason::MaybeUnbound { .. } => "maybe-unbound",
+            StayReason::ImportChanged { .. } => "import-changed",
             StayReason::AfterMissingImport { .. } => "after-missing-import",
             StayReason::NeverBound { .. } => "never-bound",
             StayReason::ErrorInCell { .. } => "error-in-cell",
@@ -593,6 +603,9 @@ impl StayReason {
                 surely: false,
             } => format!(
                 "comes after a statement of cell {cell} that reads `{name}`, which may be unbound there, so the cell may stop there and it may never have existed"
+            ),
+            StayReason::ImportChanged { module, changed } => format!(
+                "needs a name imported from `{module}` after cell {changed} changes `{module}`, which the package, importing it earlier, would not see"
             ),
             StayReason::AfterMissingImport { cell, module, name } => format!(
                 "comes after `from {module} import {name}` in cell {cell}, which raises `ImportError` because `{module}` has no `{name}`, so it never existed"

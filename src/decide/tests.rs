@@ -487,6 +487,46 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         &["from os import path\nfrom collections import abc\n\ndef f(x):\n    return x"],
         "f",
     );
+    // `%time total(2)` raises `NameError` when `total` is unbound.
+    stays(
+        &["%time total(2)\nLIMIT = 3", "def f():\n    return LIMIT"],
+        "f",
+        "never-bound",
+    );
+    // `eval('RATE')` reads `RATE` before the cell that binds it.
+    stays(
+        &[
+            "print(eval('RATE'))",
+            "RATE = 0.25\n\ndef g(x):\n    return x * RATE",
+        ],
+        "g",
+        "constant-used-early",
+    );
+    // `from math import pi` after `math.pi = 3.0` binds the changed value.
+    stays(
+        &[
+            "import math\nmath.pi = 3.0\nfrom math import pi",
+            "def total(x):\n    return x + pi",
+        ],
+        "total",
+        "import-changed",
+    );
+    moves(
+        &[
+            "import math\nfrom math import pi",
+            "def total(x):\n    return x + pi",
+        ],
+        "total",
+    );
+    // The future import never ran: `clean`'s annotation raised, and stopped its cell.
+    stays(
+        &[
+            "CONF.update(depth=9)\nfrom __future__ import annotations",
+            "def clean(x: Undefined):\n    return x\n\ndef register(fn):\n    return fn",
+        ],
+        "register",
+        "after-name-error",
+    );
     // `del g` raises when `g` is unbound.
     stays(&["del g\ndef f():\n    return 1"], "f", "after-name-error");
     // `x += 1` reads `x` before it binds it.
@@ -737,22 +777,45 @@ fn written_modules_keep_their_meaning() {
     assert_eq!(reason.code(), "import-runs-code");
 }
 
+/// The `%%writefile` verdicts of a notebook of these code cells.
+fn writefile_verdicts(cells: &[&str]) -> Vec<writefile::WriteFileVerdict> {
+    let notebook = code_notebook(cells);
+    let analysis = analyse(&notebook);
+    let target = Target {
+        module: "nb",
+        dotted: None,
+    };
+    decide(&notebook, &analysis, target).writefiles.verdicts
+}
+
 #[test]
 fn no_written_module_goes_from_before_a_history_read() {
-    let verdicts = |cells: &[&str]| {
-        let notebook = code_notebook(cells);
-        let analysis = analyse(&notebook);
-        let target = Target {
-            module: "nb",
-            dotted: None,
-        };
-        decide(&notebook, &analysis, target).writefiles.verdicts
-    };
+    let verdicts = writefile_verdicts;
     let helpers = "%%writefile helpers.py\ndef greet():\n    return 'hi'";
     let stays = verdicts(&[helpers, "print(len(In))"]);
     let stay = stays[0].stay.as_ref().expect("it stays");
     assert!(stay.to_string().contains("history"), "{stay}");
     assert!(verdicts(&["print(len(In))", helpers])[0].stay.is_none());
+}
+
+#[test]
+fn no_written_module_is_imported_from_the_package_before_setup() {
+    let verdicts = writefile_verdicts;
+    let util = "%%writefile util.py\ndef f():\n    return 1";
+    let early = verdicts(&[
+        util,
+        "import util\nimport sys\nsys.path.insert(0, 'lib')\nimport libmod",
+        "def g():\n    return libmod.quad(2)",
+    ]);
+    let stay = early[0].stay.as_ref().expect("it stays");
+    assert!(stay.to_string().contains("sets up"), "{stay}");
+    let late = verdicts(&[
+        util,
+        "import sys\nsys.path.insert(0, 'lib')\nimport libmod",
+        "import util",
+        "def g():\n    return libmod.quad(2)",
+    ]);
+    assert!(late[0].stay.is_none());
 }
 
 #[test]

@@ -95,6 +95,15 @@ pub(crate) enum WriteFileStay {
         /// The cell that reads it.
         cell: CellNumber,
     },
+    /// The notebook imports it in cell `imported`, no later than cell `setup` sets up what
+    /// the package's imports need: from the package, that import would also import the
+    /// notebook's module, before the setup.
+    ImportedBeforeSetup {
+        /// The first cell importing it.
+        imported: CellNumber,
+        /// The setup cell.
+        setup: CellNumber,
+    },
     /// Another cell writing the same file stays.
     WithOther {
         /// That cell.
@@ -145,6 +154,10 @@ impl fmt::Display for WriteFileStay {
             WriteFileStay::BeforeHistory { cell } => write!(
                 f,
                 "cell {cell} reads IPython's numbered history (`Out[3]`, `_3`, `In`), which removing this cell would renumber"
+            ),
+            WriteFileStay::ImportedBeforeSetup { imported, setup } => write!(
+                f,
+                "cell {imported} imports it, no later than cell {setup} sets up what the package's imports need; imported from the package, it would import the package's other modules before that setup"
             ),
             WriteFileStay::AfterChdir { cell } => write!(
                 f,
@@ -202,6 +215,19 @@ impl WriteFiles {
             }
         }
         self.modules.clear();
+    }
+
+    /// Makes the cells of the moving module `module` stay, for `reason`.
+    pub(crate) fn keep_module(&mut self, module: &str, reason: &WriteFileStay) {
+        let Some(position) = self.modules.iter().position(|m| m.module == module) else {
+            return;
+        };
+        let moving = self.modules.remove(position);
+        for verdict in &mut self.verdicts {
+            if moving.cells.contains(&verdict.cell) && verdict.stay.is_none() {
+                verdict.stay = Some(reason.clone());
+            }
+        }
     }
 
     /// True when the cell is a `%%writefile` cell whose module moves.

@@ -97,6 +97,14 @@ pub(crate) fn is_import_block(stmt: &Stmt) -> bool {
     }
 }
 
+/// `from __future__ import annotations` (possibly among other features).
+pub(crate) fn is_future_annotations(stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::ImportFrom(import)
+        if import.level == 0
+            && import.module.as_deref() == Some("__future__")
+            && import.names.iter().any(|alias| alias.name.as_str() == "annotations"))
+}
+
 /// Whether running `body` binds `name` whatever path it takes: an `if` without `else`, or a
 /// `try` whose handler imports something else, may leave it unbound.
 pub(crate) fn binds_on_every_path(body: &[Stmt], name: &str) -> bool {

@@ -47,6 +47,7 @@
 
 use std::cell::{Cell, RefCell};
 
+use super::imports::is_future_annotations;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
     self as ast, Expr, ExprContext, Identifier, IpyEscapeKind, Parameters, Pattern, PythonVersion,
@@ -125,14 +126,6 @@ fn timed_cell(body: &[Stmt]) -> Option<bool> {
         "timeit" => Some(true),
         _ => None,
     }
-}
-
-/// `from __future__ import annotations` (possibly among other features).
-fn is_future_annotations(stmt: &Stmt) -> bool {
-    matches!(stmt, Stmt::ImportFrom(import)
-        if import.level == 0
-            && import.module.as_deref() == Some("__future__")
-            && import.names.iter().any(|alias| alias.name.as_str() == "annotations"))
 }
 
 /// Whether the `__future__` imports that open a module (after its docstring) include

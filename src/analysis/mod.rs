@@ -49,13 +49,10 @@ impl Analysis {
         &self.reads[at.code_cell][at.statement]
     }
 
-    /// Whether annotations in this code cell are postponed (`from __future__ import
-    /// annotations` is in force).
-    pub(crate) fn postponed_annotations(&self, code_cell: usize) -> bool {
-        let cell = self.cells[code_cell].index;
-        self.names
-            .future_annotations
-            .is_some_and(|first| first <= cell)
+    /// Whether annotations in this statement are postponed (`from __future__ import
+    /// annotations` ran before it).
+    pub(crate) fn postponed_annotations(&self, at: StatementRef) -> bool {
+        self.names.postponed_at(at)
     }
 }
 
@@ -248,9 +245,16 @@ pub(crate) struct NameTable {
     pub(crate) dynamic_bindings: Vec<StatementRef>,
     /// Where `from __future__ import annotations` first appears, if anywhere.
     pub(crate) future_annotations: Option<CellIndex>,
+    /// The first `from __future__ import annotations` statement.
+    pub(crate) future_statement: Option<StatementRef>,
 }
 
 impl NameTable {
+    /// Whether `from __future__ import annotations` ran before the statement at `at`.
+    pub(crate) fn postponed_at(&self, at: StatementRef) -> bool {
+        self.future_statement.is_some_and(|future| future < at)
+    }
+
     /// Every binding of `name`, in notebook order.
     pub(crate) fn sites(&self, name: &str) -> &[Site] {
         self.sites.get(name).map_or(&[], Vec::as_slice)
@@ -377,15 +381,21 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
     let definitions = definitions(notebook, &cells);
     let reads: Vec<Vec<ModuleReads>> = cells
         .iter()
-        .map(|cell| {
-            let options = ScopeOptions {
-                postponed_annotations: names
-                    .future_annotations
-                    .is_some_and(|first| first <= cell.index),
-            };
+        .enumerate()
+        .map(|(code_cell, cell)| {
             let body = cell.parsed.as_ref().map_or(&[][..], |p| &p.syntax().body);
             body.iter()
-                .map(|stmt| scope::module_reads(stmt, options))
+                .enumerate()
+                .map(|(statement, stmt)| {
+                    let at = StatementRef {
+                        code_cell,
+                        statement,
+                    };
+                    let options = ScopeOptions {
+                        postponed_annotations: names.postponed_at(at),
+                    };
+                    scope::module_reads(stmt, options)
+                })
                 .collect()
         })
         .collect();
@@ -463,6 +473,7 @@ impl NameTable {
                 };
                 if is_future_annotations(stmt) && table.future_annotations.is_none() {
                     table.future_annotations = Some(cell.index);
+                    table.future_statement = Some(at);
                 }
                 // `exec("RATE = 0.5")` binds what its code binds; other dynamic bindings may
                 // bind anything.

@@ -268,10 +268,21 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> (Vec<Option<Na
                 .map(|name| (name, true))
                 .chain(called.map(|name| (name, false)))
             {
-                if scope::is_builtin(name) || is_ipython_name(name) {
+                // `_i6` and `_6` in the third cell run: no sixth input or output yet.
+                let future_history = name
+                    .strip_prefix("_i")
+                    .or_else(|| name.strip_prefix('_'))
+                    .and_then(|digits| digits.parse::<usize>().ok())
+                    .is_some_and(|number| number > code_cell);
+                if !future_history && (scope::is_builtin(name) || is_ipython_name(name)) {
                     continue;
                 }
-                match bound(name) {
+                let how = if future_history {
+                    Bound::No
+                } else {
+                    bound(name)
+                };
+                match how {
                     Bound::No if directly => {
                         surely = Some(name.clone());
                         break;
@@ -352,7 +363,7 @@ impl Rules<'_> {
             });
         }
         self.check_bindings(name, definition.at)?;
-        let postponed = self.analysis.postponed_annotations(definition.at.code_cell);
+        let postponed = self.analysis.postponed_annotations(definition.at);
         let reads = self.analysis.reads(definition.at);
         if let Some(global) = reads.global_writes.first() {
             return Err(StayReason::Global {
@@ -458,7 +469,52 @@ impl Rules<'_> {
                 });
             }
         }
+        // A notebook function that keeps state (a mutable default, a cache) gives another
+        // result at the import cell when the notebook has called it before this definition.
+        for (call, via) in &time.calls {
+            let [callee] = call.path.as_slice() else {
+                continue;
+            };
+            if !self.keeps_state(callee) {
+                continue;
+            }
+            let called_before = self.execution.runs().iter().any(|(at, run)| {
+                *at < definition.at && run.uses.iter().any(|(name, _)| name == callee)
+            });
+            if called_before {
+                return Err(StayReason::DefinitionTimeState {
+                    call: callee.to_string(),
+                    via: via.clone(),
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// Whether the notebook function `name` may keep state between calls: a default value
+    /// that is not a constant literal, or a decorator (`functools.lru_cache`).
+    fn keeps_state(&self, name: &str) -> bool {
+        self.analysis.names.sites(name).iter().any(|site| {
+            let Stmt::FunctionDef(def) = statement(&self.analysis.cells, site.at) else {
+                return false;
+            };
+            !def.decorator_list.is_empty()
+                || def.parameters.iter_non_variadic_params().any(|parameter| {
+                    parameter.default.as_deref().is_some_and(|default| {
+                        !matches!(
+                            default,
+                            Expr::NumberLiteral(_)
+                                | Expr::StringLiteral(_)
+                                | Expr::BytesLiteral(_)
+                                | Expr::BooleanLiteral(_)
+                                | Expr::NoneLiteral(_)
+                                | Expr::EllipsisLiteral(_)
+                                | Expr::Name(_)
+                                | Expr::Attribute(_)
+                        )
+                    })
+                })
+        })
     }
 
     /// A definition after an import that failed when the notebook last ran, in the same
@@ -776,13 +832,13 @@ impl Rules<'_> {
             || definitions
                 .iter()
                 .zip(verdicts.iter())
-                .any(|(d, v)| v.is_move() && d.cell >= future);
+                .any(|(d, v)| v.is_move() && self.analysis.postponed_annotations(d.at));
         if !postponed_move {
             return;
         }
         for (i, definition) in definitions.iter().enumerate() {
             if verdicts[i].is_move()
-                && (definition.cell < future || self.future_unrun)
+                && (!self.analysis.postponed_annotations(definition.at) || self.future_unrun)
                 && has_annotations(definition.statement(&self.analysis.cells))
             {
                 let reason = StayReason::EagerAnnotations {

@@ -78,10 +78,13 @@ impl<'a> Execution<'a> {
     pub(super) fn new(analysis: &'a Analysis) -> Execution<'a> {
         let mut bodies: HashMap<Name, Vec<Body>> = HashMap::new();
         for (code_cell, cell) in analysis.cells.iter().enumerate() {
-            let options = ScopeOptions {
-                postponed_annotations: analysis.postponed_annotations(code_cell),
-            };
             for (statement, stmt) in cell.running_statements().iter().enumerate() {
+                let options = ScopeOptions {
+                    postponed_annotations: analysis.postponed_annotations(StatementRef {
+                        code_cell,
+                        statement,
+                    }),
+                };
                 let name = match stmt {
                     Stmt::FunctionDef(def) => &def.name.id,
                     Stmt::ClassDef(class) => &class.name.id,

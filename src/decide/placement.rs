@@ -41,6 +41,14 @@ pub(super) enum Blocked {
     Setup(CellIndex),
     /// This cell reads IPython's numbered history: what is cut up to it stays.
     History(CellIndex),
+    /// The import cell must come before the working directory changes in cell `chdir`, and
+    /// after cell `history` reads numbered history: everything stays.
+    HistoryAfterChdir {
+        /// The cell reading numbered history.
+        history: CellIndex,
+        /// The cell changing the working directory.
+        chdir: CellIndex,
+    },
     /// The module needs an import that only works after the working directory changes in
     /// this cell, when the package no longer can be found: what needs it stays.
     Chdir {
@@ -183,6 +191,15 @@ impl Setup {
             });
         }
         let after_history = self.history.map_or(CellIndex(0), |h| CellIndex(h.0 + 1));
+        if let Some(history) = self.history
+            && after_history > latest
+        {
+            // Before the change of directory, yet after the history read: nowhere.
+            return Err(Blocked::HistoryAfterChdir {
+                history,
+                chdir: latest,
+            });
+        }
         Ok(Some(
             self.preferred.min(latest).max(earliest).max(after_history),
         ))
@@ -241,6 +258,17 @@ pub(super) fn keep_blocked(analysis: &Analysis, verdicts: &mut [Verdict], blocke
     match blocked {
         Blocked::Setup(cell) => keep_before(analysis, verdicts, *cell, false),
         Blocked::History(cell) => keep_before(analysis, verdicts, *cell, true),
+        Blocked::HistoryAfterChdir { history, chdir } => {
+            let reason = StayReason::HistoryAfterChdir {
+                history: history.number(),
+                chdir: chdir.number(),
+            };
+            for i in 0..analysis.definitions.len() {
+                if verdicts[i].is_move() {
+                    keep(analysis, verdicts, i, reason.clone());
+                }
+            }
+        }
         Blocked::Chdir { import, cell } => {
             let reason = StayReason::ImportAfterChdir {
                 name: import.clone(),

@@ -123,6 +123,14 @@ pub(crate) enum StayReason {
         /// Its cell.
         cell: CellNumber,
     },
+    /// The package must be imported before cell `chdir` changes the working directory, and
+    /// cell `history` at or after it reads numbered history: no import cell can go anywhere.
+    HistoryAfterChdir {
+        /// The cell reading numbered history.
+        history: CellNumber,
+        /// The cell changing the working directory.
+        chdir: CellNumber,
+    },
     /// It needs a name imported from a module after the notebook changes that module's
     /// attributes (`math.pi = 3.0`, then `from math import pi`): the package imports it
     /// before the change.
@@ -455,6 +463,7 @@ impl StayReason {
             StayReason::AfterNameError { .. } => "after-name-error",
             StayReason::MaybeUnbound { .. } => "maybe-unbound",
             StayReason::ImportChanged { .. } => "import-changed",
+            StayReason::HistoryAfterChdir { .. } => "history-after-chdir",
             StayReason::AfterMissingImport { .. } => "after-missing-import",
             StayReason::NeverBound { .. } => "never-bound",
             StayReason::ErrorInCell { .. } => "error-in-cell",
@@ -603,6 +612,9 @@ impl StayReason {
                 surely: false,
             } => format!(
                 "comes after a statement of cell {cell} that reads `{name}`, which may be unbound there, so the cell may stop there and it may never have existed"
+            ),
+            StayReason::HistoryAfterChdir { history, chdir } => format!(
+                "needs the package imported before cell {chdir} changes the working directory, but cell {history} reads IPython's numbered history, which a cell inserted before it would renumber"
             ),
             StayReason::ImportChanged { module, changed } => format!(
                 "needs a name imported from `{module}` after cell {changed} changes `{module}`, which the package, importing it earlier, would not see"

@@ -527,6 +527,39 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         "register",
         "after-name-error",
     );
+    // The first cell run has no sixth input yet.
+    stays(
+        &["print(_i6)\ndef f():\n    return 1"],
+        "f",
+        "after-name-error",
+    );
+    // The future import comes after `f` in its cell: `f`'s annotation is eager.
+    stays(
+        &[
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from collections import OrderedDict\n\ndef f(d: OrderedDict = None):\n    return d\n\nfrom __future__ import annotations",
+        ],
+        "f",
+        "maybe-unbound",
+    );
+    // `clean`'s cache has two entries by the time `total` is defined.
+    let cached = "def clean(x, cache={}):\n    cache[x] = cache.get(x, 0) + 1\n    return cache[x]";
+    stays(
+        &[
+            cached,
+            "print(clean(1))",
+            "def total(x, k=clean(1)):\n    return [x, k]",
+        ],
+        "total",
+        "definition-time-state",
+    );
+    moves(
+        &[
+            cached,
+            "def total(x, k=clean(1)):\n    return [x, k]",
+            "print(clean(1))",
+        ],
+        "total",
+    );
     // `del g` raises when `g` is unbound.
     stays(&["del g\ndef f():\n    return 1"], "f", "after-name-error");
     // `x += 1` reads `x` before it binds it.

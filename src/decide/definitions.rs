@@ -744,13 +744,23 @@ impl Rules<'_> {
     /// Whether a star import of the notebook may bind `name`: one of a module whose exports
     /// are not known may bind anything.
     fn star_may_bind(&self, name: &str) -> bool {
-        self.analysis.names.star_imports.iter().any(|&at| {
-            let Stmt::ImportFrom(import) = statement(&self.analysis.cells, at) else {
-                return true;
-            };
-            let module = import.module.as_ref().map_or("", |m| m.as_str());
-            module_exports(module).is_none_or(|exports| exports.exports_in_any(name))
-        })
+        self.first_star_binding(name).is_some()
+    }
+
+    /// The first star import of the notebook that may bind `name`.
+    fn first_star_binding(&self, name: &str) -> Option<StatementRef> {
+        self.analysis
+            .names
+            .star_imports
+            .iter()
+            .copied()
+            .find(|&at| {
+                let Stmt::ImportFrom(import) = statement(&self.analysis.cells, at) else {
+                    return true;
+                };
+                let module = import.module.as_ref().map_or("", |m| m.as_str());
+                module_exports(module).is_none_or(|exports| exports.exports_in_any(name))
+            })
     }
 
     /// Adds an import. A `try`/`if` block of imports travels whole, so what its condition and
@@ -911,7 +921,13 @@ impl Rules<'_> {
                 let used = first_use.get(definition.name.as_str()).copied();
                 let mut reason = None;
                 if let Some(used) = used {
-                    let first_star = names.star_imports.first().copied();
+                    // The star import that binds a name it needs, not just the first one.
+                    let first_star = needs
+                        .star
+                        .iter()
+                        .filter_map(|name| self.first_star_binding(name))
+                        .max()
+                        .or_else(|| names.star_imports.first().copied());
                     let late = std::iter::once(&definition.name)
                         .chain(&needs.imports)
                         .chain(&needs.constants)

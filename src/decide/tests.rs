@@ -541,6 +541,14 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         "f",
         "maybe-unbound",
     );
+    // `mean` comes from the second star import, after the call.
+    stays(
+        &[
+            "from os.path import *\n\ndef scale(x):\n    return mean([x, 2])\n\nscale(1)\n\nfrom statistics import *",
+        ],
+        "scale",
+        "used-too-early",
+    );
     // `clean`'s cache has two entries by the time `total` is defined.
     let cached = "def clean(x, cache={}):\n    cache[x] = cache.get(x, 0) + 1\n    return cache[x]";
     stays(

@@ -437,15 +437,29 @@ fn keep_importing_code_that_runs(
             let mut module = origin.as_str();
             loop {
                 if let Some(written) = writefiles.get(module) {
-                    return written.runs_code.then_some(written);
+                    return written
+                        .runs_code
+                        .then(|| (written.module.clone(), written.cells[0]));
+                }
+                // A file that stays is imported from the notebook's folder, as before, but
+                // at the import cell.
+                let staying = writefiles.verdicts.iter().find(|verdict| {
+                    verdict.stay.is_some() && verdict.module.as_deref() == Some(module)
+                });
+                if let Some(staying) = staying {
+                    let runs_code = writefiles
+                        .verdicts
+                        .iter()
+                        .any(|v| v.module.as_deref() == Some(module) && v.runs_code);
+                    return runs_code.then(|| (module.to_owned(), staying.cell));
                 }
                 module = module.rsplit_once('.')?.0;
             }
         });
-        if let Some(written) = written {
+        if let Some((module, cell)) = written {
             let reason = StayReason::ImportRunsCode {
-                module: written.module.clone(),
-                cell: written.cells[0].number(),
+                module,
+                cell: cell.number(),
             };
             definitions::keep(analysis, verdicts, i, reason);
         }

@@ -30,6 +30,8 @@ pub(crate) struct WriteFileVerdict {
     pub(crate) stay: Option<WriteFileStay>,
     /// The module it writes (`helpers`, `code.inference`), when the target is a module path.
     pub(crate) module: Option<String>,
+    /// What it writes may run code when imported (prints, configures), or does not parse.
+    pub(crate) runs_code: bool,
 }
 
 /// Why a `%%writefile` cell stays in the notebook.
@@ -254,11 +256,20 @@ pub(crate) fn decide(
                 Ok(module) => (Some(module), None),
                 Err(stay) => (None, Some(stay)),
             };
+            let source = &notebook.cells()[write.cell.0].source;
+            let body = &source[write.magic.body_start.min(source.len())..];
+            let runs_code = module.is_some()
+                && parse_module(body).map_or(true, |parsed| {
+                    parsed.syntax().body.iter().any(|stmt| {
+                        runs_code(stmt, &scope::module_reads(stmt, ScopeOptions::default()))
+                    })
+                });
             WriteFileVerdict {
                 cell: write.cell,
                 magic: write.magic.clone(),
                 stay,
                 module,
+                runs_code,
             }
         })
         .collect();

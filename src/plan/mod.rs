@@ -214,7 +214,12 @@ fn module_text(
                         late_blocks.push(site.at);
                     } else {
                         let source = analysis.cells[site.at.code_cell].text(notebook);
-                        imports.push(Import::Block(source[stmt.range()].to_owned()));
+                        let range = stmt.range().start().to_usize()..stmt.range().end().to_usize();
+                        imports.push(Import::Block(with_rewrites(
+                            source,
+                            range,
+                            rewrites.get(&site.at.code_cell),
+                        )));
                     }
                 }
             }
@@ -260,7 +265,11 @@ fn module_text(
     constants.sort();
     let constants: Vec<String> = constants
         .into_iter()
-        .map(|at| block_text(notebook, analysis, at).trim_end().to_owned())
+        .map(|at| {
+            let (source, range) = block(notebook, analysis, at);
+            let text = with_rewrites(source, range, rewrites.get(&at.code_cell));
+            text.trim_end().to_owned()
+        })
         .collect();
     // Imports of `%%writefile` modules inside moved code come from the package too.
     let definitions: Vec<String> = moving
@@ -268,30 +277,33 @@ fn module_text(
         .iter()
         .map(|at| {
             let (source, range) = block(notebook, analysis, *at);
-            let inside: Vec<(Range<usize>, String)> = rewrites
-                .get(&at.code_cell)
-                .into_iter()
-                .flatten()
-                .filter(|(edit, _)| range.start <= edit.start && edit.end <= range.end)
-                .map(|(edit, text)| {
-                    (
-                        edit.start - range.start..edit.end - range.start,
-                        text.clone(),
-                    )
-                })
-                .collect();
-            emit::replace_ranges(&source[range], inside)
+            with_rewrites(source, range, rewrites.get(&at.code_cell))
         })
         .collect();
     emit::module_text(notebook_name, &import_text, &constants, &definitions)
 }
 
-/// A statement's block (with its comments) as it is written in its cell.
-fn block_text(notebook: &Notebook, analysis: &Analysis, at: StatementRef) -> String {
-    let (source, range) = block(notebook, analysis, at);
-    source[range].to_owned()
+/// `source[range]` with the rewrites of imports of `%%writefile` modules inside it applied.
+fn with_rewrites(
+    source: &str,
+    range: Range<usize>,
+    rewrites: Option<&Vec<(Range<usize>, String)>>,
+) -> String {
+    let inside: Vec<(Range<usize>, String)> = rewrites
+        .into_iter()
+        .flatten()
+        .filter(|(edit, _)| range.start <= edit.start && edit.end <= range.end)
+        .map(|(edit, text)| {
+            (
+                edit.start - range.start..edit.end - range.start,
+                text.clone(),
+            )
+        })
+        .collect();
+    emit::replace_ranges(&source[range], inside)
 }
 
+/// A statement's block (with its comments) as it is written in its cell, and its range.
 fn block<'n>(
     notebook: &'n Notebook,
     analysis: &'n Analysis,

@@ -274,11 +274,20 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> (Vec<Option<Na
                     .or_else(|| name.strip_prefix('_'))
                     .and_then(|digits| digits.parse::<usize>().ok())
                     .is_some_and(|number| number > code_cell);
-                if !future_history && (scope::is_builtin(name) || is_ipython_name(name)) {
+                // `_3` exists only if the third cell run showed a value.
+                let output_history = name.strip_prefix('_').is_some_and(|digits| {
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                });
+                if !future_history
+                    && !output_history
+                    && (scope::is_builtin(name) || is_ipython_name(name))
+                {
                     continue;
                 }
                 let how = if future_history {
                     Bound::No
+                } else if output_history {
+                    Bound::Maybe
                 } else {
                     bound(name)
                 };

@@ -126,16 +126,14 @@ impl<'a> Execution<'a> {
         })
     }
 
-    /// The definitions of `name` that may be the one bound when code at `at` runs: the last
-    /// one before `at`, or every one when `at` is `None` (no time is known).
+    /// The definitions of `name` that may be the one bound when code at `at` runs: every one
+    /// before `at` (a later one may have raised while being defined, leaving an earlier one
+    /// bound), or every one when `at` is `None` (no time is known).
     fn versions(&self, name: &Name, at: Option<StatementRef>) -> &[Body] {
         let bodies = self.bodies.get(name).map_or(&[][..], Vec::as_slice);
         match at {
             None => bodies,
-            Some(at) => {
-                let before = bodies.partition_point(|body| body.at < at);
-                &bodies[before.saturating_sub(1)..before]
-            }
+            Some(at) => &bodies[..bodies.partition_point(|body| body.at < at)],
         }
     }
 

@@ -568,6 +568,25 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         ],
         "total",
     );
+    // `_1` exists only if the first cell showed a value; this one shows none.
+    stays(
+        &["x = 1", "print(_1)\ndef f():\n    return 1"],
+        "f",
+        "after-name-error",
+    );
+    // The second `scale` raised while being defined: `run(scale)` runs the first, which
+    // needs `f` before cell 5 binds it.
+    stays(
+        &[
+            "def scale(x):\n    return f(x) + 1",
+            "def scale(x: Undefined):\n    return x",
+            "def run(fn):\n    return fn(2)",
+            "run(scale)",
+            "def f(x):\n    return x",
+        ],
+        "f",
+        "used-too-early",
+    );
     // `del g` raises when `g` is unbound.
     stays(&["del g\ndef f():\n    return 1"], "f", "after-name-error");
     // `x += 1` reads `x` before it binds it.

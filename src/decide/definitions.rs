@@ -981,8 +981,8 @@ impl Rules<'_> {
                         });
                     }
                 }
-                // `from math import pi` after `math.pi = 3.0` binds the changed value; the
-                // package imports `pi` before the change.
+                // `from math import pi` binds `pi` as it is then; the package imports it at
+                // the import cell, on the other side of a `math.pi = 3.0`.
                 if reason.is_none() {
                     let stars = names.star_imports.iter().filter(|_| !needs.star.is_empty());
                     let imports = needs
@@ -996,7 +996,13 @@ impl Rules<'_> {
                         };
                         let module = import.module.as_ref().filter(|_| import.level == 0)?;
                         let root = module.as_str().split('.').next()?;
-                        let changed = changed(root, at)?;
+                        // Before or after the from-import: the package imports at the
+                        // import cell, which may come on either side of the change.
+                        let end = StatementRef {
+                            code_cell: usize::MAX,
+                            statement: 0,
+                        };
+                        let changed = changed(root, end)?;
                         Some(StayReason::ImportChanged {
                             module: module.to_string(),
                             changed: cell_of(changed),

@@ -131,9 +131,9 @@ pub(crate) enum StayReason {
         /// The cell changing the working directory.
         chdir: CellNumber,
     },
-    /// It needs a name imported from a module after the notebook changes that module's
-    /// attributes (`math.pi = 3.0`, then `from math import pi`): the package imports it
-    /// before the change.
+    /// It needs a name imported from a module whose attributes the notebook changes
+    /// (`math.pi = 3.0`): the package imports it at the import cell, which may be on the other
+    /// side of the change than the notebook's import.
     ImportChanged {
         /// The module.
         module: String,
@@ -617,7 +617,7 @@ impl StayReason {
                 "needs the package imported before cell {chdir} changes the working directory, but cell {history} reads IPython's numbered history, which a cell inserted before it would renumber"
             ),
             StayReason::ImportChanged { module, changed } => format!(
-                "needs a name imported from `{module}` after cell {changed} changes `{module}`, which the package, importing it earlier, would not see"
+                "needs a name imported from `{module}`, which cell {changed} changes; the package imports it at the import cell, which may be on the other side of that change"
             ),
             StayReason::AfterMissingImport { cell, module, name } => format!(
                 "comes after `from {module} import {name}` in cell {cell}, which raises `ImportError` because `{module}` has no `{name}`, so it never existed"

@@ -511,6 +511,15 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         "total",
         "import-changed",
     );
+    // ... and before it: the package imports `pi` after the change.
+    stays(
+        &[
+            "import math\nfrom math import pi\nmath.pi = 3.0",
+            "def total(x):\n    return x + pi",
+        ],
+        "total",
+        "import-changed",
+    );
     moves(
         &[
             "import math\nfrom math import pi",

@@ -22,6 +22,7 @@ use crate::python::parse::{SyntaxError, first_syntax_error, line_column, parse_c
 use crate::python::scope::{self, BindingKind, ModuleReads, ScopeOptions};
 use crate::python::semantic::first_semantic_error;
 use crate::python::span::statement_block;
+use crate::python::stdlib_exports::module_exports;
 
 /// Everything the later stages need to know about one notebook.
 pub(crate) struct Analysis {
@@ -247,9 +248,63 @@ pub(crate) struct NameTable {
     pub(crate) future_annotations: Option<CellIndex>,
     /// The first `from __future__ import annotations` statement.
     pub(crate) future_statement: Option<StatementRef>,
+    /// The Python 3 minor version the notebook declares, which decides what a star import of
+    /// the standard library binds.
+    python_minor: Option<u8>,
+}
+
+/// Whether a name is bound at some point of the notebook's run (ordered: `No` < `Maybe` <
+/// `Yes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Bound {
+    /// Surely not.
+    No,
+    /// It depends on what nbhoist cannot see.
+    Maybe,
+    /// Surely.
+    Yes,
+}
+
+/// What a star import (`from m import *`) binds of one name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StarBinding {
+    /// `m` is in the standard library, whose exports are known: `Maybe` when they differ
+    /// between the Python versions the notebook may run on.
+    Stdlib(Bound),
+    /// Any other module (or a relative one): what it exports is unknown.
+    Unknown,
 }
 
 impl NameTable {
+    /// What the star import at `at` binds of `name`.
+    pub(crate) fn star_binding(
+        &self,
+        cells: &[CodeCell],
+        at: StatementRef,
+        name: &str,
+    ) -> StarBinding {
+        let Stmt::ImportFrom(import) = statement(cells, at) else {
+            return StarBinding::Unknown;
+        };
+        let module = import.module.as_ref().filter(|_| import.level == 0);
+        let Some(exports) = module.and_then(|module| module_exports(module.as_str())) else {
+            return StarBinding::Unknown;
+        };
+        let bound = match self.python_minor {
+            Some(minor) if exports.exists_in(minor) => {
+                if exports.exports(name, minor) {
+                    Bound::Yes
+                } else {
+                    Bound::No
+                }
+            }
+            _ if exports.exports_in_all(name) => Bound::Yes,
+            _ if exports.exports_in_any(name) => Bound::Maybe,
+            _ => Bound::No,
+        };
+        StarBinding::Stdlib(bound)
+    }
+
     /// Whether `from __future__ import annotations` ran before the statement at `at`.
     pub(crate) fn postponed_at(&self, at: StatementRef) -> bool {
         self.future_statement.is_some_and(|future| future < at)
@@ -448,7 +503,13 @@ fn definitions(notebook: &Notebook, cells: &[CodeCell]) -> Vec<Definition> {
 
 impl NameTable {
     fn build(notebook: &Notebook, cells: &[CodeCell]) -> NameTable {
-        let mut table = NameTable::default();
+        let mut table = NameTable {
+            python_minor: notebook
+                .python_version()
+                .filter(|version| version.major == 3)
+                .map(|version| version.minor),
+            ..NameTable::default()
+        };
         for (code_cell, cell) in cells.iter().enumerate() {
             let source = cell.text(notebook);
             if let Some(CellMagic::Runs {

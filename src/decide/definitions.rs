@@ -11,7 +11,8 @@ use super::execution::{DefinitionTime, Execution, frame_access, qualified};
 use super::reason::{LateBinding, Rebinding, StayReason};
 use super::{Needs, Verdict};
 use crate::analysis::{
-    Analysis, NameClass, SiteKind, StatementRef, constant_value, loaded_names, statement,
+    Analysis, Bound, NameClass, SiteKind, StarBinding, StatementRef, constant_value, loaded_names,
+    statement,
 };
 use crate::notebook::Notebook;
 use crate::python::imports::{binds_on_every_path, is_future_annotations, is_import_block};
@@ -108,15 +109,6 @@ struct NameErrorAt {
     missing_from: Option<String>,
 }
 
-/// Whether a name is bound at some point of the notebook's run (ordered: `No` < `Maybe` <
-/// `Yes`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Bound {
-    No,
-    Maybe,
-    Yes,
-}
-
 /// `from MODULE import name` where `MODULE` is in the standard library but exports no `name` in
 /// any Python version, and has no submodule `name`: `from math import prodtw` raises
 /// `ImportError`. Only what a star import would bind is known, so private names are let be.
@@ -190,15 +182,10 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> (Vec<Option<Na
                     .filter(|star| **star < at)
                     .filter_map(|star| {
                         let how = *ran.get(star)?;
-                        let Stmt::ImportFrom(import) = statement(&analysis.cells, *star) else {
-                            return Some(how);
-                        };
-                        let module = import.module.as_ref().map(|module| module.as_str());
-                        match module.and_then(module_exports) {
-                            Some(exports) if exports.exports_in_all(name) => Some(how),
-                            Some(exports) if exports.exports_in_any(name) => Some(Bound::Maybe),
-                            Some(_) => None,
-                            None => Some(how),
+                        match names.star_binding(&analysis.cells, *star, name) {
+                            StarBinding::Stdlib(Bound::No) => None,
+                            StarBinding::Stdlib(bound) => Some(bound.min(how)),
+                            StarBinding::Unknown => Some(how),
                         }
                     })
                     .max();
@@ -416,18 +403,20 @@ impl Rules<'_> {
         // free of undefined names even where Python would never evaluate them.
         for read in &reads.reads {
             self.resolve(read.name.as_str(), name, candidate)?;
-        }
-        // A star import that only ever stands for builtins would look unused in the module;
-        // whether it replaces them (as `from numpy import *` replaces `sum`) is unknowable.
-        let star = &candidate.needs.star;
-        if let Some(builtin) = star.iter().next()
-            && star.iter().all(|name| scope::is_builtin(name))
-        {
-            let at = self.analysis.names.star_imports[0];
-            return Err(StayReason::StarShadowsBuiltin {
-                name: builtin.clone(),
-                cell: self.analysis.cells[at.code_cell].index.number(),
-            });
+            // Read while defining it, a name must be what the module imports: a star import
+            // after the definition rebinds it later in the notebook, but not in the module.
+            if read.when == ReadTime::Now
+                && let Some(&star) = candidate.needs.star.get(read.name.as_str())
+                && star > definition.at
+            {
+                let name = read.name.to_string();
+                let cell = self.analysis.cells[star.code_cell].index.number();
+                return Err(if scope::is_builtin(&name) {
+                    StayReason::StarRebindsLater { name, cell }
+                } else {
+                    StayReason::DefinedTooEarly { name, bound: cell }
+                });
+            }
         }
         Ok(())
     }
@@ -734,11 +723,8 @@ impl Rules<'_> {
             None if ipython_import(read) => {
                 candidate.needs.ipython.insert(read.to_owned());
             }
-            // A star import may bind the name, or rebind a builtin (`from math import *`
-            // rebinds `pow`): the module must see the same star import. Which names a
-            // standard-library module binds is known.
-            None if self.star_may_bind(read) => {
-                candidate.needs.star.insert(read.to_owned());
+            None if let Some(star) = self.star_source(read)? => {
+                candidate.needs.star.insert(read.to_owned(), star);
             }
             None if scope::is_builtin(read) => {}
             None => {
@@ -750,26 +736,31 @@ impl Rules<'_> {
         Ok(())
     }
 
-    /// Whether a star import of the notebook may bind `name`: one of a module whose exports
-    /// are not known may bind anything.
-    fn star_may_bind(&self, name: &str) -> bool {
-        self.first_star_binding(name).is_some()
-    }
-
-    /// The first star import of the notebook that may bind `name`.
-    fn first_star_binding(&self, name: &str) -> Option<StatementRef> {
-        self.analysis
-            .names
-            .star_imports
-            .iter()
-            .copied()
-            .find(|&at| {
-                let Stmt::ImportFrom(import) = statement(&self.analysis.cells, at) else {
-                    return true;
-                };
-                let module = import.module.as_ref().map_or("", |m| m.as_str());
-                module_exports(module).is_none_or(|exports| exports.exports_in_any(name))
-            })
+    /// The star import a name the notebook never binds comes from, when one may bind it (or
+    /// rebind it, as `from math import *` rebinds the builtin `pow`). The module imports it
+    /// by name from the last standard-library star import that surely binds it, which is what
+    /// code that runs after that import sees. A star import whose exports are unknown (a
+    /// module outside the standard library), or depend on the Python version, leaves the name
+    /// unknowable.
+    fn star_source(&self, name: &str) -> Result<Option<StatementRef>, StayReason> {
+        let names = &self.analysis.names;
+        let mut last = None;
+        for &at in &names.star_imports {
+            match names.star_binding(&self.analysis.cells, at, name) {
+                StarBinding::Stdlib(Bound::No) => {}
+                StarBinding::Stdlib(Bound::Yes) => last = Some(at),
+                StarBinding::Stdlib(Bound::Maybe) | StarBinding::Unknown => {
+                    let name = name.to_owned();
+                    let cell = self.analysis.cells[at.code_cell].index.number();
+                    return Err(if scope::is_builtin(&name) {
+                        StayReason::StarShadowsBuiltin { name, cell }
+                    } else {
+                        StayReason::FromStarImport { name, cell }
+                    });
+                }
+            }
+        }
+        Ok(last)
     }
 
     /// Adds an import. A `try`/`if` block of imports travels whole, so what its condition and
@@ -931,12 +922,7 @@ impl Rules<'_> {
                 let mut reason = None;
                 if let Some(used) = used {
                     // The star import that binds a name it needs, not just the first one.
-                    let first_star = needs
-                        .star
-                        .iter()
-                        .filter_map(|name| self.first_star_binding(name))
-                        .max()
-                        .or_else(|| names.star_imports.first().copied());
+                    let last_star = needs.star.values().max().copied();
                     let late = std::iter::once(&definition.name)
                         .chain(&needs.imports)
                         .chain(&needs.constants)
@@ -944,7 +930,7 @@ impl Rules<'_> {
                         .map(|name| (LateBinding::Name(name.clone()), first_site(name)))
                         .chain(
                             (!needs.star.is_empty())
-                                .then_some((LateBinding::StarImport, first_star)),
+                                .then_some((LateBinding::StarImport, last_star)),
                         )
                         .find(|(_, bound)| bound.is_some_and(|bound| bound > used));
                     if let Some((late, Some(bound))) = late {
@@ -984,12 +970,11 @@ impl Rules<'_> {
                 // `from math import pi` binds `pi` as it is then; the package imports it at
                 // the import cell, on the other side of a `math.pi = 3.0`.
                 if reason.is_none() {
-                    let stars = names.star_imports.iter().filter(|_| !needs.star.is_empty());
                     let imports = needs
                         .imports
                         .iter()
                         .flat_map(|name| names.sites(name).iter().map(|site| site.at))
-                        .chain(stars.copied());
+                        .chain(needs.star.values().copied());
                     reason = imports.into_iter().find_map(|at| {
                         let Stmt::ImportFrom(import) = statement(&analysis.cells, at) else {
                             return None;

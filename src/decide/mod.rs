@@ -103,8 +103,10 @@ pub(crate) struct Needs {
     pub(crate) definitions: BTreeSet<String>,
     /// Names that come from IPython itself (`display`, `get_ipython`).
     pub(crate) ipython: BTreeSet<String>,
-    /// Names that can only come from a star import.
-    pub(crate) star: BTreeSet<String>,
+    /// Names that only a star import of the standard library binds (or rebinds, as
+    /// `from math import *` rebinds `pow`), with the last such star import: the module imports
+    /// them from it by name.
+    pub(crate) star: BTreeMap<String, StatementRef>,
     /// The definition relies on `from __future__ import annotations`.
     pub(crate) future_annotations: bool,
 }
@@ -118,7 +120,7 @@ impl Needs {
             .chain(&self.constants)
             .chain(&self.definitions)
             .chain(&self.ipython)
-            .chain(&self.star)
+            .chain(self.star.keys())
             .cloned()
             .collect();
         names.sort();
@@ -131,7 +133,8 @@ impl Needs {
         self.constants.extend(other.constants.iter().cloned());
         self.definitions.extend(other.definitions.iter().cloned());
         self.ipython.extend(other.ipython.iter().cloned());
-        self.star.extend(other.star.iter().cloned());
+        self.star
+            .extend(other.star.iter().map(|(name, at)| (name.clone(), *at)));
         self.future_annotations |= other.future_annotations;
     }
 }
@@ -152,8 +155,9 @@ pub(crate) struct Moving {
     pub(crate) imports: BTreeSet<String>,
     /// Names the module imports from IPython.
     pub(crate) ipython: BTreeSet<String>,
-    /// The module needs the notebook's star imports.
-    pub(crate) star: bool,
+    /// Names the module imports by name from the standard-library module of a star import of
+    /// the notebook.
+    pub(crate) star: BTreeMap<String, StatementRef>,
     /// The module needs `from __future__ import annotations`.
     pub(crate) future_annotations: bool,
     /// Names among `imports` whose import the saved notebook does not show working (no
@@ -224,7 +228,9 @@ impl Moving {
             constants.extend(needs.constants.iter().cloned());
             moving.imports.extend(needs.imports.iter().cloned());
             moving.ipython.extend(needs.ipython.iter().cloned());
-            moving.star |= !needs.star.is_empty();
+            moving
+                .star
+                .extend(needs.star.iter().map(|(name, at)| (name.clone(), *at)));
             moving.future_annotations |= needs.future_annotations;
         }
         let mut constant_sites: Vec<(StatementRef, &str)> = constants
@@ -382,22 +388,17 @@ fn mark_unverified(
         })
         .cloned()
         .collect();
-    let stars: BTreeSet<StatementRef> = if moving.star {
-        analysis
-            .names
-            .star_imports
-            .iter()
-            .filter(|at| {
-                let Stmt::ImportFrom(import) = statement(&analysis.cells, **at) else {
-                    return false;
-                };
-                !works(**at, import.module.as_ref().map_or("", |m| m.as_str()))
-            })
-            .copied()
-            .collect()
-    } else {
-        BTreeSet::new()
-    };
+    let stars: BTreeSet<StatementRef> = moving
+        .star
+        .values()
+        .filter(|at| {
+            let Stmt::ImportFrom(import) = statement(&analysis.cells, **at) else {
+                return false;
+            };
+            !works(**at, import.module.as_ref().map_or("", |m| m.as_str()))
+        })
+        .copied()
+        .collect();
     moving.unverified = unverified;
     moving.unverified_stars = stars;
 }

@@ -8,12 +8,11 @@ use super::execution::Execution;
 use super::reason::StayReason;
 use super::writefile::WriteFiles;
 use super::{Moving, Verdict};
-use crate::analysis::{Analysis, StatementRef, statement};
+use crate::analysis::{Analysis, Bound, StarBinding, StatementRef};
 use crate::emit::PYTHON_MINOR;
 use crate::magics::CellMagic;
 use crate::position::CellIndex;
 use crate::python::imports::{ImportStmt, Reach, for_each_import, is_import_block};
-use crate::python::stdlib_exports::module_exports;
 use ruff_python_stdlib::sys::is_known_standard_library;
 
 /// Cells that make the package's imports possible (installing packages, writing files,
@@ -146,12 +145,7 @@ impl Setup {
         }
         // The original imports worked where they first ran; every setup before that point
         // (in an earlier cell, or earlier in the same cell) may be what made them work.
-        let star_imports = moving
-            .star
-            .then_some(&analysis.names.star_imports)
-            .into_iter()
-            .flatten()
-            .map(|at| ("*".to_owned(), *at));
+        let star_imports = moving.star.values().map(|at| ("*".to_owned(), *at));
         let imports: Vec<(String, StatementRef)> = moving
             .imports
             .iter()
@@ -342,12 +336,15 @@ pub(super) fn keep_star_rebound(
         if cell < import_cell {
             continue;
         }
-        let module = match statement(&analysis.cells, at) {
-            Stmt::ImportFrom(import) if star => import.module.as_ref().map_or("", |m| m.as_str()),
-            _ => "",
-        };
         for item in &moving.items {
-            if !star_may_bind(module, &item.name) {
+            // A private name is bound by a star import only when listed in `__all__`, which
+            // modules do not do.
+            let may_bind = match names.star_binding(&analysis.cells, at, &item.name) {
+                _ if !star => true,
+                StarBinding::Stdlib(bound) => bound != Bound::No,
+                StarBinding::Unknown => !item.name.starts_with('_'),
+            };
+            if !may_bind {
                 continue;
             }
             let reason = if star {
@@ -374,15 +371,4 @@ pub(super) fn keep_star_rebound(
         }
     }
     kept
-}
-
-/// Whether `from module import *` may bind `name`: for a standard-library module, whether it
-/// exports the name in some Python version; for any other, any name but a private one
-/// (`_name`), which a star import binds only when the module lists it in `__all__`, which
-/// modules do not do.
-fn star_may_bind(module: &str, name: &str) -> bool {
-    match module_exports(module) {
-        Some(exports) => exports.exports_in_any(name),
-        None => !name.starts_with('_'),
-    }
 }

@@ -206,6 +206,23 @@ pub(crate) enum StayReason {
         /// The cell of the first star import.
         cell: CellNumber,
     },
+    /// The definition reads a name that only a star import of a module outside the standard
+    /// library may bind (or that more than one star import may bind): which names such a
+    /// module binds is not known.
+    FromStarImport {
+        /// The name.
+        name: String,
+        /// The cell of the star import.
+        cell: CellNumber,
+    },
+    /// The definition reads, while being defined, a builtin that a star import rebinds only
+    /// after it: the module would import the rebound one.
+    StarRebindsLater {
+        /// The builtin.
+        name: String,
+        /// The cell of the star import.
+        cell: CellNumber,
+    },
     /// The definition reads a name nothing defines.
     Undefined {
         /// The name.
@@ -481,6 +498,8 @@ impl StayReason {
             StayReason::RelativeImport { .. } => "relative-import",
             StayReason::FailedImport { .. } => "failed-import",
             StayReason::StarShadowsBuiltin { .. } => "star-shadows-builtin",
+            StayReason::FromStarImport { .. } => "from-star-import",
+            StayReason::StarRebindsLater { .. } => "star-rebinds-later",
             StayReason::Undefined { .. } => "undefined",
             StayReason::History { .. } => "history",
             StayReason::Dunder { .. } => "dunder",
@@ -522,7 +541,9 @@ impl StayReason {
             | StayReason::InSetupCell { .. }
             | StayReason::ConstantBeforeSetup { .. } => Hint::MoveSetupUp,
             StayReason::Undefined { .. } => Hint::DefineOrImport,
-            StayReason::StarShadowsBuiltin { .. } => Hint::ImportByName,
+            StayReason::StarShadowsBuiltin { .. }
+            | StayReason::FromStarImport { .. }
+            | StayReason::StarRebindsLater { .. } => Hint::ImportByName,
             StayReason::FailedImport { .. } | StayReason::AfterFailedImport { .. } => {
                 Hint::InstallAndRerun
             }
@@ -672,6 +693,12 @@ impl StayReason {
             ),
             StayReason::StarShadowsBuiltin { name, cell } => format!(
                 "reads `{name}`, a builtin that the star import of cell {cell} may replace"
+            ),
+            StayReason::FromStarImport { name, cell } => format!(
+                "reads `{name}`, which the star import of cell {cell} may bind: what a star import of a module outside the standard library binds is not known"
+            ),
+            StayReason::StarRebindsLater { name, cell } => format!(
+                "reads `{name}` while it is being defined, a builtin that the star import of cell {cell} replaces only later"
             ),
             StayReason::Undefined { name } => format!("reads `{name}`, which no cell defines"),
             StayReason::History { name } => {

@@ -143,19 +143,94 @@ fn what_it_reads_must_be_available() {
     stays(&["def f():\n    return missing"], "f", "undefined");
     stays(&["def f():\n    return Out[1]"], "f", "history");
     stays(&["def f():\n    return __name__"], "f", "dunder");
-    stays(
-        &["from math import *", "def f(x):\n    return pow(x, 2)"],
-        "f",
-        "star-shadows-builtin",
-    );
     moves(
         &["from math import *", "def f(x):\n    return sqrt(x)"],
         "f",
     );
 }
 
+#[test]
+fn a_standard_library_star_import_binds_what_it_exports() {
+    // `math.pow`, imported by name: the notebook's `pow` after the star import.
+    assert_eq!(
+        needs_of(
+            &["from math import *", "def f(x):\n    return pow(x, 2)"],
+            "f"
+        ),
+        ["pow"]
+    );
+    // `math` does not export `len`: still the builtin.
+    assert!(needs_of(&["from math import *", "def f(x):\n    return len(x)"], "f").is_empty());
+    // The last star import that binds it wins.
+    let cells = [
+        "from math import *",
+        "from cmath import *",
+        "def f(x):\n    return sqrt(x)",
+    ];
+    assert_eq!(needs(&cells, "f").star["sqrt"].code_cell, 1);
+    // Called before the star import rebinds `pow`: it saw the builtin there.
+    stays(
+        &[
+            "def f(x):\n    return pow(x, 2)",
+            "f(2)",
+            "from math import *",
+        ],
+        "f",
+        "used-too-early",
+    );
+    // Read while defining it, before the star import rebinds it.
+    stays(
+        &["def f(x, p=pow(2, 3)):\n    return x", "from math import *"],
+        "f",
+        "star-rebinds-later",
+    );
+    stays(
+        &[
+            "from math import *",
+            "def f(x, p=sqrt(4)):\n    return x",
+            "from cmath import *",
+        ],
+        "f",
+        "defined-too-early",
+    );
+}
+
+#[test]
+fn a_star_import_outside_the_standard_library_binds_what_nobody_knows() {
+    stays(
+        &[
+            "from fastcore.utils import *",
+            "def f(x):\n    return len(x)",
+        ],
+        "f",
+        "star-shadows-builtin",
+    );
+    stays(
+        &[
+            "from fastcore.utils import *",
+            "def f(x):\n    return store_attr(x)",
+        ],
+        "f",
+        "from-star-import",
+    );
+    // Private names are bound only when listed in `__all__`.
+    stays(
+        &[
+            "from fastcore.utils import *",
+            "def f(x):\n    return _private(x)",
+        ],
+        "f",
+        "from-star-import",
+    );
+}
+
 /// What the one definition named `name` takes with it, when it moves.
 fn needs_of(cells: &[&str], name: &str) -> Vec<String> {
+    needs(cells, name).names()
+}
+
+/// What the one definition named `name` takes with it, when it moves, in full.
+fn needs(cells: &[&str], name: &str) -> Needs {
     let notebook = code_notebook(cells);
     let analysis = analyse(&notebook);
     let target = Target {
@@ -169,7 +244,7 @@ fn needs_of(cells: &[&str], name: &str) -> Vec<String> {
         .position(|d| d.name == name)
         .unwrap();
     match &decisions.verdicts[i] {
-        Verdict::Move(needs) => needs.names(),
+        Verdict::Move(needs) => needs.clone(),
         Verdict::Stay(reason) => panic!("{name} stays: {reason}"),
     }
 }

@@ -225,6 +225,19 @@ fn module_text(
             }
         }
     }
+    // Never `from math import *` in the module: what the notebook's star import binds, by name.
+    for (name, at) in &moving.star {
+        let Stmt::ImportFrom(import) = statement(&analysis.cells, *at) else {
+            continue;
+        };
+        let module = import.module.as_ref().map_or("", |m| m.as_str()).to_owned();
+        let key = (module, moving.unverified_stars.contains(at));
+        let members = from_imports.entry(key).or_default();
+        let member = (name.clone(), None);
+        if !members.contains(&member) {
+            members.push(member);
+        }
+    }
     for ((module, unverified), names) in from_imports {
         let import = Import::From { module, names };
         imports.push(if unverified {
@@ -243,20 +256,6 @@ fn module_text(
             module: module.to_owned(),
             names: vec![(name.clone(), None)],
         });
-    }
-    if moving.star {
-        for at in &analysis.names.star_imports {
-            let source = analysis.cells[at.code_cell].text(notebook);
-            let text = source[statement(&analysis.cells, *at).range()].to_owned();
-            let import = if moving.unverified_stars.contains(at) {
-                Import::Guarded(Box::new(Import::Block(text)))
-            } else {
-                Import::Block(text)
-            };
-            if !imports.contains(&import) {
-                imports.push(import);
-            }
-        }
     }
     let import_text = emit::import_lines(&imports, &options.package);
     // Notebook order, in which they ran, binds what each reads before it.

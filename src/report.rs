@@ -122,7 +122,7 @@ pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
                 name: &d.name,
                 kind: d.kind.as_str(),
                 verdict: d.verdict,
-                reason: d.reason.as_deref().unwrap_or_default(),
+                reason: d.remark(),
                 hint: d.hint.as_deref(),
             })
             .chain(report.writefiles.iter().map(|w| Row {
@@ -130,7 +130,7 @@ pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
                 name: &w.target,
                 kind: "%%writefile",
                 verdict: w.verdict,
-                reason: w.reason.as_deref().unwrap_or_default(),
+                reason: w.reason.clone().unwrap_or_default(),
                 hint: None,
             }))
             .collect();
@@ -153,7 +153,7 @@ pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
                 row.name,
                 row.kind,
                 painted_verdict(row.verdict == VerdictName::Move, color),
-                painted_reason(row.reason, row.hint, color),
+                painted_reason(&row.reason, row.hint, color),
             );
             writeln!(out, "{}", line.trim_end()).unwrap();
         }
@@ -179,7 +179,7 @@ struct Row<'a> {
     name: &'a str,
     kind: &'a str,
     verdict: VerdictName,
-    reason: &'a str,
+    reason: String,
     hint: Option<&'a str>,
 }
 

@@ -86,6 +86,32 @@ pub(crate) struct DefinitionReport {
     pub(crate) code: Option<&'static str>,
     /// What travels with it: imports, constants and other definitions, by name.
     pub(crate) needs: Vec<String>,
+    /// Names its (never evaluated) annotations mention that nothing defines, left as text.
+    pub(crate) undefined_in_annotations: Vec<String>,
+}
+
+impl DefinitionReport {
+    /// What the report says next to the verdict: why it stays, or for a move what it leaves
+    /// as it is.
+    pub(crate) fn remark(&self) -> String {
+        if let Some(reason) = &self.reason {
+            return reason.clone();
+        }
+        match self.undefined_in_annotations.as_slice() {
+            [] => String::new(),
+            [name] => {
+                format!("its annotations name `{name}`, which nothing defines, left as written")
+            }
+            names => format!(
+                "its annotations name {}, which nothing defines, left as written",
+                names
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
 }
 
 /// A verdict's name in reports.
@@ -175,9 +201,14 @@ pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) ->
                 hint: None,
                 code: None,
                 needs: Vec::new(),
+                undefined_in_annotations: Vec::new(),
             };
             match verdict {
-                Verdict::Move(needs) => report.needs = needs.names(),
+                Verdict::Move(needs) => {
+                    report.needs = needs.names();
+                    report.undefined_in_annotations =
+                        needs.undefined_in_annotations.iter().cloned().collect();
+                }
                 Verdict::Stay(reason) => {
                     report.verdict = VerdictName::Stay;
                     report.reason = Some(reason.to_string());

@@ -614,18 +614,19 @@ impl NameTable {
             SiteKind::Definition if sites.iter().all(|site| site.kind == SiteKind::Definition) => {
                 NameClass::Definitions
             }
-            SiteKind::Other(BindingKind::Assign | BindingKind::AnnAssign)
-                if sites.len() == 1 && self.is_constant(name, cells, &mut Vec::new()) =>
-            {
+            SiteKind::Other(
+                BindingKind::Assign | BindingKind::AnnAssign | BindingKind::TypeAlias,
+            ) if sites.len() == 1 && self.is_constant(name, cells, &mut Vec::new()) => {
                 NameClass::Constant
             }
             _ => NameClass::Variable,
         }
     }
 
-    /// A constant: bound once by a plain assignment to a bare name whose value is built only
-    /// from literals, containers, operators, other constants and attributes of imported
-    /// modules. `visiting` guards against `A = B; B = A` cycles.
+    /// A constant: bound once, by a plain assignment to a bare name of a value whose
+    /// computation reads no state and shows nothing (see [`ConstantCheck`]), or by a `type`
+    /// statement, whose value is computed only when used. `visiting` guards against
+    /// `A = B; B = A` cycles.
     fn is_constant(&self, name: &str, cells: &[CodeCell], visiting: &mut Vec<String>) -> bool {
         if visiting.iter().any(|n| n == name) {
             return false;
@@ -638,13 +639,18 @@ impl NameTable {
         if !site.whole_lines || cells[site.at.code_cell].is_fixed() {
             return false;
         }
+        let stmt = statement(cells, site.at);
+        if site.kind == SiteKind::Other(BindingKind::TypeAlias) {
+            // Its value is evaluated lazily, like a function body: what it reads is resolved
+            // where it is used.
+            return matches!(stmt, Stmt::TypeAlias(alias) if alias.name.is_name_expr());
+        }
         if !matches!(
             site.kind,
             SiteKind::Other(BindingKind::Assign | BindingKind::AnnAssign)
         ) {
             return false;
         }
-        let stmt = statement(cells, site.at);
         let Some(value) = constant_value(stmt) else {
             return false;
         };
@@ -707,6 +713,20 @@ pub(crate) fn loaded_names(expr: &Expr) -> Vec<&str> {
     collector.names
 }
 
+/// Whether a constant's value can be computed at the import cell instead of where the
+/// notebook computes it, with the same result: it is built only from
+///
+/// - literals, containers, operators and f-strings;
+/// - names bound before it to other constants, imports or (`OPS = [add, sub]`) definitions,
+///   and builtins no star import may rebind;
+/// - attributes of imported modules (`np.pi`) and of such values (`''.join`);
+/// - type aliases: subscripts of builtin generics and of `typing` (`dict[str, int]`,
+///   `Optional[Point]`);
+/// - calls of a few constructors known to compute their result from their arguments alone
+///   ([`PURE_CONSTRUCTORS`]), with such arguments: `namedtuple('Point', 'x y')`,
+///   `re.compile(r'\d+')`;
+/// - lambdas, whose defaults are such values (their bodies run when called, and are judged
+///   where the lambda is used).
 struct ConstantCheck<'t, 'c> {
     table: &'t NameTable,
     cells: &'c [CodeCell],
@@ -717,12 +737,119 @@ struct ConstantCheck<'t, 'c> {
     ok: bool,
 }
 
+/// Callables whose result depends on their arguments only, and which show nothing: calls of
+/// them with constant arguments are constants. Kept short on purpose; docs/verdicts.md lists
+/// them.
+const PURE_CONSTRUCTORS: &[&str] = &[
+    "collections.namedtuple",
+    "typing.NamedTuple",
+    "typing.TypedDict",
+    "typing.TypeVar",
+    "typing.ParamSpec",
+    "typing.NewType",
+    "typing_extensions.NamedTuple",
+    "typing_extensions.TypedDict",
+    "typing_extensions.TypeVar",
+    "typing_extensions.ParamSpec",
+    "typing_extensions.NewType",
+    "enum.Enum",
+    "enum.IntEnum",
+    "enum.StrEnum",
+    "enum.Flag",
+    "enum.IntFlag",
+    "re.compile",
+    "decimal.Decimal",
+    "fractions.Fraction",
+    "os.path.join",
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "frozenset",
+    "tuple",
+];
+
+/// Builtin classes whose subscript is a generic alias (`tuple[int, int]`).
+const BUILTIN_GENERICS: &[&str] = &["tuple", "list", "dict", "set", "frozenset", "type"];
+
+/// Modules whose subscriptable members build type aliases (`Optional[int]`).
+const TYPING_MODULES: &[&str] = &["typing", "typing_extensions", "collections.abc"];
+
+/// What a name in a constant's value may stand for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NameUse {
+    /// A value: constants, imports, definitions and builtins.
+    Value,
+    /// The object of an attribute: definitions do not count, as a class's attributes may be
+    /// computed by its code.
+    Attribute,
+}
+
 impl ConstantCheck<'_, '_> {
     fn bound_before(&self, name: &str) -> bool {
         self.table
             .sites(name)
             .first()
             .is_some_and(|site| site.at < self.at)
+    }
+
+    /// A builtin the notebook never binds and no star import may rebind.
+    fn is_plain_builtin(&self, name: &str) -> bool {
+        self.table.sites(name).is_empty()
+            && scope::is_builtin(name)
+            && !self.table.star_imports.iter().any(|&at| {
+                self.table.star_binding(self.cells, at, name) != StarBinding::Stdlib(Bound::No)
+            })
+    }
+
+    fn name_is_constant(&mut self, name: &str, usage: NameUse) -> bool {
+        if self.table.sites(name).is_empty() {
+            return self.is_plain_builtin(name);
+        }
+        if !self.bound_before(name) {
+            return false;
+        }
+        let sites = self.table.sites(name);
+        self.table.is_import(name)
+            || (usage == NameUse::Value
+                && sites.iter().all(|site| site.kind == SiteKind::Definition))
+            || self.table.is_constant(name, self.cells, self.visiting)
+    }
+
+    /// The dotted name of what `expr` stands for, when it is a builtin or an attribute chain
+    /// from an import: `collections.namedtuple` for `nt` after
+    /// `from collections import namedtuple as nt`, `re.compile` for `re.compile`.
+    fn qualified(&self, expr: &Expr) -> Option<String> {
+        let path = dotted_path(expr)?;
+        let (root, rest) = path.split_first()?;
+        if rest.is_empty() && self.is_plain_builtin(root) {
+            return Some((*root).to_owned());
+        }
+        if !self.bound_before(root) {
+            return None;
+        }
+        let origin = self.table.origin(root)?;
+        Some(
+            std::iter::once(origin.as_str())
+                .chain(rest.iter().copied())
+                .collect::<Vec<_>>()
+                .join("."),
+        )
+    }
+
+    /// Whether subscripting `expr` builds a type alias.
+    fn is_generic(&self, expr: &Expr) -> bool {
+        self.qualified(expr).is_some_and(|name| {
+            BUILTIN_GENERICS.contains(&name.as_str())
+                || TYPING_MODULES.iter().any(|module| {
+                    name.strip_prefix(module)
+                        .is_some_and(|member| member.starts_with('.'))
+                })
+        })
+    }
+
+    fn visit_all<'a>(&mut self, exprs: impl IntoIterator<Item = &'a Expr>) {
+        for expr in exprs {
+            self.visit_expr(expr);
+        }
     }
 }
 
@@ -748,15 +875,33 @@ impl<'a> Visitor<'a> for ConstantCheck<'_, '_> {
             | Expr::BooleanLiteral(_)
             | Expr::NoneLiteral(_)
             | Expr::EllipsisLiteral(_) => visitor::walk_expr(self, expr),
-            Expr::Name(name) => {
-                self.ok = self.bound_before(&name.id)
-                    && self
-                        .table
-                        .is_constant(name.id.as_str(), self.cells, self.visiting);
+            Expr::Name(name) => self.ok = self.name_is_constant(&name.id, NameUse::Value),
+            Expr::Attribute(attribute) => match attribute_root(expr) {
+                Some(root) if self.table.is_import(root) => self.ok = self.bound_before(root),
+                Some(root) if matches!(&*attribute.value, Expr::Name(_)) => {
+                    self.ok = self.name_is_constant(root, NameUse::Attribute);
+                }
+                // `''.join`, `np.linalg.norm`: the object is itself a constant.
+                _ => self.visit_expr(&attribute.value),
+            },
+            Expr::Subscript(subscript) => {
+                self.ok = self.is_generic(&subscript.value);
+                self.visit_expr(&subscript.slice);
             }
-            Expr::Attribute(_) => {
-                self.ok = attribute_root(expr)
-                    .is_some_and(|root| self.table.is_import(root) && self.bound_before(root));
+            Expr::Call(call) => {
+                self.ok = self
+                    .qualified(&call.func)
+                    .is_some_and(|name| PURE_CONSTRUCTORS.contains(&name.as_str()));
+                self.visit_all(call.arguments.args.iter());
+                self.visit_all(call.arguments.keywords.iter().map(|keyword| &keyword.value));
+            }
+            Expr::Lambda(lambda) => {
+                let defaults = lambda
+                    .parameters
+                    .iter()
+                    .flat_map(|parameters| parameters.iter_non_variadic_params())
+                    .filter_map(|parameter| parameter.default());
+                self.visit_all(defaults);
             }
             _ => self.ok = false,
         }

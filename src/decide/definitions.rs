@@ -11,8 +11,7 @@ use super::execution::{DefinitionTime, Execution, frame_access, qualified};
 use super::reason::{LateBinding, Rebinding, StayReason};
 use super::{Needs, Verdict};
 use crate::analysis::{
-    Analysis, Bound, NameClass, SiteKind, StarBinding, StatementRef, constant_value, loaded_names,
-    statement,
+    Analysis, Bound, NameClass, SiteKind, StarBinding, StatementRef, constant_value, statement,
 };
 use crate::notebook::Notebook;
 use crate::python::imports::{binds_on_every_path, is_future_annotations, is_import_block};
@@ -399,10 +398,19 @@ impl Rules<'_> {
         }
         candidate.needs.future_annotations = postponed;
         self.check_definition_time(i)?;
-        // Names read only in annotations are resolved like any other: the module must stay
-        // free of undefined names even where Python would never evaluate them.
         for read in &reads.reads {
-            self.resolve(read.name.as_str(), name, candidate)?;
+            // An annotation that is never evaluated (postponed, or a string) takes along what
+            // it names that can travel, so that the module is complete for type checkers. A
+            // name nothing defines stays as text: evaluating it (`typing.get_type_hints`)
+            // raises `NameError` in the notebook and in the package alike. Any other name,
+            // which the notebook has and the package would not, keeps it in the notebook.
+            match self.resolve(read.name.as_str(), name, candidate) {
+                Err(StayReason::Undefined { name }) if read.when == ReadTime::Annotation => {
+                    candidate.needs.undefined_in_annotations.insert(name);
+                    continue;
+                }
+                result => result?,
+            }
             // Read while defining it, a name must be what the module imports: a star import
             // after the definition rebinds it later in the notebook, but not in the module.
             if read.when == ReadTime::Now
@@ -448,11 +456,12 @@ impl Rules<'_> {
             }
         }
         for (call, _) in &time.calls {
-            // A string or a number called raises `TypeError`.
+            // A string or a number called raises `TypeError`; what other constants run when
+            // called is not followed, except a lambda's body.
             if let [callee] = call.path.as_slice()
                 && names.class(callee) == Some(&NameClass::Constant)
                 && !constant_value(statement(&self.analysis.cells, names.sites(callee)[0].at))
-                    .is_some_and(|value| value.is_attribute_expr())
+                    .is_some_and(|value| value.is_attribute_expr() || value.is_lambda_expr())
             {
                 return Err(StayReason::CallsConstant {
                     name: callee.to_string(),
@@ -690,7 +699,7 @@ impl Rules<'_> {
                         cell: site.cell.number(),
                     });
                 }
-                self.add_constant(read, &mut candidate.needs);
+                self.add_constant(read, own, candidate)?;
             }
             Some(NameClass::Variable) => {
                 let site = &names.sites(read)[0];
@@ -803,30 +812,32 @@ impl Rules<'_> {
         Ok(())
     }
 
-    /// Adds a constant and, transitively, the constants and imports its value reads.
-    fn add_constant(&self, name: &str, needs: &mut Needs) {
-        if !needs.constants.insert(name.to_owned()) {
-            return;
+    /// Adds a constant and, transitively, what it reads: what its value reads as it is
+    /// computed (constants, imports, definitions, builtins), and what the body of a lambda or
+    /// the value of a `type` alias reads when used, resolved like a function body's. When one
+    /// of those cannot travel, the constant stays, and so does what needs it.
+    fn add_constant(
+        &self,
+        name: &str,
+        own: &str,
+        candidate: &mut Candidate,
+    ) -> Result<(), StayReason> {
+        if !candidate.needs.constants.insert(name.to_owned()) {
+            return Ok(());
         }
-        let names = &self.analysis.names;
-        let site = &names.sites(name)[0];
-        let stmt = statement(&self.analysis.cells, site.at);
-        let Some(value) = constant_value(stmt) else {
-            return;
-        };
-        let mut reads = loaded_names(value);
-        if let Stmt::AnnAssign(assign) = stmt {
-            reads.extend(loaded_names(&assign.annotation));
-        }
-        for read in reads {
-            match names.class(read) {
-                Some(NameClass::Constant) => self.add_constant(read, needs),
-                Some(NameClass::Import) => {
-                    needs.imports.insert(read.to_owned());
-                }
-                _ => {}
+        let site = &self.analysis.names.sites(name)[0];
+        for read in &self.analysis.reads(site.at).reads {
+            // `type Tree = int | list[Tree]`
+            if read.name.as_str() == name {
+                continue;
             }
+            self.resolve(read.name.as_str(), own, candidate)
+                .map_err(|because| StayReason::DependsOn {
+                    name: name.to_owned(),
+                    because: Box::new(because),
+                })?;
         }
+        Ok(())
     }
 
     /// `from __future__ import annotations` applies to a whole module but only to the cells
@@ -948,13 +959,35 @@ impl Rules<'_> {
                     let Some(bound) = first_site(constant) else {
                         continue;
                     };
-                    if let Some(&used) = first_use.get(constant.as_str())
+                    let used = first_use.get(constant.as_str()).copied();
+                    // What a lambda's body or a `type` alias's value reads is read when it
+                    // is used, which must be after all of it is bound.
+                    let late = used.and_then(|used| {
+                        analysis
+                            .reads(bound)
+                            .reads
+                            .iter()
+                            .filter(|read| read.when == ReadTime::Deferred)
+                            .find_map(|read| {
+                                let name = read.name.as_str();
+                                let at = first_site(name).or_else(|| needs.star.get(name).copied());
+                                at.filter(|&at| at > used).map(|at| (name, at))
+                            })
+                            .map(|late| (used, late))
+                    });
+                    if let Some(used) = used
                         && used < bound
                     {
                         reason = Some(StayReason::ConstantUsedEarly {
                             constant: constant.clone(),
                             used: cell_of(used),
                             bound: cell_of(bound),
+                        });
+                    } else if let Some((used, (name, at))) = late {
+                        reason = Some(StayReason::UsedTooEarly {
+                            late: LateBinding::Name(name.to_owned()),
+                            used: cell_of(used),
+                            bound: cell_of(at),
                         });
                     } else if let Some((name, at)) = constant_reads(analysis, bound)
                         .into_iter()
@@ -1055,12 +1088,13 @@ impl Rules<'_> {
 
 /// The names a constant's value (and annotation) reads.
 fn constant_reads(analysis: &Analysis, at: StatementRef) -> Vec<&str> {
-    let stmt = statement(&analysis.cells, at);
-    let mut reads: Vec<&str> = constant_value(stmt).map(loaded_names).unwrap_or_default();
-    if let Stmt::AnnAssign(assign) = stmt {
-        reads.extend(loaded_names(&assign.annotation));
-    }
-    reads
+    analysis
+        .reads(at)
+        .reads
+        .iter()
+        .filter(|read| read.when == ReadTime::Now)
+        .map(|read| read.name.as_str())
+        .collect()
 }
 
 /// A value built with a list, dict or set, which code can change in place.

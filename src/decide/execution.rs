@@ -88,6 +88,12 @@ impl<'a> Execution<'a> {
                 let name = match stmt {
                     Stmt::FunctionDef(def) => &def.name.id,
                     Stmt::ClassDef(class) => &class.name.id,
+                    Stmt::Assign(assign) if assign.value.is_lambda_expr() => {
+                        match assign.targets.as_slice() {
+                            [Expr::Name(name)] => &name.id,
+                            _ => continue,
+                        }
+                    }
                     _ => continue,
                 };
                 let at = StatementRef {

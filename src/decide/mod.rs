@@ -109,6 +109,9 @@ pub(crate) struct Needs {
     pub(crate) star: BTreeMap<String, StatementRef>,
     /// The definition relies on `from __future__ import annotations`.
     pub(crate) future_annotations: bool,
+    /// Names its annotations mention that nothing defines: never evaluated (the annotations
+    /// are postponed, or strings), they stay in the text as the notebook has them.
+    pub(crate) undefined_in_annotations: BTreeSet<String>,
 }
 
 impl Needs {
@@ -136,6 +139,8 @@ impl Needs {
         self.star
             .extend(other.star.iter().map(|(name, at)| (name.clone(), *at)));
         self.future_annotations |= other.future_annotations;
+        self.undefined_in_annotations
+            .extend(other.undefined_in_annotations.iter().cloned());
     }
 }
 

@@ -1066,3 +1066,119 @@ fn every_reason_code_has_a_row_in_the_docs() {
     }
     assert!(count > 40, "found only {count} codes in reason.rs");
 }
+
+#[test]
+fn definitions_written_as_assignments_travel_like_constants() {
+    let uses = |setup: &str, body: &str| {
+        vec![
+            "import re\nimport random\nfrom collections import namedtuple\nfrom typing import Optional\nfrom operator import add".to_owned(),
+            setup.to_owned(),
+            format!("def f(x):\n    return {body}"),
+        ]
+    };
+    let moves_with = |setup: &str, body: &str, name: &str| {
+        let cells = uses(setup, body);
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        assert!(needs(&cells, "f").constants.contains(name), "{setup}");
+    };
+    moves_with("Point = tuple[int, int]", "Point", "Point");
+    moves_with("Maybe = Optional[int]", "Maybe", "Maybe");
+    moves_with("Tree = int | list['Tree']", "Tree", "Tree");
+    moves_with("WORD = re.compile(r'\\w+')", "WORD.findall(x)", "WORD");
+    moves_with("Pair = namedtuple('Pair', 'a b')", "Pair(x, x)", "Pair");
+    moves_with("STOP = frozenset({'a'})", "x in STOP", "STOP");
+    moves_with("cat = ''.join", "cat(x)", "cat");
+    moves_with("OPS = {'+': add}", "OPS['+'](x, x)", "OPS");
+    moves_with("square = lambda v, p=2: v ** p", "square(x)", "square");
+    // A lambda's body is resolved like a function body's.
+    moves_with("half = lambda v: add(v, 0) / 2", "half(x)", "half");
+
+    let stays_for = |setup: &str, body: &str, code: &str| {
+        let cells = uses(setup, body);
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        stays(&cells, "f", code);
+    };
+    stays_for("RNG = random.Random(7)", "RNG.random()", "reads-variable");
+    stays_for("WORDS = sorted(['b', 'a'])", "WORDS", "reads-variable");
+    stays_for("WORD = re.compile(input())", "WORD", "reads-variable");
+    stays_for(
+        "n = len('ab')\nscaled = lambda v: v * n",
+        "scaled(x)",
+        "depends-on",
+    );
+    stays_for(
+        "words = 'a b'.split()\ncount = words.count",
+        "count(x)",
+        "reads-variable",
+    );
+    // Attributes of a class may be computed by its code.
+    stays(
+        &["class C:\n    x = 1", "X = C.x", "def f():\n    return X"],
+        "f",
+        "reads-variable",
+    );
+    // A container of a function that stays.
+    stays(
+        &[
+            "n = len('ab')",
+            "def g():\n    return n",
+            "HANDLERS = [g]",
+            "def f():\n    return HANDLERS",
+        ],
+        "f",
+        "depends-on",
+    );
+    // A lambda used before what its body reads is bound raised `NameError` there.
+    stays(
+        &[
+            "sq = lambda v: floor(v)",
+            "def f(x):\n    return sq(x)",
+            "sq(2)",
+            "from math import floor",
+        ],
+        "f",
+        "used-too-early",
+    );
+    // A builtin a later cell rebinds is not a constant's to take.
+    stays(
+        &["K = tuple", "def f():\n    return K", "tuple = list"],
+        "f",
+        "reads-variable",
+    );
+}
+
+#[test]
+fn postponed_annotations_are_not_read_when_defined() {
+    let future = "from __future__ import annotations";
+    let postponed = [future, "def f(rows: Iterable[Row]) -> int:\n    return 1"];
+    let needs = needs(&postponed, "f");
+    assert_eq!(
+        needs.undefined_in_annotations,
+        BTreeSet::from(["Iterable".to_owned(), "Row".to_owned()])
+    );
+    assert!(needs.future_annotations);
+    // What can travel travels, for type checkers.
+    assert_eq!(
+        needs_of(
+            &[
+                future,
+                "from typing import Iterable",
+                "def f(rows: Iterable) -> int:\n    return 1"
+            ],
+            "f"
+        ),
+        ["Iterable"]
+    );
+    // A notebook variable would be found by `get_type_hints` in the notebook only.
+    stays(
+        &[
+            future,
+            "Schema = type('S', (), {})",
+            "def f(x: Schema):\n    return x",
+        ],
+        "f",
+        "reads-variable",
+    );
+    // Evaluated when defined, without the future import: `NameError`.
+    stays(&["def f(rows: Iterable):\n    return 1"], "f", "undefined");
+}

@@ -18,6 +18,7 @@ use crate::decide::{Autoreload, Decisions, Moving};
 use crate::emit::{self, Import};
 use crate::notebook::{CellEdit, Notebook};
 use crate::python::imports::bound_name;
+use crate::python::scope::{self, ReadTime};
 use crate::python::span::cut_range;
 use writefile::{ImportEdits, import_edits, relative_sibling_imports};
 
@@ -258,8 +259,9 @@ fn module_text(
         });
     }
     let import_text = emit::import_lines(&imports, &options.package);
-    // Notebook order, in which they ran, binds what each reads before it.
-    let mut constants = moving.constants.clone();
+    // Notebook order, in which they ran, binds what each reads before it. Constants built
+    // from definitions (`HANDLERS = [load, save]`) go among the definitions.
+    let (mut constants, among_definitions) = after_definitions(analysis, moving);
     constants.extend(late_blocks);
     constants.sort();
     let constants: Vec<String> = constants
@@ -271,8 +273,10 @@ fn module_text(
         })
         .collect();
     // Imports of `%%writefile` modules inside moved code come from the package too.
-    let definitions: Vec<String> = moving
-        .definitions
+    let mut body: Vec<StatementRef> = moving.definitions.clone();
+    body.extend(among_definitions);
+    body.sort();
+    let definitions: Vec<String> = body
         .iter()
         .map(|at| {
             let (source, range) = block(notebook, analysis, *at);
@@ -280,6 +284,39 @@ fn module_text(
         })
         .collect();
     emit::module_text(notebook_name, &import_text, &constants, &definitions)
+}
+
+/// The moved constants, split into those that can go first and those whose value reads a
+/// moved definition (or such a constant), which must follow it.
+fn after_definitions(
+    analysis: &Analysis,
+    moving: &Moving,
+) -> (Vec<StatementRef>, Vec<StatementRef>) {
+    let bound = |at: &StatementRef| scope::module_bindings(statement(&analysis.cells, *at));
+    let mut defined: BTreeSet<String> = moving
+        .definitions
+        .iter()
+        .flat_map(bound)
+        .map(|binding| binding.name)
+        .collect();
+    let mut first = moving.constants.clone();
+    let mut late = Vec::new();
+    loop {
+        let (reads_definition, rest): (Vec<StatementRef>, Vec<StatementRef>) =
+            first.iter().partition(|at| {
+                analysis
+                    .reads(**at)
+                    .reads
+                    .iter()
+                    .any(|read| read.when == ReadTime::Now && defined.contains(read.name.as_str()))
+            });
+        if reads_definition.is_empty() {
+            return (rest, late);
+        }
+        defined.extend(reads_definition.iter().flat_map(bound).map(|b| b.name));
+        first = rest;
+        late.extend(reads_definition);
+    }
 }
 
 /// `source[range]` with the rewrites of imports of `%%writefile` modules inside it applied.

@@ -201,7 +201,7 @@ pub fn module_reads(stmt: &Stmt, opts: ScopeOptions) -> ModuleReads {
 
 /// What calling what the top-level statement `stmt` defines reads from module scope: for a
 /// function, its body; for a class, the bodies of its methods (what instantiating and using
-/// it may run). Code that runs during the call is [`ReadTime::Now`]; functions and lambdas
+/// it may run); for `name = lambda ...`, the lambda's body. Code that runs during the call is [`ReadTime::Now`]; functions and lambdas
 /// defined inside are [`ReadTime::Deferred`]. Empty for other statements.
 #[must_use]
 pub fn call_reads(stmt: &Stmt, opts: ScopeOptions) -> ModuleReads {
@@ -220,6 +220,13 @@ pub fn call_reads(stmt: &Stmt, opts: ScopeOptions) -> ModuleReads {
                 }
             }
             resolver.scopes.pop();
+        }
+        Stmt::Assign(assign) => {
+            if let ([Expr::Name(_)], Expr::Lambda(lambda)) =
+                (assign.targets.as_slice(), &*assign.value)
+            {
+                resolver.called_lambda(lambda);
+            }
         }
         _ => {}
     }
@@ -878,6 +885,19 @@ impl Resolver {
         if generic {
             self.scopes.pop();
         }
+    }
+
+    /// A lambda's body, as it runs when the lambda is called.
+    fn called_lambda(&mut self, lambda: &ast::ExprLambda) {
+        let mut binder = Binder::new(true);
+        binder.visit_expr(&lambda.body);
+        let params = lambda
+            .parameters
+            .iter()
+            .flat_map(|params| params.iter().map(|param| param.name().id.clone()));
+        self.push_scope(ScopeKind::Function, binder, params);
+        self.visit_expr(&lambda.body);
+        self.scopes.pop();
     }
 
     /// Visits a function or lambda body in its own scope, where it runs when called.
@@ -1902,5 +1922,9 @@ match command:
             expect(&[("z", Now)])
         );
         assert!(called("x = 1").is_empty());
+        assert_eq!(
+            called("square = lambda x, n=default: x ** n * scale + (lambda: inner)()"),
+            expect(&[("scale", Now), ("inner", Deferred)])
+        );
     }
 }

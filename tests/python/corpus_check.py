@@ -221,9 +221,10 @@ def shape_problems(record: Any) -> list[str]:
                     problems.append(f"{where}.{key} is missing or neither a string nor null")
             if (d.get("verdict") == "stay") != isinstance(d.get("code"), str):
                 problems.append(f"{where}.code must be given exactly when it stays")
-            needs = d.get("needs")
-            if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
-                problems.append(f"{where}.needs is not a list of strings")
+            for key in ("needs", "undefined_in_annotations"):
+                names = d.get(key)
+                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                    problems.append(f"{where}.{key} is not a list of strings")
     syntax_errors = record.get("syntax_errors")
     if not isinstance(syntax_errors, list):
         problems.append('"syntax_errors" is not a list')
@@ -556,11 +557,16 @@ def module_problems(data: bytes, filename: str) -> tuple[list[str], Counter]:
             top_level_imports.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
     problems: list[str] = []
     others: Counter = Counter()
+    in_annotations = postponed_annotation_names(tree)
     messages = pyflakes_checker.Checker(tree, filename=filename).messages
     for message in sorted(messages, key=lambda m: (m.lineno, m.col)):
         if isinstance(message, pyflakes_messages.UnusedImport) and (
                 message.lineno not in top_level_imports):
             others["UnusedImport inside a definition"] += 1
+        elif isinstance(message, pyflakes_messages.UndefinedName) and (
+                (message.lineno, message.col) in in_annotations):
+            # Never evaluated: nbhoist leaves what nothing defines as the notebook has it.
+            others["UndefinedName in a postponed annotation"] += 1
         elif isinstance(message, FORBIDDEN_PYFLAKES):
             line = lines[message.lineno - 1] if 0 < message.lineno <= len(lines) else ""
             problems.append(f"line {message.lineno}: {message.message % message.message_args}"
@@ -568,6 +574,29 @@ def module_problems(data: bytes, filename: str) -> tuple[list[str], Counter]:
         else:
             others[type(message).__name__] += 1
     return problems, others
+
+
+def postponed_annotation_names(tree: ast.Module) -> set[tuple[int, int]]:
+    """(line, column) of every name inside a function's or class's annotations, when the module
+    postpones them (`from __future__ import annotations`)."""
+    postponed = any(isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+                    and any(alias.name == "annotations" for alias in stmt.names)
+                    for stmt in tree.body)
+    if not postponed:
+        return set()
+    annotations: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            arguments = node.args
+            every = (arguments.posonlyargs + arguments.args + arguments.kwonlyargs
+                     + [a for a in (arguments.vararg, arguments.kwarg) if a])
+            annotations.extend(a.annotation for a in every if a.annotation)
+            if node.returns:
+                annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+    return {(name.lineno, name.col_offset) for annotation in annotations
+            for name in ast.walk(annotation) if isinstance(name, ast.Name)}
 
 
 def scan_disagreements(record: dict[str, Any], outcome: Outcome) -> list[str]:

@@ -234,7 +234,7 @@ class CorpusCheckTest(unittest.TestCase):
     def record(self, path, **changes):
         record = {"path": path, "status": "ok", "message": None, "definitions": [
             {"name": "f", "kind": "function", "cell": 1, "line": 1, "verdict": "move",
-             "reason": None, "hint": None, "code": None, "needs": []}],
+             "reason": None, "hint": None, "code": None, "needs": [], "undefined_in_annotations": []}],
             "syntax_errors": [{"cell": 2, "line": 1, "column": 5, "message": "bad"}]}
         record.update(changes)
         return record
@@ -420,12 +420,20 @@ class ExtractCheckTest(unittest.TestCase):
             b"from .a import f\n\n__all__ = ['f', 'g']\n", "m.py")
         self.assertEqual(problems, ["line 3: undefined name 'g' in __all__\n"
                                     "      __all__ = ['f', 'g']"])
+        # Postponed annotations are never evaluated: what nothing defines stays as written.
+        source = (b"from __future__ import annotations\n\n\n"
+                  b"def f(rows: Iterable[Row]) -> Out:\n    return Missing\n")
+        problems, others = corpus_check.module_problems(source, "m.py")
+        self.assertEqual(problems, ["line 5: undefined name 'Missing'\n      return Missing"])
+        self.assertEqual(others["UndefinedName in a postponed annotation"], 3)
+        problems, _ = corpus_check.module_problems(source.split(b"\n", 1)[1], "m.py")
+        self.assertEqual(len(problems), 4)
 
     def test_scan_disagreements(self):
         def d(name, cell, verdict, reason=None, hint=None):
             return {"name": name, "kind": "function", "cell": cell, "line": 1,
                     "verdict": verdict, "reason": reason, "hint": hint,
-                    "code": "code" if reason else None, "needs": []}
+                    "code": "code" if reason else None, "needs": [], "undefined_in_annotations": []}
 
         def row(verdict, name, cell, what="function"):
             return corpus_check.Row(verdict, name, cell, what)

@@ -808,10 +808,14 @@ impl ConstantCheck<'_, '_> {
             return false;
         }
         let sites = self.table.sites(name);
+        // Another name for a list, dict or set (`ALIAS = COLS`, `BOTH = [COLS]`) would change
+        // it unseen.
+        let mutable =
+            || constant_value(statement(self.cells, sites[0].at)).is_some_and(is_mutable_value);
         self.table.is_import(name)
             || (usage == NameUse::Value
                 && sites.iter().all(|site| site.kind == SiteKind::Definition))
-            || self.table.is_constant(name, self.cells, self.visiting)
+            || (self.table.is_constant(name, self.cells, self.visiting) && !mutable())
     }
 
     /// The dotted name of what `expr` stands for, when it is a builtin or an attribute chain
@@ -881,8 +885,12 @@ impl<'a> Visitor<'a> for ConstantCheck<'_, '_> {
                 Some(root) if matches!(&*attribute.value, Expr::Name(_)) => {
                     self.ok = self.name_is_constant(root, NameUse::Attribute);
                 }
-                // `''.join`, `np.linalg.norm`: the object is itself a constant.
-                _ => self.visit_expr(&attribute.value),
+                // `''.join`, `np.linalg.norm`: the object is itself a constant; a method of a
+                // list, dict or set may change it (`[].append`), unseen.
+                _ => {
+                    self.ok = !is_mutable_value(&attribute.value);
+                    self.visit_expr(&attribute.value);
+                }
             },
             Expr::Subscript(subscript) => {
                 self.ok = self.is_generic(&subscript.value);
@@ -906,6 +914,30 @@ impl<'a> Visitor<'a> for ConstantCheck<'_, '_> {
             _ => self.ok = false,
         }
     }
+}
+
+/// A value built with a list, dict or set, which code can change in place.
+pub(crate) fn is_mutable_value(expr: &Expr) -> bool {
+    #[derive(Default)]
+    struct Finder {
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::List(_)
+                | Expr::Dict(_)
+                | Expr::Set(_)
+                | Expr::ListComp(_)
+                | Expr::DictComp(_)
+                | Expr::SetComp(_) => self.found = true,
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut finder = Finder::default();
+    finder.visit_expr(expr);
+    finder.found
 }
 
 /// The name at the root of an attribute chain (`np` in `np.linalg.norm`).

@@ -7,11 +7,12 @@ use ruff_python_ast::name::Name;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, Stmt};
 
-use super::execution::{DefinitionTime, Execution, frame_access, qualified};
+use super::execution::{DefinitionTime, Execution, Run, frame_access, qualified};
 use super::reason::{LateBinding, Rebinding, StayReason};
 use super::{Needs, Verdict};
 use crate::analysis::{
-    Analysis, Bound, NameClass, SiteKind, StarBinding, StatementRef, constant_value, statement,
+    Analysis, Bound, NameClass, SiteKind, StarBinding, StatementRef, constant_value,
+    is_mutable_value, statement,
 };
 use crate::notebook::Notebook;
 use crate::python::imports::{binds_on_every_path, is_future_annotations, is_import_block};
@@ -769,6 +770,13 @@ impl Rules<'_> {
                 }
             }
         }
+        // The notebook's cell stopped before the star import: it bound nothing.
+        if let Some(at) = last.filter(|&at| self.stopped_before(at)) {
+            return Err(StayReason::NeverBound {
+                name: name.to_owned(),
+                cell: self.analysis.cells[at.code_cell].index.number(),
+            });
+        }
         Ok(last)
     }
 
@@ -797,6 +805,23 @@ impl Rules<'_> {
         let stmt = statement(&self.analysis.cells, site.at);
         if matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) {
             return Ok(());
+        }
+        // `if TYPE_CHECKING: from collections import OrderedDict` after `from typing import *`:
+        // which one binds the name depends on how the block runs, and the module would have
+        // the block alone.
+        if !binds_on_every_path(std::slice::from_ref(stmt), name)
+            && let Some(&star) = self.analysis.names.star_imports.iter().find(|&&at| {
+                self.analysis
+                    .names
+                    .star_binding(&self.analysis.cells, at, name)
+                    != StarBinding::Stdlib(Bound::No)
+            })
+        {
+            return Err(StayReason::StarOrBlock {
+                name: name.to_owned(),
+                star: self.analysis.cells[star.code_cell].index.number(),
+                block: site.cell.number(),
+            });
         }
         let bound: Vec<String> = scope::module_bindings(stmt)
             .into_iter()
@@ -886,6 +911,25 @@ impl Rules<'_> {
         let first_site = |name: &str| names.sites(name).first().map(|site| site.at);
         let cell_of = |at: StatementRef| analysis.cells[at.code_cell].index.number();
         let runs = self.execution.runs();
+        // `typing.get_type_hints(f)` evaluates what `f`'s postponed or string annotations
+        // name, where it is called: code that may call it reads every such name there.
+        let annotation_names: BTreeSet<&str> = analysis
+            .definitions
+            .iter()
+            .flat_map(|definition| &analysis.reads(definition.at).reads)
+            .filter(|read| read.when == ReadTime::Annotation)
+            .map(|read| read.name.as_str())
+            .collect();
+        let evaluates_annotations = |run: &Run| {
+            run.uses.iter().any(|(name, _)| {
+                let name = name.as_str();
+                names.imported_module(name).is_some_and(|module| {
+                    matches!(module, "typing" | "typing_extensions" | "inspect")
+                }) || names.origin(name).is_some_and(|origin| {
+                    origin.ends_with(".get_type_hints") || origin.ends_with(".get_annotations")
+                })
+            })
+        };
         loop {
             // What moves is cut out of the notebook: it runs in the package instead.
             let mut cut: BTreeSet<StatementRef> = BTreeSet::new();
@@ -899,6 +943,11 @@ impl Rules<'_> {
             let mut changes: HashMap<&str, Vec<(StatementRef, Mutation)>> = HashMap::new();
             let mut first_listing: Option<(StatementRef, &str)> = None;
             for (at, run) in runs.iter().filter(|(at, _)| !cut.contains(at)) {
+                if evaluates_annotations(run) {
+                    for name in &annotation_names {
+                        first_use.entry(name).or_insert(*at);
+                    }
+                }
                 for (name, mutation) in &run.uses {
                     first_use.entry(name.as_str()).or_insert(*at);
                     if let Some(mutation) = mutation {
@@ -1027,9 +1076,15 @@ impl Rules<'_> {
                         })
                     });
                 }
+                // What moves is bound from the import cell on, constants included.
+                let bound_last = needs
+                    .constants
+                    .iter()
+                    .filter_map(|constant| first_site(constant))
+                    .fold(site, StatementRef::max);
                 if reason.is_none()
                     && let Some((at, listing)) = first_listing
-                    && at < site
+                    && at < bound_last
                 {
                     reason = Some(StayReason::ListedEarly {
                         listing: listing.to_owned(),
@@ -1095,30 +1150,6 @@ fn constant_reads(analysis: &Analysis, at: StatementRef) -> Vec<&str> {
         .filter(|read| read.when == ReadTime::Now)
         .map(|read| read.name.as_str())
         .collect()
-}
-
-/// A value built with a list, dict or set, which code can change in place.
-fn is_mutable_value(expr: &Expr) -> bool {
-    #[derive(Default)]
-    struct Finder {
-        found: bool,
-    }
-    impl<'a> Visitor<'a> for Finder {
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            match expr {
-                Expr::List(_)
-                | Expr::Dict(_)
-                | Expr::Set(_)
-                | Expr::ListComp(_)
-                | Expr::DictComp(_)
-                | Expr::SetComp(_) => self.found = true,
-                _ => visitor::walk_expr(self, expr),
-            }
-        }
-    }
-    let mut finder = Finder::default();
-    finder.visit_expr(expr);
-    finder.found
 }
 
 /// The dotted name of a call whose result depends on the clock, the environment, files, the

@@ -223,6 +223,16 @@ pub(crate) enum StayReason {
         /// The cell of the star import.
         cell: CellNumber,
     },
+    /// The definition reads a name that both a star import and an import block that may not
+    /// run bind: which one it gets depends on how the block runs.
+    StarOrBlock {
+        /// The name.
+        name: String,
+        /// The cell of the star import.
+        star: CellNumber,
+        /// The cell of the import block.
+        block: CellNumber,
+    },
     /// The definition reads a name nothing defines.
     Undefined {
         /// The name.
@@ -500,6 +510,7 @@ impl StayReason {
             StayReason::StarShadowsBuiltin { .. } => "star-shadows-builtin",
             StayReason::FromStarImport { .. } => "from-star-import",
             StayReason::StarRebindsLater { .. } => "star-rebinds-later",
+            StayReason::StarOrBlock { .. } => "star-or-block",
             StayReason::Undefined { .. } => "undefined",
             StayReason::History { .. } => "history",
             StayReason::Dunder { .. } => "dunder",
@@ -543,7 +554,8 @@ impl StayReason {
             StayReason::Undefined { .. } => Hint::DefineOrImport,
             StayReason::StarShadowsBuiltin { .. }
             | StayReason::FromStarImport { .. }
-            | StayReason::StarRebindsLater { .. } => Hint::ImportByName,
+            | StayReason::StarRebindsLater { .. }
+            | StayReason::StarOrBlock { .. } => Hint::ImportByName,
             StayReason::FailedImport { .. } | StayReason::AfterFailedImport { .. } => {
                 Hint::InstallAndRerun
             }
@@ -699,6 +711,9 @@ impl StayReason {
             ),
             StayReason::StarRebindsLater { name, cell } => format!(
                 "reads `{name}` while it is being defined, a builtin that the star import of cell {cell} replaces only later"
+            ),
+            StayReason::StarOrBlock { name, star, block } => format!(
+                "reads `{name}`, which the star import of cell {star} binds, or the import block of cell {block}, depending on how that block runs"
             ),
             StayReason::Undefined { name } => format!("reads `{name}`, which no cell defines"),
             StayReason::History { name } => {

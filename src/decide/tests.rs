@@ -625,10 +625,20 @@ fn a_definition_after_a_statement_that_raises_never_existed() {
         "f",
         "maybe-unbound",
     );
-    // `mean` comes from the second star import, after the call.
+    // `mean` comes from the second star import, after the call, which raised: the cell
+    // stopped there, and the star import never ran.
     stays(
         &[
             "from os.path import *\n\ndef scale(x):\n    return mean([x, 2])\n\nscale(1)\n\nfrom statistics import *",
+        ],
+        "scale",
+        "never-bound",
+    );
+    stays(
+        &[
+            "from os.path import *\n\ndef scale(x):\n    return mean([x, 2])",
+            "try:\n    scale(1)\nexcept NameError:\n    pass",
+            "from statistics import *",
         ],
         "scale",
         "used-too-early",

@@ -1089,6 +1089,16 @@ impl<'a> Visitor<'a> for Resolver {
                 self.visit_annotation_at(&ann.annotation, when);
                 self.visit_expr(&ann.target);
             }
+            // `alias = COLS` or `add = COLS.append`: what the new name does to the object
+            // changes it unseen, as a call may.
+            Stmt::Assign(assign)
+                if matches!(&*assign.value, Expr::Name(_) | Expr::Attribute(_)) =>
+            {
+                self.visit_changed(&assign.value, Mutation::Call);
+                for target in &assign.targets {
+                    self.visit_expr(target);
+                }
+            }
             Stmt::AugAssign(aug) => {
                 // `x += 1` loads `x` before storing it, although its context is Store.
                 match &*aug.target {
@@ -1860,8 +1870,14 @@ match command:
         assert_eq!(mutations("d['k'] += 1"), named([("d", Some(Store))]));
         assert_eq!(
             mutations("string.punctuation = x"),
-            named([("string", Some(Store)), ("x", None)])
+            named([("string", Some(Store)), ("x", Some(Calls))])
         );
+        // A new name for the object, or for one of its methods, may change it later.
+        assert_eq!(
+            mutations("add = COLS.append"),
+            named([("COLS", Some(Calls))])
+        );
+        assert_eq!(mutations("alias = COLS"), named([("COLS", Some(Calls))]));
         assert_eq!(mutations("a.b.c = 1"), named([("a", Some(Store))]));
         assert_eq!(
             mutations("print(len(COLS), COLS[0])"),

@@ -1166,8 +1166,9 @@ def run_forked(path: str, import_modules: list[str] | None = None,
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _TIMES = re.compile(r"^(CPU times|Wall time):.*$", re.MULTILINE)
 # Where a moved class's qualified name shows: `<class 'hoisted.nb.Point'>`, `hoisted.nb.Point`
-# (IPython's pretty form), `<hoisted.nb.Point object at 0x...>`.
-_PACKAGE_QUALNAME = re.compile(r"\b" + PACKAGE + r"\.nb\.(?=[A-Za-z_])")
+# (IPython's pretty form), `<hoisted.nb.Point object at 0x...>`, and a moved lambda's:
+# `<function hoisted.nb.<lambda>(x)>`.
+_PACKAGE_QUALNAME = re.compile(r"\b" + PACKAGE + r"\.nb\.(?=[A-Za-z_<])")
 
 
 def normalise(text: Any, folder: str) -> Any:

@@ -138,6 +138,8 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual(fb.normalise("<class 'hoisted.nb.Point'>", folder),
                          "<class '__main__.Point'>")
         self.assertEqual(fb.normalise("hoisted.nb.Point", folder), "__main__.Point")
+        self.assertEqual(fb.normalise("<function hoisted.nb.<lambda>(x)>", folder),
+                         "<function __main__.<lambda>(x)>")
         self.assertEqual(fb.normalise("hoisted.tools/2", folder), "hoisted.tools/2")
         self.assertEqual(fb.normalise("hoisted.nb", folder), "hoisted.nb")
         self.assertEqual(fb.normalise("/tmp/x/original/sub\n", folder), "<folder>/sub\n")

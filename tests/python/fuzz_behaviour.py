@@ -10,8 +10,9 @@ checks that promise on random notebooks:
 
 1. A seeded grammar of tricky notebook patterns (constants and their mutations, decorators,
    default values, class bodies, metaclasses, shadowed builtins, star imports, ``%%writefile``
-   modules, magics, history reads, ``os.chdir``, ...) builds notebook ``n`` of seed ``S``; the
-   same ``(S, n)`` always gives the same notebook.
+   modules, magics, history reads, ``os.chdir``, type aliases, constructor calls, lambdas,
+   postponed annotations, ...) builds notebook ``n`` of seed ``S``; the same ``(S, n)`` always
+   gives the same notebook.
 2. The notebook runs in IPython (``run_notebook.py``) in a folder of its own; ``nbhoist extract
    NB --package hoisted`` rewrites a second copy, which then runs too. What each cell prints,
    displays and raises must be the same, in order (cell numbers aside; the "Writing x.py" of a
@@ -67,6 +68,7 @@ EXTRACT_TIMEOUT = 60.0
 
 # Small pools, so that names collide, get redefined and shadow each other often.
 FUNCS = ["f", "g", "clean", "total", "scale", "mean", "tools"]
+READERS = ["show", "label", "parse", "check", "kind_of"]  # functions that read assigned definitions
 CONSTS = ["RATE", "COLS", "CONF", "LIMIT"]
 CLASSES = ["Base", "Model", "Point"]
 MODULES = ["tools", "util"]
@@ -144,6 +146,150 @@ WRITEFILE_CONTENTS = [
     "from {other} import greet as other_greet\n\n\ndef greet(x):\n    return 'via ' + str(other_greet(x))\n",
 ]
 
+# Definitions written as assignments, which bind a type, a pattern or a function once.
+# Type aliases: (name, value, imports). `Grid` reads `Point`, `Tree` itself in a string.
+ALIASES = [
+    ("Point", "tuple[int, int]", []),
+    ("Point", "Tuple[int, int]", ["from typing import Tuple"]),
+    ("Grid", "dict[Point, str]", []),
+    ("Tree", "int | list['Tree']", []),
+    ("Opt", "Optional[int]", ["from typing import Optional"]),
+    ("Opt", "typing.Optional[str]", ["import typing"]),
+    ("Opt", "t.Union[int, None]", ["import typing as t"]),
+    ("Meta", "Annotated[str, {'unit': 'm'}]", ["from typing import Annotated"]),
+    ("Num", "Union[int, float]", ["from typing import Union"]),
+    ("Handler", "Callable[[int], str]", ["from typing import Callable"]),
+    ("Handler", "collections.abc.Callable[[int], str]", ["import collections.abc"]),
+    ("Rows", "List[Tuple[int, str]]", ["from typing import List, Tuple"]),
+    ("Rows", "list[Point]", []),
+]
+
+# Calls of pure constructors with constant arguments: (name, value, imports, family).
+CONSTRUCTORS = [
+    ("Pair", "namedtuple('Pair', ['a', 'b'])", ["from collections import namedtuple"], "tuple"),
+    ("Pair", "collections.namedtuple('Pair', 'a b', defaults=[0])", ["import collections"],
+     "tuple"),
+    ("Pair", "c.namedtuple('Pair', 'a, b')", ["import collections as c"], "tuple"),
+    ("Point", "nt('Point', ['a', 'b'])", ["from collections import namedtuple as nt"], "tuple"),
+    ("Pair", "NamedTuple('Pair', [('a', int), ('b', int)])", ["from typing import NamedTuple"],
+     "tuple"),
+    ("Pair", "typing.NamedTuple('Pair', [('a', int), ('b', str)])", ["import typing"], "tuple"),
+    ("Movie", "TypedDict('Movie', {'title': str, 'year': int})",
+     ["from typing import TypedDict"], "typeddict"),
+    ("Movie", "typing.TypedDict('Movie', {'title': str, 'year': int}, total=False)",
+     ["import typing"], "typeddict"),
+    ("T", "TypeVar('T')", ["from typing import TypeVar"], "typevar"),
+    ("T", "TypeVar('T', int, str)", ["from typing import TypeVar"], "typevar"),
+    ("T", "typing.TypeVar('T', bound=float)", ["import typing"], "typevar"),
+    ("P", "ParamSpec('P')", ["from typing import ParamSpec"], "typevar"),
+    ("UserId", "NewType('UserId', int)", ["from typing import NewType"], "newtype"),
+    ("UserId", "typing.NewType('UserId', int)", ["import typing"], "newtype"),
+    ("Color", "Enum('Color', 'RED GREEN')", ["from enum import Enum"], "enum"),
+    ("Color", "enum.Enum('Color', ['RED', 'GREEN', 'BLUE'])", ["import enum"], "enum"),
+    ("Color", "IntEnum('Color', 'RED GREEN')", ["from enum import IntEnum"], "enum"),
+    ("Color", "enum.Flag('Color', 'RED GREEN')", ["import enum"], "enum"),
+    ("Color", "Enum('Color', [('RED', 1), ('GREEN', 2)])", ["from enum import Enum"], "enum"),
+    ("VOWELS", "frozenset('aeiou')", [], "set"),
+    ("VOWELS", "frozenset(['a', 'e', 'i'])", [], "set"),
+    ("PAIR", "tuple('ab')", [], "sequence"),
+    ("PAIR", "tuple([1, 2, 3])", [], "sequence"),
+    ("WORD", "re.compile(r'\\w+')", ["import re"], "regex"),
+    ("WORD", "compile(r'[a-z]+')", ["from re import compile"], "regex"),
+    ("WORD", "rx.compile('a+', rx.I)", ["import re as rx"], "regex"),
+    ("WORD", "re.compile('b+', flags=re.IGNORECASE)", ["import re"], "regex"),
+    ("PRICE", "Decimal('1.10')", ["from decimal import Decimal"], "number"),
+    ("PRICE", "decimal.Decimal('0.1')", ["import decimal"], "number"),
+    ("HALF", "Fraction(1, 2)", ["from fractions import Fraction"], "number"),
+    ("HALF", "fractions.Fraction('3/4')", ["import fractions"], "number"),
+    ("HALF", "F(2, 6)", ["from fractions import Fraction as F"], "number"),
+]
+
+# How functions (bodies of one argument `x`) and notebook code read a name of each family:
+# (body expressions, expressions a cell prints or displays). NAME stands for the name.
+FAMILY_USES = {
+    "alias": (["repr(NAME) + str(x)", "typing.get_args(NAME)[:x]", "[x, NAME]"],
+              ["NAME", "typing.get_args(NAME)", "typing.get_origin(NAME)"]),
+    "tuple": (["NAME(x, 2)", "NAME(x, 2)._asdict()", "NAME._fields * x", "NAME(a=x, b=1).a"],
+              ["NAME(1, 2)", "NAME", "NAME._fields", "NAME(3, 4)._replace(a=0)"]),
+    "typeddict": (["NAME(title=str(x), year=x)", "sorted(NAME.__annotations__)[:x]"],
+                  ["NAME(title='a', year=1)", "NAME", "sorted(NAME.__annotations__)"]),
+    "typevar": (["NAME.__name__ * x", "repr(NAME) + str(x)"],
+                ["NAME", "NAME.__name__", "[NAME]"]),
+    "newtype": (["NAME(x) + 1", "NAME.__supertype__(x)"],
+                ["NAME(5)", "NAME", "NAME.__supertype__"]),
+    "enum": (["NAME(x % 2 + 1).name", "len(NAME) + x", "[c.name for c in NAME][:x]"],
+             ["NAME.RED", "list(NAME)", "NAME(2)", "NAME", "NAME['GREEN'].value"]),
+    "set": (["sum(c in NAME for c in 'education' * x)", "sorted(NAME)[:x]"],
+            ["sorted(NAME)", "len(NAME)", "'e' in NAME", "type(NAME).__name__"]),
+    "sequence": (["NAME * x", "NAME[x % 2]"], ["NAME", "len(NAME)", "type(NAME).__name__"]),
+    "regex": (["NAME.findall('ab cd ef')[:x]", "NAME.sub('-', 'a b c' * x)"],
+              ["NAME", "NAME.pattern", "NAME.findall('Bab aa')"]),
+    "number": (["NAME * x", "str(NAME + x)"], ["NAME", "NAME * 3", "repr(NAME)"]),
+    "random": (["NAME.randint(0, 10) + x"], ["NAME.random()", "NAME.randint(1, 6)"]),
+    "any": (["[x, NAME]", "repr(NAME) * x"], ["NAME", "repr(NAME)"]),
+    "callable": (["NAME(x)", "[NAME(x), NAME(1)]"], ["NAME(3)", "NAME", "NAME.__name__"]),
+    "operators": (["NAME['+'](x, 1)", "sorted(NAME)[:x]", "NAME['-'](x, 1)"],
+                  ["NAME['-'](5, 2)", "sorted(NAME)", "NAME['+'](1, 1)"]),
+    "handlers": (["[h(x) for h in NAME]", "len(NAME) + x", "NAME[0](x)"],
+                 ["[h.__name__ for h in NAME]", "NAME[0](2)", "len(NAME)"]),
+}
+
+# Families whose names are types, which functions also read in annotations.
+TYPE_FAMILIES = {"alias", "tuple", "typeddict", "typevar", "newtype", "enum"}
+
+# Attributes of constants: (name, value, body expressions, shown expressions).
+BOUND_METHODS = [
+    ("cat", "''.join", ["cat([str(x), 'y'])"], ["cat(['a', 'b'])", "cat"]),
+    ("cat", "'-'.join", ["cat(['x'] * x)"], ["cat('abc')"]),
+    ("upper", "'x'.upper", ["upper() * x"], ["upper()", "upper"]),
+    ("fmt", "'{}:{}'.format", ["fmt(x, x * 2)"], ["fmt(1, 2)"]),
+    ("lookup", "{'a': 1, 'b': 2}.get", ["lookup('a', 0) + x"],
+     ["lookup('b')", "lookup('z', 0)"]),
+    ("clean", "' x '.strip", ["clean() * x"], ["clean()"]),
+    ("starts", "'abc'.startswith", ["starts('a' * x)"], ["starts('ab')"]),
+    ("ratio", "RATE.as_integer_ratio", ["ratio()[0] * x"], ["ratio()"]),
+    # A method of a mutable constant, which changes the constant when called.
+    ("add_col", "COLS.append", ["add_col(x) or len(COLS)"], ["add_col('w')", "COLS"]),
+]
+
+# Lambdas bound once: (value, what it needs). OTHER is a notebook function, `offset` a notebook
+# variable, `helper` a function bound later.
+LAMBDAS = ["square", "inc", "shift", "square", "inc", "shift", "f", "scale"]
+LAMBDA_VALUES = [
+    ("lambda x: x * x", None),
+    ("lambda x, k=RATE: round(x * k, 4)", "RATE"),
+    ("lambda x=LIMIT: x", "LIMIT"),
+    ("lambda x: OTHER(x)", "function"),
+    ("lambda x: x + offset", "variable"),
+    ("lambda s: len(str(s))", "builtin"),
+    ("lambda x: helper(x)", "later"),
+    ("lambda *args, **kw: (args, sorted(kw))", None),
+    ("lambda x: [c for c in COLS][:x]", "COLS"),
+]
+
+# Star imports of the standard library, and bodies (of `x`) that read what they bind.
+STAR_MODULES = {
+    "from math import *": ["round(sqrt(x) + pow(x, 2), 4)", "pow(x, 2)",
+                           "floor(x / 2) + len('ab')", "round(e * x, 3)", "len(str(sqrt(x)))"],
+    "from typing import *": ["cast(int, x) + 1", "get_args(Optional[int])[:x]",
+                             "len(get_type_hints(NamedTuple('A', [('a', int)])))",
+                             "Counter('abca').most_common(x)"],
+    "from os.path import *": ["join('a', str(x))", "splitext('f.txt')[1] * x",
+                              "basename('/a/b' + str(x))", "len(dirname('/a/b')) + x"],
+    "from itertools import *": ["list(islice(count(x), 3))", "list(chain([x], repeat(0, 2)))",
+                                "list(accumulate(range(x + 1)))",
+                                "len(list(product('ab', repeat=x)))"],
+    "from statistics import *": ["mean([x, 2, 4])", "median([x, 1])"],
+}
+# Functions annotated with what a star import binds: (star import, parameters, return
+# annotation, returned expression).
+STAR_ANNOTATED = [
+    ("from typing import *", "x: Optional[int] = None", "List[int]", "[x, len([x])]"),
+    ("from typing import *", "x: Union[int, str]", "Tuple[int, ...]", "(x,)"),
+    ("from collections.abc import *", "x: Iterable = ()", "Sequence",
+     "list(x) if isinstance(x, Iterable) else [x]"),
+]
+
 
 @dataclass
 class Block:
@@ -153,6 +299,7 @@ class Block:
     text: str
     solo: bool = False  # must be a cell of its own (cell magics, one-line automagic cells)
     cell: dict | None = None  # a replayed cell's JSON (outputs, metadata, id, type)
+    starts_cell: bool = False  # must be the first block of its cell (`from __future__`)
 
 
 @dataclass
@@ -179,6 +326,7 @@ class Gen:
         self.modules: list[str] = []  # %%writefile modules written so far
         self.imports: set[str] = set()
         self.decorators: list[str] = []
+        self.assigned: list[str] = []  # names bound by assigned definitions (aliases, ...)
 
     # ── building blocks ──
 
@@ -848,6 +996,326 @@ class Gen:
         if self.chance(0.5):
             self.emit("call", f"print({name}.__annotations__)")
 
+    # ── definitions written as assignments ──
+
+    def read_assigned(self, production: str, name: str, family: str,
+                      body_uses: list[str] = (), shows: list[str] = ()) -> None:
+        """Functions and cells that read an assigned definition `name`: in a body, a default,
+        an annotation, a print or a display, now and then above the definition."""
+        uses, seen = FAMILY_USES[family]
+        uses = [u.replace("NAME", name) for u in list(body_uses) + uses]
+        shows = [s.replace("NAME", name) for s in list(shows) + seen]
+        for _ in range(self.rng.randint(1, 2)):
+            r = self.rng.random()
+            if r < 0.6:
+                # Mostly names of their own, so that the functions of the other productions
+                # are not redefined much more often than before.
+                fn = self.fresh(READERS if self.chance(0.8) else FUNCS, self.funcs)
+                if r < 0.35 or (r >= 0.47 and family not in TYPE_FAMILIES):
+                    use = self.pick(uses)
+                    text = self.def_text(fn, body=f"return {use}")
+                elif r < 0.47:
+                    use = name
+                    text = self.def_text(fn, f"x, kind={name}", body="return [x, kind]")
+                else:
+                    use = name
+                    text = self.def_text(fn, f"x: {name}", body="return x") \
+                        .replace("):", f") -> {name}:", 1)
+                if "typing." in use:
+                    self.need_import("import typing")
+                if self.chance(0.15):
+                    self.insert_earlier(production, text)  # bodies read names when called
+                else:
+                    self.emit(production, text)
+                self.funcs.append(fn)
+                if self.chance(0.6):
+                    self.emit("call", self.call_text(fn))
+            else:
+                show = self.pick(shows)
+                if "typing." in show:
+                    self.need_import("import typing")
+                text = self.pick([f"print({show})", show, f"display({show})"])
+                if r < 0.9:
+                    self.emit(production, text)
+                else:
+                    self.insert_earlier(production, text)
+
+    def assign(self, production: str, name: str, value: str, imports: list[str]) -> None:
+        for stmt in imports:
+            self.need_import(stmt)
+        self.emit(production, f"{name} = {value}")
+        self.assigned.append(name)
+
+    def p_alias_def(self) -> None:
+        """A type alias, read by functions (bodies, defaults, annotations) and cells."""
+        name, value, imports = self.pick(ALIASES)
+        if "Point" in value and "Point" not in self.assigned + self.classes and self.chance(0.8):
+            self.assign("alias_def", "Point", "tuple[int, int]", [])
+        self.assign("alias_def", name, value, imports)
+        self.read_assigned("alias_def", name, "alias")
+        if self.chance(0.1):
+            self.emit("alias_def", f"{name} = {self.pick(['list', 'int', 'None'])}")
+
+    def p_ctor_def(self) -> None:
+        """A call of a known pure constructor with constant arguments: namedtuple, NamedTuple,
+        TypedDict, TypeVar, ParamSpec, NewType, functional Enum, frozenset, tuple, re.compile,
+        Decimal, Fraction; imported in several ways."""
+        name, value, imports, family = self.pick(CONSTRUCTORS)
+        self.assign("ctor_def", name, value, imports)
+        self.read_assigned("ctor_def", name, family)
+        if self.chance(0.1):
+            self.emit("ctor_def", f"{name} = {value}")  # the same code bound twice
+
+    def p_ctor_stays(self) -> None:
+        """Twins of ctor_def that must stay: calls of anything else, constructors with
+        arguments that are not constants, constructors shadowed by the notebook."""
+        variant = self.rng.randrange(10)
+        if variant == 0:
+            self.assign("ctor_stays", "RNG", "random.Random(7)", ["import random"])
+            name, family = "RNG", "random"
+        elif variant == 1:
+            self.assign("ctor_stays", "ORDER", self.pick(["sorted([3, 1, 2])", "list(range(3))",
+                                                          "tuple(range(3))"]), [])
+            name, family = "ORDER", "sequence"
+        elif variant == 2:
+            name, family = self.pick(["Pair", "Color", "PAIR"]), "any"
+            self.assign("ctor_stays", name, f"{self.some_func()}(2)", [])
+        elif variant == 3:
+            self.emit("ctor_stays", "pattern = ''.join(['a', '+'])")
+            self.assign("ctor_stays", "WORD", "re.compile(pattern)", ["import re"])
+            if self.chance(0.4):
+                self.emit("ctor_stays", "pattern = 'b+'")
+            name, family = "WORD", "regex"
+        elif variant == 4:
+            self.emit("ctor_stays", "FIELDS = ['a', 'b']")
+            if self.chance(0.4):
+                self.emit("ctor_stays", "FIELDS.append('c')")
+            self.assign("ctor_stays", "Pair", "namedtuple('Pair', FIELDS)",
+                        ["from collections import namedtuple"])
+            if self.chance(0.4):
+                self.emit("ctor_stays", "FIELDS.append('d')")
+            name, family = "Pair", "tuple"
+        elif variant == 5:
+            self.need_const("RATE")
+            self.assign("ctor_stays", "PRICE", self.pick(["Decimal(str(RATE))", "Decimal(RATE)"]),
+                        ["from decimal import Decimal"])
+            name, family = "PRICE", "number"
+        elif variant == 6:
+            self.emit("ctor_stays", "names = 'RED GREEN'.split()")
+            self.assign("ctor_stays", "Color", "Enum('Color', names)", ["from enum import Enum"])
+            name, family = "Color", "enum"
+        elif variant == 7:
+            self.need_const("LIMIT")
+            self.assign("ctor_stays", "HALF", "Fraction(LIMIT, 3)",
+                        ["from fractions import Fraction"])
+            name, family = "HALF", "number"
+        else:
+            # A constructor the notebook binds to something else (a builtin shadowed, an
+            # import replaced), before or after the call; and maybe deleted again.
+            name, value, family, shadows = self.pick([
+                ("PAIR", "tuple('ab')", "sequence",
+                 ["tuple = list", "tuple = lambda s: 'shadowed'",
+                  "def tuple(s):\n    return 'mine'"]),
+                ("VOWELS", "frozenset('aeiou')", "set",
+                 ["frozenset = set", "frozenset = sorted",
+                  "def frozenset(s):\n    return 'mine'"]),
+                ("Pair", "namedtuple('Pair', 'a b')", "tuple",
+                 ["def namedtuple(name, fields):\n    return name.lower()",
+                  "from collections import namedtuple"]),
+                ("WORD", "compile(r'\\d+')", "regex", ["from re import compile"]),
+            ])
+            shadow = self.pick(shadows)
+            shadowed = value.split("(")[0]
+            early = variant == 8
+            if early:
+                self.emit("ctor_stays", shadow)
+            if name == "Pair" and self.chance(0.5):
+                self.need_import("from collections import namedtuple")
+            self.assign("ctor_stays", name, value, [])
+            if not early:
+                self.emit("ctor_stays", shadow)
+            if self.chance(0.3):
+                self.emit("ctor_stays", f"del {shadowed}")
+        self.read_assigned("ctor_stays", name, family)
+
+    def p_bound_method_def(self) -> None:
+        """An attribute of a constant (`cat = ''.join`), maybe rebound later."""
+        name, value, uses, shows = self.pick(BOUND_METHODS)
+        for const in CONSTS:
+            if value.startswith(const):
+                self.need_const(const)
+        self.assign("bound_method_def", name, value, [])
+        self.read_assigned("bound_method_def", name, "any", uses, shows)
+        if self.chance(0.15):
+            value = self.pick(["str.upper", "'+'.join"])
+            self.emit("bound_method_def", f"{name} = {value}")
+
+    def p_container_def(self) -> None:
+        """A container of imported names, builtins or notebook functions, maybe changed later
+        or read before it is bound."""
+        if self.chance(0.5):
+            name = "OPS"
+            imports, value = self.pick([
+                (["from operator import add, sub"], "{'+': add, '-': sub}"),
+                (["import operator as op"], "{'+': op.add, '-': op.sub}"),
+                (["from operator import add", "from operator import sub"],
+                 "dict([('+', add), ('-', sub)])"),
+                ([], "{'+': max, '-': min}"),
+            ])
+            self.assign("container_def", name, value, imports)
+            if self.chance(0.35):
+                mutation = self.pick(["OPS['*'] = mul", "OPS.pop('-', None)", "OPS['+'] = OPS['-']",
+                                      "OPS = dict(OPS)"])
+                if "mul" in mutation:
+                    self.need_import("from operator import mul")
+                self.emit("container_def", mutation)
+            family = "operators"
+        else:
+            name = "HANDLERS"
+            first = self.some_func()
+            second = self.some_func(exclude=first)
+            value = self.pick([f"[{first}, {second}]", f"({first}, {second})", f"[{first}, abs]"])
+            self.assign("container_def", name, value, [])
+            if value.startswith("[") and self.chance(0.4):
+                self.emit("container_def", self.pick([
+                    f"HANDLERS.append({self.some_func()})", "HANDLERS.insert(0, abs)",
+                    "HANDLERS[0] = str", "HANDLERS.reverse()", "HANDLERS = HANDLERS[:1]"]))
+            if self.chance(0.25):
+                self.insert_earlier("container_def", "print(len(HANDLERS))")
+            family = "handlers"
+        self.read_assigned("container_def", name, family)
+
+    def p_lambda_def(self) -> None:
+        """A lambda bound to a name: with defaults, reading notebook names, functions or
+        rebound builtins; called before what it reads is bound; rebound later."""
+        name = self.pick(LAMBDAS)
+        value, needs = self.pick(LAMBDA_VALUES)
+        if needs in CONSTS:
+            self.need_const(needs)
+        elif needs == "function":
+            value = value.replace("OTHER", self.some_func(exclude=name))
+        elif needs == "variable":
+            if self.chance(0.8):
+                self.emit("lambda_def", "offset = int('3')")
+        self.assign("lambda_def", name, value, [])
+        if needs == "later":
+            self.emit("call", f"print({name}(1))")  # NameError: helper is not bound yet
+            self.emit("lambda_def", self.def_text("helper", body="return x * 10"))
+        elif needs == "builtin" and self.chance(0.5):
+            self.emit("lambda_def", "len = lambda s: 99")
+        elif needs == "variable" and self.chance(0.3):
+            self.emit("lambda_def", "offset += 1")
+        elif needs in CONSTS and self.chance(0.3):
+            self.emit("const_mutate", self.pick(CONST_MUTATIONS[needs]))
+        self.read_assigned("lambda_def", name, "callable")
+        if self.chance(0.2):
+            self.emit("lambda_def", self.pick([f"{name} = lambda x: -x",
+                                               f"def {name}(x):\n    return 'def'"]))
+
+    # ── star imports of the standard library ──
+
+    def p_star_stdlib(self) -> None:
+        """A star import of the standard library and functions reading what it binds (math's
+        `pow`, which returns a float, shadows the builtin); the star import before or after
+        the function, and `pow` rebound between star import and call."""
+        if self.chance(0.25):
+            star, params, returns, body = self.pick(STAR_ANNOTATED)
+            fn = self.fresh(FUNCS, self.funcs)
+            text = self.def_text(fn, params, body=f"return {body}").replace(
+                "):", f") -> {returns}:", 1)
+            self.emit("star_stdlib", star)
+            self.emit("star_stdlib", text)
+            self.funcs.append(fn)
+            self.emit("call", self.call_text(fn))
+            return
+        star = self.pick(list(STAR_MODULES))
+        fn = self.fresh(FUNCS if self.chance(0.5) else READERS, self.funcs)
+        variant = self.rng.randrange(4)
+        body = self.pick(STAR_MODULES[star])
+        if variant >= 1 and self.chance(0.7):
+            star, body = "from math import *", self.pick(["pow(x, 2)", "pow(x, 3) + sqrt(x)",
+                                                          "round(pow(2, x), 1)"])
+        text = self.def_text(fn, body=f"return {body}")
+        if variant == 1:  # the function first, the star import that changes what it reads next
+            self.emit("star_stdlib", text)
+            if self.chance(0.5):
+                self.emit("call", self.call_text(fn))
+            self.emit("star_stdlib", star)
+        else:
+            self.emit("star_stdlib", star)
+            self.emit("star_stdlib", text)
+        if variant == 2 and "pow" in body:
+            self.emit("star_stdlib", self.pick([
+                "pow = lambda a, b: 'mine'", "import builtins\npow = builtins.pow", "del pow",
+                "def pow(a, b):\n    return a - b"]))
+        self.funcs.append(fn)
+        self.emit("call", self.call_text(fn))
+
+    # ── postponed annotations ──
+
+    def annotation(self) -> str:
+        """A name for an annotation: never imported, a notebook variable, a constant, an
+        alias or assigned definition, a class, a string."""
+        options = ["Iterable", "Iterable[int]", "Sequence[str]", "data", "'Point'"]
+        options += self.consts[-2:] + self.assigned[-3:] + self.classes[-2:]
+        return self.pick(options)
+
+    def p_postponed_annotations(self) -> None:
+        """`from __future__ import annotations` at the top of a cell, or of an earlier one; then
+        functions, classes and dataclasses annotated with names that are never bound, notebook
+        variables, constants and aliases; then code that reads the annotations."""
+        future = "from __future__ import annotations"
+        if self.chance(0.3):
+            self.emit("data_variable", "data = list(range(3))")
+        together = self.chance(0.5)
+        if not together:
+            self.blocks.append(Block("postponed_annotations", future, starts_cell=True))
+        names = []
+        for _ in range(self.rng.randint(1, 2)):
+            a, b = self.annotation(), self.annotation()
+            kind = self.rng.randrange(3)
+            if kind == 0:
+                name = self.fresh(FUNCS, self.funcs)
+                text = self.def_text(name, f"x: {a}", body="return [x]").replace(
+                    "):", f") -> {b}:", 1)
+                self.funcs.append(name)
+                call = self.call_text(name)
+            elif kind == 1:
+                name = self.fresh(CLASSES, self.classes)
+                text = self.class_text(name, body_lines=[f"x: {a}", f"size: {b} = 2", ""])
+                self.classes.append(name)
+                call = f"print({name}(3).value(), {name}.size)"
+            else:
+                self.need_import("import dataclasses")
+                name = self.fresh(CLASSES, self.classes)
+                text = (f"@dataclasses.dataclass\nclass {name}:\n    x: {a} = 0\n"
+                        f"    tags: {b} = ()\n\n    def value(self):\n        return self.x * 2")
+                self.classes.append(name)
+                call = f"print({name}(3), {name}(3).value())"
+            if together:
+                self.blocks.append(Block("postponed_annotations", f"{future}\n\n{text}",
+                                         starts_cell=True))
+                together = False
+            else:
+                self.emit("postponed_annotations", text)
+            names.append((name, kind))
+            if self.chance(0.5):
+                self.emit("call", call)
+        name, kind = self.pick(names)
+        if kind == 2 and self.chance(0.5):
+            self.emit("postponed_annotations",
+                      f"print([f.type for f in dataclasses.fields({name})])")
+        elif self.chance(0.4):
+            self.emit("postponed_annotations", f"print({name}.__annotations__)")
+        else:
+            self.need_import("import typing")
+            if self.chance(0.5):
+                self.emit("annotations_hints", f"print(typing.get_type_hints({name}))")
+            else:
+                self.emit("annotations_hints",
+                          f"try:\n    print(typing.get_type_hints({name}))\n"
+                          "except (NameError, TypeError) as e:\n    print('unresolved:', e)")
+
     def p_call(self) -> None:
         if self.classes and self.chance(0.2):
             name = self.pick(self.classes)
@@ -879,11 +1347,24 @@ PRODUCTIONS: list[tuple[str, float]] = [
     ("display_value", 1.5), ("history_read", 0.8), ("magic_time", 0.8), ("magic_capture", 0.5),
     ("error_cell", 0.8), ("syntax_error_cell", 0.5), ("compile_error_cell", 0.5),
     ("future_annotations", 0.5), ("call", 5),
+    # Definitions written as assignments, star imports of the standard library, postponed
+    # annotations. They come on top of the others: the blocks they add do not count towards a
+    # notebook's length, so the productions above keep their share.
+    ("alias_def", 3), ("ctor_def", 4), ("ctor_stays", 2.5), ("bound_method_def", 1.5),
+    ("container_def", 2.5), ("lambda_def", 3), ("star_stdlib", 2.5),
+    ("postponed_annotations", 2.5),
 ]
+ON_TOP = {"alias_def", "ctor_def", "ctor_stays", "bound_method_def", "container_def",
+          "lambda_def", "star_stdlib", "postponed_annotations"}
 
 # Every block production name, including those that only appear as part of another production.
 BLOCK_PRODUCTIONS = sorted({name for name, _ in PRODUCTIONS} | {
-    "decorator_def", "read_registry", "writefile_append", "logging_config", "autoreload"})
+    "decorator_def", "read_registry", "writefile_append", "logging_config", "autoreload",
+    "data_variable", "annotations_hints"})
+
+# Productions whose cells may raise an error nbhoist cannot see in the code
+# (`typing.get_type_hints` of a postponed annotation): their notebooks are saved with outputs.
+RAISING = {"error_cell", "annotations_hints"}
 
 
 def notebook_seed(seed: int, index: int) -> int:
@@ -904,13 +1385,19 @@ def generate(seed: int, index: int, weights: dict[str, float] | None = None) -> 
         for _ in range(rng.randint(1, 3)):
             gen.p_import_plain()
     target = n_cells + rng.randint(0, n_cells)
-    while len(gen.blocks) < target:
-        getattr(gen, "p_" + rng.choices(names, weights)[0])()
+    on_top = 0  # blocks added by the ON_TOP productions
+    while len(gen.blocks) - on_top < target:
+        name = rng.choices(names, weights)[0]
+        before = len(gen.blocks)
+        getattr(gen, "p_" + name)()
+        if name in ON_TOP:
+            on_top += len(gen.blocks) - before
     # Group consecutive blocks into cells; cell magics and automagic lines stand alone.
     cells: list[list[Block]] = []
     split = min(0.9, n_cells / max(1, len(gen.blocks)))
     for block in gen.blocks:
-        if (not cells or block.solo or cells[-1][0].solo or rng.random() < split):
+        if (not cells or block.solo or block.starts_cell or cells[-1][0].solo
+                or rng.random() < split):
             cells.append([block])
         else:
             cells[-1].append(block)
@@ -920,7 +1407,7 @@ def generate(seed: int, index: int, weights: dict[str, float] | None = None) -> 
     # Most notebooks are saved after a run, with outputs that show which cells raised; the
     # others are stripped. nbhoist cannot know that a stripped notebook's `[][1]` raises, so
     # a notebook with such a cell is always saved with outputs.
-    raises = any(b.production == "error_cell" for c in cells for b in c)
+    raises = any(b.production in RAISING for c in cells for b in c)
     metadata = default_metadata()
     if raises or rng.random() < 0.7:
         metadata[SAVED_OUTPUTS] = True

@@ -1385,12 +1385,13 @@ def generate(seed: int, index: int, weights: dict[str, float] | None = None) -> 
         for _ in range(rng.randint(1, 3)):
             gen.p_import_plain()
     target = n_cells + rng.randint(0, n_cells)
-    on_top = 0  # blocks added by the ON_TOP productions
+    on_top = 0  # blocks added by the ON_TOP productions, unless they are all there is
+    only_on_top = not any(w for name, w in zip(names, weights) if name not in ON_TOP)
     while len(gen.blocks) - on_top < target:
         name = rng.choices(names, weights)[0]
         before = len(gen.blocks)
         getattr(gen, "p_" + name)()
-        if name in ON_TOP:
+        if name in ON_TOP and not only_on_top:
             on_top += len(gen.blocks) - before
     # Group consecutive blocks into cells; cell magics and automagic lines stand alone.
     cells: list[list[Block]] = []
@@ -1405,8 +1406,9 @@ def generate(seed: int, index: int, weights: dict[str, float] | None = None) -> 
         cells = [[b] for b in gen.blocks]
     cells = cells[:12]
     # Most notebooks are saved after a run, with outputs that show which cells raised; the
-    # others are stripped. nbhoist cannot know that a stripped notebook's `[][1]` raises, so
-    # a notebook with such a cell is always saved with outputs.
+    # others are stripped. nbhoist cannot know that a stripped notebook's `[][1]` (or
+    # `typing.get_type_hints(f)`) raises, so a notebook with such a cell is always saved with
+    # outputs.
     raises = any(b.production in RAISING for c in cells for b in c)
     metadata = default_metadata()
     if raises or rng.random() < 0.7:

@@ -134,6 +134,12 @@ class GeneratorTest(unittest.TestCase):
         others, on_top = draws(None)
         self.assertAlmostEqual(others / others_alone, 1, delta=0.05)
         self.assertGreater(on_top, 300)
+        # Aimed at them alone, notebooks still end.
+        alone = {name: 0 for name, _ in fb.PRODUCTIONS if name not in fb.ON_TOP}
+        for i in range(20):
+            self.assertLessEqual(fb.generate(SEED, i, alone).productions() - {"import_plain"},
+                                 fb.ON_TOP | {"call", "const_def", "const_mutate",
+                                              "data_variable", "annotations_hints"})
 
     def test_future_import_starts_its_cell(self):
         for i in range(300):

@@ -182,30 +182,31 @@ pub fn import_lines(imports: &[Import], package: &str) -> String {
     groups.join("\n\n")
 }
 
-/// The text of a hoisted module: docstring, imports, constants, then definitions, with two
-/// blank lines between top-level blocks.
+/// The text of a hoisted module: docstring, imports, constants, then definitions. The blank
+/// lines are isort's, which ruff's I001 checks: after the imports, one before a constant and
+/// two before a function or class; two between top-level blocks.
 pub fn module_text(
     notebook_name: &str,
     imports: &str,
     constants: &[String],
     definitions: &[String],
 ) -> String {
-    let mut blocks = vec![format!(
+    let mut text = format!(
         "\"\"\"Code hoisted from {} by nbhoist.\"\"\"",
         docstring_text(notebook_name)
-    )];
+    );
     if !imports.is_empty() {
-        blocks.push(imports.to_owned());
+        text.push_str("\n\n");
+        text.push_str(imports);
     }
-    let mut text = blocks.join("\n\n");
-    let mut body: Vec<String> = Vec::new();
+    // Without imports isort has no say, but `ruff format` wants the same after a docstring.
     if !constants.is_empty() {
-        body.push(constants.join("\n"));
+        text.push_str("\n\n");
+        text.push_str(&constants.join("\n"));
     }
-    body.extend(definitions.iter().cloned());
-    for block in body {
+    for definition in definitions {
         text.push_str("\n\n\n");
-        text.push_str(block.trim_end());
+        text.push_str(definition.trim_end());
     }
     text.push('\n');
     text
@@ -455,6 +456,59 @@ mod tests {
             edit("\n\nx = 1\n\n", vec![(0..0, String::new())]).as_deref(),
             Some("x = 1\n\n")
         );
+    }
+
+    /// The layouts `ruff check --select I` accepts (checked with ruff 0.17.6): after the
+    /// imports one blank line before a statement, two before a `def` or `class`, whatever
+    /// the imports end with; two blank lines between top-level blocks.
+    #[test]
+    fn blank_lines_after_the_imports_are_isorts() {
+        let doc = "\"\"\"Code hoisted from a.ipynb by nbhoist.\"\"\"\n\n";
+        let constants = ["K = os.sep".to_owned(), "# c\nJ = K * 2".to_owned()];
+        let definitions = [
+            "# f\ndef f():\n    return J\n\n".to_owned(),
+            "class A:\n    pass".to_owned(),
+        ];
+        let module = |imports: &str, constants: &[String], definitions: &[String]| {
+            module_text("a.ipynb", imports, constants, definitions)
+                .strip_prefix(doc)
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            module("import os", &constants, &definitions),
+            "import os\n\nK = os.sep\n# c\nJ = K * 2\n\n\n# f\ndef f():\n    return J\n\n\nclass A:\n    pass\n"
+        );
+        assert_eq!(
+            module("import os", &[], &definitions[..1]),
+            "import os\n\n\n# f\ndef f():\n    return J\n"
+        );
+        assert_eq!(
+            module("import os", &constants[..1], &[]),
+            "import os\n\nK = os.sep\n"
+        );
+        let guarded = import_lines(
+            &[Import::Guarded(Box::new(Import::Module {
+                module: "os".into(),
+                alias: None,
+            }))],
+            "mylib",
+        );
+        assert_eq!(
+            module(&guarded, &constants[..1], &definitions[1..]),
+            format!(
+                "{GUARDED_COMMENT}\ntry:\n    import os\nexcept ImportError:\n    pass\n\nK = os.sep\n\n\nclass A:\n    pass\n"
+            )
+        );
+        assert_eq!(
+            module(&guarded, &[], &definitions[1..]),
+            format!(
+                "{GUARDED_COMMENT}\ntry:\n    import os\nexcept ImportError:\n    pass\n\n\nclass A:\n    pass\n"
+            )
+        );
+        // Without imports isort has nothing to say; `ruff format` wants the same spacing.
+        assert_eq!(module("", &constants[..1], &[]), "K = os.sep\n");
+        assert_eq!(module("", &[], &definitions[1..]), "\nclass A:\n    pass\n");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //!
 //! Pure string building. Which names go where is decided by [`crate::plan`].
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use ruff_python_stdlib::str::is_cased_uppercase;
 use ruff_python_stdlib::sys::is_known_standard_library;
 
 /// The line length past which generated `from` imports are wrapped in parentheses.
@@ -47,26 +49,48 @@ impl Import {
         }
     }
 
-    fn render(&self) -> String {
+    /// The statement's text, wrapped for a line that starts at column `indent`.
+    fn render(&self, indent: usize) -> String {
         match self {
             Import::Module { module, alias } => match alias {
                 Some(alias) => format!("import {module} as {alias}"),
                 None => format!("import {module}"),
             },
             Import::From { module, names } => {
-                let names: Vec<String> = sorted_members(names.clone())
+                // isort gives every `name as alias` a statement of its own, and orders a
+                // module's statements by their first name.
+                let (plain, aliased): (Vec<_>, Vec<_>) = names
+                    .iter()
+                    .cloned()
+                    .partition(|(_, alias)| alias.is_none());
+                let mut statements: Vec<Vec<(String, Option<String>)>> =
+                    aliased.into_iter().map(|member| vec![member]).collect();
+                if !plain.is_empty() {
+                    statements.push(sorted_members(plain));
+                }
+                statements.sort_by_key(|members| {
+                    let (name, alias) = &members[0];
+                    (member_key(name), alias.clone().map(Natural))
+                });
+                let statements: Vec<String> = statements
                     .into_iter()
-                    .map(|(name, alias)| match alias {
-                        Some(alias) => format!("{name} as {alias}"),
-                        None => name,
+                    .map(|members| {
+                        let names: Vec<String> = members
+                            .into_iter()
+                            .map(|(name, alias)| match alias {
+                                Some(alias) => format!("{name} as {alias}"),
+                                None => name,
+                            })
+                            .collect();
+                        wrapped_from_import(module, &names, indent)
                     })
                     .collect();
-                from_import(module, &names)
+                statements.join("\n")
             }
             Import::Block(text) => text.clone(),
             Import::Guarded(import) => {
                 let inner: Vec<String> = import
-                    .render()
+                    .render(indent + 4)
                     .lines()
                     .map(|line| format!("    {line}"))
                     .collect();
@@ -78,8 +102,14 @@ impl Import {
 
 /// `from module import a, b`, wrapped one name per line in parentheses past [`LINE_LENGTH`].
 pub fn from_import(module: &str, names: &[String]) -> String {
+    wrapped_from_import(module, names, 0)
+}
+
+/// [`from_import`] for a line that starts at column `indent`, which counts towards the
+/// line's length.
+fn wrapped_from_import(module: &str, names: &[String], indent: usize) -> String {
     let line = format!("from {module} import {}", names.join(", "));
-    if line.chars().count() <= LINE_LENGTH {
+    if indent + line.chars().count() <= LINE_LENGTH {
         return line;
     }
     let mut wrapped = format!("from {module} import (\n");
@@ -91,21 +121,62 @@ pub fn from_import(module: &str, names: &[String]) -> String {
 }
 
 /// Sorts imported members as isort's and ruff's `order-by-type` do: CONSTANTS, then Classes,
-/// then everything else, each alphabetically.
+/// then everything else, each in natural order.
 pub fn sorted_members<T: AsRef<str>, A>(mut names: Vec<(T, A)>) -> Vec<(T, A)> {
     names.sort_by_key(|(name, _)| member_key(name.as_ref()));
     names
 }
 
-fn member_key(name: &str) -> (u8, String, String) {
-    let kind = if name.len() > 1 && name.chars().all(|c| !c.is_lowercase()) {
+fn member_key(name: &str) -> (u8, Natural, Natural) {
+    let kind = if name.len() > 1 && is_cased_uppercase(name) {
         0
     } else if name.starts_with(char::is_uppercase) {
         1
     } else {
         2
     };
-    (kind, name.to_lowercase(), name.to_owned())
+    (kind, Natural(name.to_lowercase()), Natural(name.to_owned()))
+}
+
+/// A module or member name in the natural order ruff's isort sorts them in: case-sensitive,
+/// but runs of digits compare as numbers, so that `f2` comes before `f10`. A run with a
+/// leading zero compares digit by digit, as a decimal fraction would (`f015` before `f12`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Natural(String);
+
+impl Ord for Natural {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            if !(a[i].is_ascii_digit() && b[j].is_ascii_digit()) {
+                match a[i].cmp(&b[j]) {
+                    Ordering::Equal => (i, j) = (i + 1, j + 1),
+                    order => return order,
+                }
+                continue;
+            }
+            let run_a = a[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let run_b = b[j..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let (digits_a, digits_b) = (&a[i..i + run_a], &b[j..j + run_b]);
+            let order = if a[i] == b'0' || b[j] == b'0' {
+                digits_a.cmp(digits_b)
+            } else {
+                run_a.cmp(&run_b).then(digits_a.cmp(digits_b))
+            };
+            if order != Ordering::Equal {
+                return order;
+            }
+            (i, j) = (i + run_a, j + run_b);
+        }
+        (a.len() - i).cmp(&(b.len() - j))
+    }
+}
+
+impl PartialOrd for Natural {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// The import section a module belongs to, in the order sections are written.
@@ -168,12 +239,13 @@ pub fn import_lines(imports: &[Import], package: &str) -> String {
                 };
                 (
                     matches!(inner, Import::From { .. }),
-                    import.module().to_lowercase(),
-                    import.render(),
+                    Natural(import.module().to_lowercase()),
+                    Natural(import.module().to_owned()),
+                    import.render(0),
                 )
             });
         }
-        let mut lines: Vec<String> = imports.iter().map(|import| import.render()).collect();
+        let mut lines: Vec<String> = imports.iter().map(|import| import.render(0)).collect();
         if section == Section::Guarded {
             lines.insert(0, GUARDED_COMMENT.to_owned());
         }
@@ -238,7 +310,10 @@ pub fn init_text(exports: &BTreeMap<String, Vec<String>>) -> String {
     text.push('\n');
     let mut all = Vec::new();
     let mut lines = Vec::new();
-    for (module, names) in exports {
+    let mut modules: Vec<(&String, &Vec<String>)> = exports.iter().collect();
+    modules
+        .sort_by_key(|(module, _)| (Natural(module.to_lowercase()), Natural(module.to_string())));
+    for (module, names) in modules {
         if names.is_empty() {
             continue;
         }
@@ -408,6 +483,84 @@ mod tests {
         );
     }
 
+    /// As `ruff check --select I` (0.17.6) wants them, with isort's defaults.
+    #[test]
+    fn aliased_names_get_statements_of_their_own() {
+        let imports = vec![Import::From {
+            module: "m".into(),
+            names: vec![
+                ("d".into(), Some("e".into())),
+                ("c".into(), None),
+                ("A".into(), Some("B".into())),
+                ("Z".into(), None),
+                ("c".into(), Some("c2".into())),
+            ],
+        }];
+        assert_eq!(
+            import_lines(&imports, "mylib"),
+            "from m import A as B\nfrom m import Z, c\nfrom m import c as c2\nfrom m import d as e"
+        );
+    }
+
+    #[test]
+    fn numbers_in_names_sort_naturally() {
+        let imports = vec![
+            Import::Module {
+                module: "m10".into(),
+                alias: None,
+            },
+            Import::Module {
+                module: "m2".into(),
+                alias: None,
+            },
+            Import::From {
+                module: "m".into(),
+                names: [
+                    "f10", "f2", "f1", "f015", "f12", "a10b", "a9c", "a010", "a01", "a_2",
+                ]
+                .map(|name| (name.to_owned(), None))
+                .into(),
+            },
+        ];
+        assert_eq!(
+            import_lines(&imports, "mylib"),
+            "import m2\nimport m10\nfrom m import a01, a010, a9c, a10b, a_2, f015, f1, f2, f10, f12"
+        );
+        let exports = BTreeMap::from([
+            ("nb_10_b".to_owned(), vec!["g".to_owned()]),
+            ("nb_2_a".to_owned(), vec!["f".to_owned()]),
+        ]);
+        assert!(init_text(&exports).contains("from .nb_2_a import f\nfrom .nb_10_b import g\n"));
+    }
+
+    #[test]
+    fn guarded_imports_wrap_counting_their_indentation() {
+        let names: Vec<(String, Option<String>)> =
+            (0..4).map(|i| (format!("alpha_name_{i}"), None)).collect();
+        // 86 characters: it fits at the margin, not inside `try:`.
+        let module = "some_module_xxxxxxx";
+        assert_eq!(
+            from_import(
+                module,
+                &names.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()
+            )
+            .len(),
+            86
+        );
+        let guarded = Import::Guarded(Box::new(Import::From {
+            module: module.into(),
+            names,
+        }));
+        assert_eq!(
+            import_lines(&[guarded], "mylib"),
+            format!(
+                "{GUARDED_COMMENT}\ntry:\n    from {module} import (\n        alpha_name_0,\n        \
+                 alpha_name_1,\n        alpha_name_2,\n        alpha_name_3,\n    )\n\
+                 except ImportError:\n    pass"
+            )
+        );
+    }
+
     #[test]
     fn long_from_imports_wrap() {
         let names: Vec<String> = (0..12).map(|i| format!("function_{i}")).collect();
@@ -424,9 +577,12 @@ mod tests {
             ("Report", ()),
             ("LIMIT", ()),
             ("area", ()),
+            ("_2", ()),
+            ("_X", ()),
         ]);
         let names: Vec<&str> = sorted.into_iter().map(|(n, ())| n).collect();
-        assert_eq!(names, ["LIMIT", "Report", "area", "parse"]);
+        // `_2` has no cased letter, so it is no CONSTANT; `_` sorts before letters.
+        assert_eq!(names, ["_X", "LIMIT", "Report", "_2", "area", "parse"]);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Proof that extraction preserves behaviour: each fixture notebook of
 //! `tests/fixtures/behaviour/` runs top to bottom in a real IPython shell before and after
 //! `nbhoist extract`, and what it prints, displays and raises must be the same, in order. The
-//! emitted modules must compile and be clean under pyflakes, and a second run must change
-//! nothing. Fixtures are discovered from the folder: adding a case means adding a notebook.
+//! emitted modules must compile and be clean under pyflakes and under ruff's defaults
+//! (`ruff check --select E,F,I`), and a second run must change nothing. Fixtures are
+//! discovered from the folder: adding a case means adding a notebook.
 //!
 //! Needs the Python test environment: `scripts/test` creates it and sets `NBHOIST_PYTHON`.
 //! Without that variable (plain `cargo test` on a machine without Python) the test says it is
-//! skipped and passes; with it, every fixture runs.
+//! skipped and passes; with it, every fixture runs, and ruff must be installed next to that
+//! Python, as `scripts/setup-test-env` installs it.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -104,7 +106,7 @@ struct Outcome {
     /// The same for the rewritten notebook.
     after: Vec<Event>,
     /// Everything else that went wrong: a failed extraction, modules that do not compile or
-    /// are not pyflakes-clean, a second run that changes something.
+    /// are not pyflakes- or ruff-clean, a second run that changes something.
     problems: Vec<String>,
 }
 
@@ -140,6 +142,7 @@ fn run_fixture(python: &Path, fixture: &Path) -> Result<Outcome, String> {
         }
         let allowed = undefined_in_annotations(original_dir.path(), &file);
         problems.extend(check_modules(python, &package, &allowed));
+        problems.extend(check_ruff(python, dir.path(), &allowed));
     }
     let snapshot = format!("{report}\n{modules}\n{}", listing(&notebook));
 
@@ -270,6 +273,53 @@ fn check_modules(python: &Path, package: &Path, allowed: &[String]) -> Vec<Strin
     problems
 }
 
+/// `ruff check --select E,F,I --isolated` finds nothing in the package under `dir`. The
+/// fixtures' code is ours and kept clean, so every violation counts, the code copied from the
+/// notebook included, but for two things nbhoist copies as the notebook has them on purpose:
+/// a lambda bound to a name (E731), which is a definition the rule pairs hoist, and the
+/// undefined names in postponed annotations that the report lists (`allowed`). Run from
+/// `dir`, where ruff sees the package as first-party, as it would in the user's project.
+fn check_ruff(python: &Path, dir: &Path, allowed: &[String]) -> Vec<String> {
+    let ruff = python.with_file_name(format!("ruff{}", std::env::consts::EXE_SUFFIX));
+    let output = match Command::new(&ruff)
+        .args(["check", "--select", "E,F,I", "--ignore", "E731", "--isolated"])
+        .arg("--no-cache")
+        .args(["--output-format", "concise", PACKAGE])
+        .current_dir(dir)
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) => {
+            return vec![format!(
+                "cannot run {}: {error}; `scripts/setup-test-env` installs ruff next to \
+                 NBHOIST_PYTHON",
+                ruff.display()
+            )];
+        }
+    };
+    if output.status.success() {
+        return Vec::new();
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let violations: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains(": "))
+        .filter(|line| {
+            !allowed
+                .iter()
+                .any(|name| line.ends_with(&format!("F821 Undefined name `{name}`")))
+        })
+        .collect();
+    if violations.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "ruff check --select E,F,I:\n{}\n{}",
+        violations.join("\n"),
+        String::from_utf8_lossy(&output.stderr)
+    )]
+}
+
 /// The fixture notebooks, sorted.
 fn fixtures() -> Vec<PathBuf> {
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures/behaviour"))
@@ -288,7 +338,7 @@ fn same_behaviour() {
         let _ = writeln!(
             std::io::stderr(),
             "note: behaviour tests skipped: NBHOIST_PYTHON is not set; `scripts/test` sets up \
-             Python (IPython, pyflakes, nbformat) and runs them"
+             Python (IPython, pyflakes, nbformat, ruff) and runs them"
         );
         return;
     };

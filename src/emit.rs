@@ -52,10 +52,13 @@ impl Import {
     /// The statement's text, wrapped for a line that starts at column `indent`.
     fn render(&self, indent: usize) -> String {
         match self {
-            Import::Module { module, alias } => match alias {
-                Some(alias) => format!("import {module} as {alias}"),
-                None => format!("import {module}"),
-            },
+            Import::Module { module, alias } => allow_long(
+                &match alias {
+                    Some(alias) => format!("import {module} as {alias}"),
+                    None => format!("import {module}"),
+                },
+                indent,
+            ),
             Import::From { module, names } => {
                 // isort gives every `name as alias` a statement of its own, and orders a
                 // module's statements by their first name.
@@ -82,7 +85,7 @@ impl Import {
                                 None => name,
                             })
                             .collect();
-                        wrapped_from_import(module, &names, indent)
+                        allow_long(&wrapped_from_import(module, &names, indent), indent)
                     })
                     .collect();
                 statements.join("\n")
@@ -118,6 +121,23 @@ fn wrapped_from_import(module: &str, names: &[String], indent: usize) -> String 
     }
     wrapped.push(')');
     wrapped
+}
+
+/// `text` with `  # noqa: E501` after each line longer than [`LINE_LENGTH`] once indented by
+/// `indent`: such a line holds a dotted module path too long to fit, which no wrapping can
+/// shorten, and ruff's E501 would report it.
+fn allow_long(text: &str, indent: usize) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if indent + line.chars().count() > LINE_LENGTH {
+                format!("{line}  # noqa: E501")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// Sorts imported members as isort's and ruff's `order-by-type` do: CONSTANTS, then Classes,
@@ -321,7 +341,7 @@ pub fn init_text(exports: &BTreeMap<String, Vec<String>>) -> String {
             .into_iter()
             .map(|(name, ())| name)
             .collect();
-        lines.push(from_import(&format!(".{module}"), &sorted));
+        lines.push(allow_long(&from_import(&format!(".{module}"), &sorted), 0));
         all.extend(sorted);
     }
     if !lines.is_empty() {
@@ -559,6 +579,34 @@ mod tests {
                  except ImportError:\n    pass"
             )
         );
+    }
+
+    /// As `ruff check --select E,I` (0.17.6) accepts them.
+    #[test]
+    fn imports_too_long_to_fit_allow_it() {
+        let module = format!("package.{}", ["long_module_name"; 5].join("."));
+        let imports = vec![
+            Import::Module {
+                module: module.clone(),
+                alias: Some("short".into()),
+            },
+            Import::Guarded(Box::new(Import::From {
+                module: module.clone(),
+                names: vec![("name".into(), None)],
+            })),
+        ];
+        assert_eq!(
+            import_lines(&imports, "mylib"),
+            format!(
+                "import {module} as short  # noqa: E501\n\n{GUARDED_COMMENT}\ntry:\n    \
+                 from {module} import (  # noqa: E501\n        name,\n    )\n\
+                 except ImportError:\n    pass"
+            )
+        );
+        let exports = BTreeMap::from([(module.clone(), vec!["f".to_owned()])]);
+        assert!(init_text(&exports).contains(&format!(
+            "from .{module} import (  # noqa: E501\n    f,\n)\n"
+        )));
     }
 
     #[test]

@@ -283,10 +283,13 @@ pub fn module_text(
     constants: &[String],
     definitions: &[String],
 ) -> String {
-    let mut text = format!(
-        "\"\"\"Code hoisted from {} by nbhoist.\"\"\"",
-        docstring_text(notebook_name)
-    );
+    let name = docstring_text(notebook_name);
+    let mut text = format!("\"\"\"Code hoisted from {name} by nbhoist.\"\"\"");
+    if text.chars().count() > LINE_LENGTH {
+        // On a line of its own, a long name without spaces is one word, which ruff's E501
+        // lets run long.
+        text = format!("\"\"\"Code hoisted from\n{name}\nby nbhoist.\n\"\"\"");
+    }
     if !imports.is_empty() {
         text.push_str("\n\n");
         text.push_str(imports);
@@ -721,6 +724,15 @@ mod tests {
         assert_eq!(
             text,
             "\"\"\"Code hoisted from a\\\"\\\"\\\"b\\\\c\\n.ipynb by nbhoist.\"\"\"\n"
+        );
+    }
+
+    #[test]
+    fn a_long_notebook_name_has_a_line_of_its_own() {
+        let name = format!("{}.ipynb", ["long-notebook-name"; 4].join("-"));
+        assert_eq!(
+            module_text(&name, "", &[], &[]),
+            format!("\"\"\"Code hoisted from\n{name}\nby nbhoist.\n\"\"\"\n")
         );
     }
 

@@ -34,6 +34,13 @@ runs ``BINARY extract --package hoisted`` over the copies in the same chunks, an
 * every module written (every ``.py`` file, ``__init__.py`` included) compiles, and pyflakes
   finds no undefined name and no unused module-level import in it (an unused import inside
   a definition is the notebook's own code; it and other pyflakes messages are counted);
+* ``ruff check --select E,F,I --isolated`` (the ruff next to this Python) finds nothing in
+  them that nbhoist caused. A violation in code copied verbatim from a notebook is the
+  user's, and only counted, when ruff reports the same code on a line with the same text in
+  the original notebook (or, for a module a ``%%writefile`` cell wrote, in that cell's
+  code); anywhere else (the docstring, imports and import guards nbhoist writes, its
+  ``__init__.py`` files, lines it rewrote) it fails. Star imports' F403 and F405 are counted
+  apart while STAR_IMPORTS_BEING_FIXED is set;
 * every notebook module imports from its package, in a fresh interpreter, with every module
   that is not installed replaced by a stub (tests/python/import_stubbed.py);
 * every changed notebook is valid nbformat if the original was, and every cell of the
@@ -125,11 +132,11 @@ def _run_scan(binary: str, paths: list[str], timeout: float):
     return _run([binary, "scan", "--format", "json", *paths], timeout)
 
 
-def _run(cmd: list[str], timeout: float):
+def _run(cmd: list[str], timeout: float, cwd: str | None = None):
     """(exit code or None on time-out, stdout, stderr) of one command."""
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=timeout, check=False)
+                              timeout=timeout, check=False, cwd=cwd)
     except subprocess.TimeoutExpired as e:
         return None, e.stdout or b"", e.stderr or b""
     return proc.returncode, proc.stdout, proc.stderr
@@ -540,6 +547,25 @@ def kept_cells(before: Any, after: Any) -> int:
     return sum(cell_id in after_cells for cell_id in _cells_by_id(before))
 
 
+def python_files(folder: str) -> list[str]:
+    """Every .py file under folder, outside __pycache__ folders, sorted."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        found.extend(os.path.join(dirpath, name) for name in sorted(filenames)
+                     if name.endswith(".py"))
+    return found
+
+
+def _writefile_folder(path: str, folders: dict[str, set[tuple[str, str]]]) -> str:
+    """The closest folder above path among folders (the package folders that `%%writefile`
+    cells were moved into), or ""."""
+    parent = os.path.dirname(path)
+    while parent not in folders and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+    return parent if parent in folders else ""
+
+
 def module_problems(data: bytes, filename: str) -> tuple[list[str], Counter]:
     """(violations, counts of other pyflakes messages by kind) of one module's source: it must
     compile (as py_compile does), with no undefined name and no unused module-level import."""
@@ -677,12 +703,164 @@ def snapshot_changes(before: dict[str, bytes], after: dict[str, bytes]) -> list[
     return sorted(changes, key=lambda change: change.split(" ", 1)[1])
 
 
+# How the modules are checked: ruff's default rule families, pycodestyle errors (E),
+# pyflakes (F) and isort (I), with no configuration file read and nothing written.
+RUFF_ARGS = ("check", "--select", "E,F,I", "--isolated", "--no-cache", "--exit-zero",
+             "--output-format", "json")
+# A module star-imports only because nbhoist put the notebook's star import there, so F403
+# (the star import) and F405 (a name it may define) are nbhoist's wherever they are.
+STAR_IMPORT_CODES = ("F403", "F405")
+# The switch for star imports: nbhoist's star-import handling is being changed (standard-library
+# star imports become explicit imports; definitions that need another star import stay), and
+# until then their F403 and F405 are counted apart as "star imports (being fixed)" instead of
+# failing. Set it to False once that change is in (or delete it and its two uses).
+STAR_IMPORTS_BEING_FIXED = True
+
+
+def ruff_binary() -> str:
+    """The ruff installed next to this Python, where scripts/setup-test-env installs it."""
+    return os.path.join(os.path.dirname(sys.executable),
+                        "ruff.exe" if os.name == "nt" else "ruff")
+
+
+def run_ruff(paths: list[str], cwd: str, timeout: float) -> tuple[list[Any], str | None]:
+    """ruff's diagnostics (RUFF_ARGS, run from cwd) for paths, and what went wrong, if
+    anything."""
+    ruff = ruff_binary()
+    if not os.path.exists(ruff):
+        return [], f"ruff is not installed at {ruff}: scripts/setup-test-env installs it"
+    diagnostics: list[Any] = []
+    for chunk in chunks(paths, 100_000, 1000):
+        code, stdout, stderr = _run([ruff, *RUFF_ARGS, *chunk], timeout, cwd=cwd)
+        if code != 0:
+            return diagnostics, f"ruff {_describe_exit(code, timeout)}:\n" + _tail(stderr)
+        try:
+            diagnostics.extend(json.loads(stdout.decode("utf-8")))
+        except (UnicodeDecodeError, ValueError) as e:
+            return diagnostics, f"ruff printed no JSON ({e})"
+    return diagnostics, None
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of text, split where ruff splits them."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def cell_sources(data: bytes) -> list[str]:
+    """The sources of a notebook's cells (every cell, as ruff and nbhoist number them)."""
+    try:
+        cells = json.loads(data).get("cells")
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(cells, list):
+        return []
+    sources = []
+    for cell in cells:
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        sources.append("".join(source) if isinstance(source, list) else str(source))
+    return sources
+
+
+def reported_line(diagnostic: dict[str, Any], texts: list[str]) -> str | None:
+    """The line a ruff diagnostic points at: of cell `cell` (1-based) of a notebook whose cell
+    sources are texts, or, without `cell`, of the file whose text is texts[0]."""
+    cell = diagnostic.get("cell")
+    index = cell - 1 if isinstance(cell, int) else 0
+    row = (diagnostic.get("location") or {}).get("row")
+    if not 0 <= index < len(texts) or not isinstance(row, int):
+        return None
+    lines = source_lines(texts[index])
+    return lines[row - 1] if 0 < row <= len(lines) else None
+
+
+def reported_pairs(diagnostics: list[Any], texts: list[str]) -> set[tuple[str, str]]:
+    """(code, line text) of each diagnostic ruff reported in a notebook whose cell sources are
+    texts, or in a file whose text is texts[0]. Trailing whitespace is not part of the text:
+    nbhoist drops it at the end of a block it copies."""
+    pairs = set()
+    for diagnostic in diagnostics:
+        text = reported_line(diagnostic, texts)
+        if diagnostic.get("code") and text is not None:
+            pairs.add((diagnostic["code"], text.rstrip()))
+    return pairs
+
+
+def ruff_notebook(data: bytes) -> bytes:
+    """A notebook's bytes as ruff should read them. ruff skips a notebook that its metadata
+    does not say is Python (`language_info`, or else the kernel's `language`); a notebook
+    nbhoist hoisted code from is Python, so it gets `"language_info": {"name": "python"}`."""
+    try:
+        nb = json.loads(data)
+        metadata = nb.setdefault("metadata", {})
+        info = metadata.get("language_info")
+        if isinstance(info, dict) and info.get("name") == "python":
+            return data
+        metadata["language_info"] = {"name": "python"}
+    except (ValueError, AttributeError, TypeError):
+        return data
+    return json.dumps(nb).encode("utf-8")
+
+
+def written_lines(source: str) -> set[int]:
+    """The lines of a notebook module that nbhoist writes rather than copies from the notebook:
+    the docstring, the top-level imports, the guards around imports that may fail (`try:`
+    imports `except ImportError: pass`) with the comment above them. Every line when it does
+    not parse."""
+    lines = source_lines(source)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set(range(1, len(lines) + 1))
+    written: set[int] = set()
+    for index, stmt in enumerate(tree.body):
+        docstring = (index == 0 and isinstance(stmt, ast.Expr)
+                     and isinstance(stmt.value, ast.Constant)
+                     and isinstance(stmt.value.value, str))
+        guard = _is_import_guard(stmt)
+        if docstring or guard or isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            written.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+        if guard:
+            above = stmt.lineno - 1
+            while above >= 1 and lines[above - 1].startswith("#"):
+                written.add(above)
+                above -= 1
+    return written
+
+
+def _is_import_guard(stmt: ast.stmt) -> bool:
+    if not isinstance(stmt, ast.Try) or stmt.orelse or stmt.finalbody:
+        return False
+    if not all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in stmt.body):
+        return False
+    if len(stmt.handlers) != 1:
+        return False
+    handler = stmt.handlers[0]
+    return (isinstance(handler.type, ast.Name) and handler.type.id == "ImportError"
+            and len(handler.body) == 1 and isinstance(handler.body[0], ast.Pass))
+
+
+def ruff_verdict(code: str | None, text: str | None, copied: bool,
+                 theirs: set[tuple[str, str]]) -> str:
+    """Whose a ruff violation in a module is: "star" (a star import's, while
+    STAR_IMPORTS_BEING_FIXED), "user" (on a line copied from the notebook, where ruff reports
+    the same code on a line with the same text: theirs holds those (code, text) pairs) or
+    "nbhoist"."""
+    if code in STAR_IMPORT_CODES:
+        return "star" if STAR_IMPORTS_BEING_FIXED else "nbhoist"
+    if copied and code is not None and text is not None and (code, text.rstrip()) in theirs:
+        return "user"
+    return "nbhoist"
+
+
 @dataclass
 class ExtractSummary:
     counts: Counter = field(default_factory=Counter)
     kept_reasons: Counter = field(default_factory=Counter)
     error_messages: Counter = field(default_factory=Counter)
     pyflakes_others: Counter = field(default_factory=Counter)
+    ruff_user: Counter = field(default_factory=Counter)  # by code
+    ruff_nbhoist: Counter = field(default_factory=Counter)  # by code
+    ruff_star: Counter = field(default_factory=Counter)  # by code
     kept_in: str | None = None
 
 
@@ -729,6 +907,7 @@ class ExtractCheck:
         counts["unchanged"] = len(copies) - len(changed)
         self.check_outcomes(copies, outcomes, changed)
         self.check_modules(outcomes)
+        self.check_ruff(outcomes, originals)
         self.check_imports(outcomes)
         self.check_notebooks(sorted(changed), originals)
         if records is not None:
@@ -812,11 +991,99 @@ class ExtractCheck:
         sub-packages, wherever it puts them), as the folder held only notebooks."""
         notebook_of = {os.path.normpath(o.module): copy for copy, o in outcomes.items()
                        if o.module is not None}
-        for dirpath, dirnames, filenames in os.walk(self.work):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(filenames):
-                if name.endswith(".py"):
-                    self.check_module(os.path.join(dirpath, name), notebook_of)
+        for module in python_files(self.work):
+            self.check_module(module, notebook_of)
+
+    def check_ruff(self, outcomes: dict[str, Outcome],
+                   originals: dict[str, tuple[str, bytes]]) -> None:
+        """ruff over every .py file nbhoist wrote; see RUFF_ARGS and ruff_verdict. In a
+        notebook's module nbhoist writes the lines written_lines finds and copies the rest; a
+        module a `%%writefile` cell wrote is copied whole; an `__init__.py` is nbhoist's."""
+        files = python_files(self.work)
+        diagnostics, error = run_ruff(files, self.work, self.timeout)
+        if error is not None:
+            self.violation(f"ruff over the modules: {error}")
+            return
+        self.summary.counts["ruff files"] = len(files)
+        notebook_of = {os.path.normpath(o.module): copy for copy, o in outcomes.items()
+                       if o.module is not None and o.module.endswith(".py")}
+        in_notebooks, in_writefiles = self.ruff_in_originals(outcomes, originals, notebook_of)
+        counters = {"user": self.summary.ruff_user, "star": self.summary.ruff_star,
+                    "nbhoist": self.summary.ruff_nbhoist}
+        texts: dict[str, str] = {}
+        written: dict[str, set[int]] = {}  # lines nbhoist wrote, by notebook module
+        for diagnostic in diagnostics:
+            path = os.path.normpath(str(diagnostic.get("filename")))
+            if path not in texts:
+                with open(path, encoding="utf-8", errors="replace", newline="") as f:
+                    texts[path] = f.read()
+                if path in notebook_of:
+                    written[path] = written_lines(texts[path])
+            text = reported_line(diagnostic, [texts[path]])
+            row = (diagnostic.get("location") or {}).get("row")
+            if os.path.basename(path) == "__init__.py":
+                copied, theirs = False, set()
+            elif path in notebook_of:
+                copied, theirs = row not in written[path], in_notebooks.get(notebook_of[path])
+            else:
+                copied, theirs = True, in_writefiles.get(_writefile_folder(path, in_writefiles))
+            code = diagnostic.get("code")
+            verdict = ruff_verdict(code, text, copied, theirs or set())
+            counters[verdict][code or "syntax error"] += 1
+            if verdict == "nbhoist":
+                source = notebook_of.get(path)
+                label = path + (f" (from {source})" if source else "")
+                self.violation(f"{label}: line {row}: ruff {code}: {diagnostic.get('message')}"
+                               f"\n      {(text or '').strip()}")
+
+    def ruff_in_originals(self, outcomes: dict[str, Outcome],
+                          originals: dict[str, tuple[str, bytes]], notebook_of: dict[str, str]
+                          ) -> tuple[dict[str, set[tuple[str, str]]],
+                                     dict[str, set[tuple[str, str]]]]:
+        """What ruff reports in the code the modules were copied from, as (code, line text)
+        pairs (see reported_pairs): by notebook copy for each original notebook that has a
+        module, and by package folder for the `%%writefile` cells that became modules there.
+        ruff reads copies in a temporary folder: the notebooks as ruff_notebook makes them,
+        and each cell's code after its `%%writefile` line as a .py file."""
+        with tempfile.TemporaryDirectory(prefix="nbhoist-ruff-") as temporary:
+            folder = os.path.realpath(temporary)  # as ruff names the files it checked
+            # A checked file → (notebook copy or package folder, the texts rows refer to).
+            sources: dict[str, tuple[str, list[str]]] = {}
+            for copy in sorted(set(notebook_of.values())):
+                data = originals[copy][1]
+                path = os.path.join(folder, f"{len(sources)}.ipynb")
+                with open(path, "wb") as f:
+                    f.write(ruff_notebook(data))
+                sources[path] = (copy, cell_sources(data))
+            for copy, outcome in sorted(outcomes.items()):
+                rows = [r for r in outcome.rows if r.verdict == "move" and r.writefile]
+                if not rows or outcome.module is None or copy not in originals:
+                    continue
+                package = os.path.normpath(outcome.module if not outcome.module.endswith(".py")
+                                           else os.path.dirname(outcome.module))
+                cells = cell_sources(originals[copy][1])
+                for row in rows:
+                    if 0 < row.cell <= len(cells):
+                        _, _, code = cells[row.cell - 1].partition("\n")
+                        path = os.path.join(folder, f"{len(sources)}.py")
+                        with open(path, "w", encoding="utf-8", newline="") as f:
+                            f.write(code)
+                        sources[path] = (package, [code])
+            diagnostics, error = run_ruff(sorted(sources), folder, self.timeout)
+            if error is not None:
+                self.violation(f"ruff over the original notebooks: {error}")
+            found: dict[str, list[Any]] = {}
+            for diagnostic in diagnostics:
+                path = os.path.normpath(str(diagnostic.get("filename")))
+                if path in sources:
+                    found.setdefault(path, []).append(diagnostic)
+        in_notebooks: dict[str, set[tuple[str, str]]] = {}
+        in_writefiles: dict[str, set[tuple[str, str]]] = {}
+        for path, diagnostics in found.items():
+            key, texts = sources[path]
+            into = in_notebooks if path.endswith(".ipynb") else in_writefiles
+            into.setdefault(key, set()).update(reported_pairs(diagnostics, texts))
+        return in_notebooks, in_writefiles
 
     def check_imports(self, outcomes: dict[str, Outcome]) -> None:
         """Every notebook module nbhoist wrote imports, from its package, with the modules
@@ -992,6 +1259,18 @@ def print_extract_summary(summary: ExtractSummary, out=sys.stdout) -> None:
           file=out)
     others = ", ".join(f"{count} {kind}" for kind, count in summary.pyflakes_others.most_common())
     print(f"pyflakes, other messages: {others or 'none'}", file=out)
+
+    def by_code(counter: Counter) -> str:
+        total = sum(counter.values())
+        codes = ", ".join(f"{count} {code}" for code, count in sorted(
+            counter.items(), key=lambda item: (-item[1], item[0])))
+        return f"{total} ({codes})" if total else "0"
+
+    print(f"ruff check --select E,F,I: {counts['ruff files']} files checked; violations in "
+          f"code copied from the notebooks, which ruff reports there too: "
+          f"{by_code(summary.ruff_user)}; nbhoist's: {by_code(summary.ruff_nbhoist)}", file=out)
+    if STAR_IMPORTS_BEING_FIXED:
+        print(f"ruff, star imports (being fixed): {by_code(summary.ruff_star)}", file=out)
     print(f"changed notebooks: {counts['cells compared']} cells kept (matched by id) compared, "
           f"{counts['invalid before and after']} invalid nbformat before and after", file=out)
     print(f"second run: {counts['second-run invocations']} invocations, "

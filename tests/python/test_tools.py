@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import unittest.mock
 from collections import Counter
 
 import ast_syntax
@@ -286,8 +287,8 @@ FAKE_NBHOIST = r"""
 import json, os, sys
 
 # A stand-in for `nbhoist extract --package hoisted PATH...`: hoists `f` out of notebooks
-# whose first cell defines it, writing a module with an unused import and dropping the
-# outputs of the second cell; it does it again on every run.
+# whose first cell defines it, writing a module with an unused import and the cell's code,
+# and dropping the outputs of the second cell; it does it again on every run.
 paths = sys.argv[4:]
 wrote = []
 for path in paths:
@@ -300,7 +301,7 @@ for path in paths:
     os.makedirs(package, exist_ok=True)
     module = os.path.join(package, "m.py")
     with open(module, "a") as f:
-        f.write("import os\n\n\ndef f():\n    pass\n")
+        f.write("import os\n\n\n" + "".join(nb["cells"][0]["source"]) + "\n")
     nb["cells"][0]["source"] = "from hoisted.m import f"
     nb["cells"][1]["outputs"] = []
     with open(path, "w") as f:
@@ -429,6 +430,59 @@ class ExtractCheckTest(unittest.TestCase):
         problems, _ = corpus_check.module_problems(source.split(b"\n", 1)[1], "m.py")
         self.assertEqual(len(problems), 4)
 
+    def test_written_lines(self):
+        module = ('"""Code hoisted from\nnb.ipynb\nby nbhoist.\n"""\n\nimport os\n'
+                  "from math import (\n    pi,\n    tau,\n)\n\n"
+                  "# Nbhoist's comment on the guards.\ntry:\n    import a\nexcept ImportError:\n"
+                  "    pass\ntry:\n    import b\nexcept ImportError:\n    pass\n"
+                  "try: import c\nexcept ImportError: import d\n\n"
+                  "# The user's comment.\nK = os.sep\n\n\ndef f():\n    import e\n")
+        self.assertEqual(sorted(corpus_check.written_lines(module)),
+                         [*range(1, 5), *range(6, 11), *range(12, 21)])
+        self.assertEqual(corpus_check.written_lines("x = (\n"), {1, 2})
+
+    def test_ruff_verdict(self):
+        theirs = {("E501", "    return 1  # long"), ("E701", "if x: y")}
+        verdict = corpus_check.ruff_verdict
+        # Trailing whitespace does not count: nbhoist drops it at the end of a block.
+        self.assertEqual(verdict("E501", "    return 1  # long  ", True, theirs), "user")
+        self.assertEqual(verdict("E501", "return 1  # long", True, theirs), "nbhoist")
+        self.assertEqual(verdict("E701", "    return 1  # long", True, theirs), "nbhoist")
+        self.assertEqual(verdict("E701", "if x: y", False, theirs), "nbhoist")
+        self.assertEqual(verdict(None, None, True, theirs), "nbhoist")
+        self.assertEqual(verdict("F405", "if x: y", True, {("F405", "if x: y")}), "star")
+        with unittest.mock.patch.object(corpus_check, "STAR_IMPORTS_BEING_FIXED", False):
+            self.assertEqual(verdict("F403", "from m import *", False, theirs), "nbhoist")
+            self.assertEqual(verdict("F405", "if x: y", True, {("F405", "if x: y")}),
+                             "nbhoist")
+
+    def test_reported_pairs(self):
+        notebook = json.dumps({"cells": [
+            {"cell_type": "markdown", "source": "# Title"},
+            {"cell_type": "code", "source": ["import os\r\n", "x = 1  \r\n", "y = 2"]},
+            {"cell_type": "code", "source": "z = 3"}]}).encode()
+        texts = corpus_check.cell_sources(notebook)
+        self.assertEqual(texts, ["# Title", "import os\r\nx = 1  \r\ny = 2", "z = 3"])
+        diagnostics = [{"code": "E501", "cell": 2, "location": {"row": 2, "column": 89}},
+                       {"code": "F401", "cell": 3, "location": {"row": 1, "column": 1}},
+                       {"code": None, "cell": 2, "location": {"row": 3, "column": 1}},
+                       {"code": "E701", "cell": 9, "location": {"row": 1, "column": 1}}]
+        self.assertEqual(corpus_check.reported_pairs(diagnostics, texts),
+                         {("E501", "x = 1"), ("F401", "z = 3")})
+        self.assertEqual(corpus_check.reported_pairs(
+            [{"code": "E741", "cell": None, "location": {"row": 2, "column": 1}}],
+            ["a = 1\nl = 2\n"]), {("E741", "l = 2")})
+
+    def test_ruff_notebook(self):
+        with_language = json.dumps({"cells": [],
+                                    "metadata": {"language_info": {"name": "python"}}}).encode()
+        self.assertEqual(corpus_check.ruff_notebook(with_language), with_language)
+        without = json.dumps({"cells": [], "metadata": {"kernelspec": {"name": "python3"}}})
+        self.assertEqual(json.loads(corpus_check.ruff_notebook(without.encode())),
+                         {"cells": [], "metadata": {"kernelspec": {"name": "python3"},
+                                                    "language_info": {"name": "python"}}})
+        self.assertEqual(corpus_check.ruff_notebook(b"not json"), b"not json")
+
     def test_scan_disagreements(self):
         def d(name, cell, verdict, reason=None, hint=None):
             return {"name": name, "kind": "function", "cell": cell, "line": 1,
@@ -508,7 +562,9 @@ class ExtractCheckTest(unittest.TestCase):
             corpus = os.path.join(folder, "corpus")
             os.makedirs(os.path.join(corpus, "sub"))
             hoists = os.path.join(corpus, "sub", "hoists.ipynb")
-            write_notebook(hoists, [("code", "def f():\n    pass"), ("code", "f()")])
+            # A line ruff finds too long, in the notebook and in the module.
+            write_notebook(hoists, [("code", f"def f():\n    return {'1' * 90!r}"),
+                                    ("code", "f()")])
             with open(hoists) as f:
                 nb = json.load(f)
             for i, cell in enumerate(nb["cells"]):
@@ -531,8 +587,13 @@ class ExtractCheckTest(unittest.TestCase):
         self.assertEqual(summary.counts["modules"], 1)
         self.assertEqual(summary.counts["moved function"], 1)
         self.assertEqual(summary.counts["second-run invocations"], 2)
+        self.assertEqual(summary.counts["ruff files"], 1)
+        self.assertEqual(summary.ruff_user, Counter(E501=1))
+        self.assertEqual(summary.ruff_nbhoist, Counter(F401=1))
         self.assertEqual(report.violations, [
             f"{hoisted_module} (from {hoists}): line 1: 'os' imported but unused\n"
+            "      import os",
+            f"{hoisted_module} (from {hoists}): line 1: ruff F401: `os` imported but unused\n"
             "      import os",
             f"{hoists}: cell 2 (id 'id1', now cell 2): outputs changed from "
             '[{"output_type": "stream", "name": "stdout", "text": "x"}] to []',

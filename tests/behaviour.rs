@@ -282,7 +282,14 @@ fn check_modules(python: &Path, package: &Path, allowed: &[String]) -> Vec<Strin
 fn check_ruff(python: &Path, dir: &Path, allowed: &[String]) -> Vec<String> {
     let ruff = python.with_file_name(format!("ruff{}", std::env::consts::EXE_SUFFIX));
     let output = match Command::new(&ruff)
-        .args(["check", "--select", "E,F,I", "--ignore", "E731", "--isolated"])
+        .args([
+            "check",
+            "--select",
+            "E,F,I",
+            "--ignore",
+            "E731",
+            "--isolated",
+        ])
         .arg("--no-cache")
         .args(["--output-format", "concise", PACKAGE])
         .current_dir(dir)

@@ -780,6 +780,20 @@ impl Rules<'_> {
         Ok(last)
     }
 
+    /// The first star import, among those `which` accepts, that may bind `name`.
+    fn first_star_binding(
+        &self,
+        name: &str,
+        which: impl Fn(StatementRef) -> bool,
+    ) -> Option<StatementRef> {
+        let names = &self.analysis.names;
+        names.star_imports.iter().copied().find(|&at| {
+            which(at)
+                && names.star_binding(&self.analysis.cells, at, name)
+                    != StarBinding::Stdlib(Bound::No)
+        })
+    }
+
     /// Adds an import. A `try`/`if` block of imports travels whole, so what its condition and
     /// handlers read travels with it (`if sys.version_info >= (3, 11):` needs `import sys`).
     fn add_import(
@@ -800,6 +814,14 @@ impl Rules<'_> {
                 cell: stopped.cell.number(),
             });
         }
+        // `from typing import Callable`, then `from collections.abc import *`: the notebook's
+        // name changes at the star import, the module's would not.
+        if let Some(star) = self.first_star_binding(name, |at| at > sites[0].at) {
+            return Err(StayReason::StarRebindsImport {
+                name: name.to_owned(),
+                cell: self.analysis.cells[star.code_cell].index.number(),
+            });
+        }
         candidate.needs.imports.insert(name.to_owned());
         let site = &sites[0];
         let stmt = statement(&self.analysis.cells, site.at);
@@ -810,12 +832,7 @@ impl Rules<'_> {
         // which one binds the name depends on how the block runs, and the module would have
         // the block alone.
         if !binds_on_every_path(std::slice::from_ref(stmt), name)
-            && let Some(&star) = self.analysis.names.star_imports.iter().find(|&&at| {
-                self.analysis
-                    .names
-                    .star_binding(&self.analysis.cells, at, name)
-                    != StarBinding::Stdlib(Bound::No)
-            })
+            && let Some(star) = self.first_star_binding(name, |_| true)
         {
             return Err(StayReason::StarOrBlock {
                 name: name.to_owned(),

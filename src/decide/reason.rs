@@ -233,6 +233,13 @@ pub(crate) enum StayReason {
         /// The cell of the import block.
         block: CellNumber,
     },
+    /// The definition reads an imported name that a later star import may bind again.
+    StarRebindsImport {
+        /// The name.
+        name: String,
+        /// The cell of the star import.
+        cell: CellNumber,
+    },
     /// The definition reads a name nothing defines.
     Undefined {
         /// The name.
@@ -511,6 +518,7 @@ impl StayReason {
             StayReason::FromStarImport { .. } => "from-star-import",
             StayReason::StarRebindsLater { .. } => "star-rebinds-later",
             StayReason::StarOrBlock { .. } => "star-or-block",
+            StayReason::StarRebindsImport { .. } => "star-rebinds-import",
             StayReason::Undefined { .. } => "undefined",
             StayReason::History { .. } => "history",
             StayReason::Dunder { .. } => "dunder",
@@ -555,7 +563,8 @@ impl StayReason {
             StayReason::StarShadowsBuiltin { .. }
             | StayReason::FromStarImport { .. }
             | StayReason::StarRebindsLater { .. }
-            | StayReason::StarOrBlock { .. } => Hint::ImportByName,
+            | StayReason::StarOrBlock { .. }
+            | StayReason::StarRebindsImport { .. } => Hint::ImportByName,
             StayReason::FailedImport { .. } | StayReason::AfterFailedImport { .. } => {
                 Hint::InstallAndRerun
             }
@@ -714,6 +723,9 @@ impl StayReason {
             ),
             StayReason::StarOrBlock { name, star, block } => format!(
                 "reads `{name}`, which the star import of cell {star} binds, or the import block of cell {block}, depending on how that block runs"
+            ),
+            StayReason::StarRebindsImport { name, cell } => format!(
+                "reads `{name}`, which the star import of cell {cell} may bind again after its import"
             ),
             StayReason::Undefined { name } => format!("reads `{name}`, which no cell defines"),
             StayReason::History { name } => {

@@ -196,6 +196,29 @@ fn a_standard_library_star_import_binds_what_it_exports() {
 }
 
 #[test]
+fn a_star_import_after_an_import_may_bind_its_name_again() {
+    stays(
+        &[
+            "from typing import Callable",
+            "from collections.abc import *",
+            "def f(x: Callable):\n    return x",
+        ],
+        "f",
+        "star-rebinds-import",
+    );
+    // `math` does not export `Callable`; a star import before the import does not matter.
+    moves(
+        &[
+            "from collections.abc import *",
+            "from typing import Callable",
+            "from math import *",
+            "def f(x: Callable):\n    return x",
+        ],
+        "f",
+    );
+}
+
+#[test]
 fn a_star_import_outside_the_standard_library_binds_what_nobody_knows() {
     stays(
         &[

@@ -39,8 +39,7 @@ runs ``BINARY extract --package hoisted`` over the copies in the same chunks, an
   user's, and only counted, when ruff reports the same code on a line with the same text in
   the original notebook (or, for a module a ``%%writefile`` cell wrote, in that cell's
   code); anywhere else (the docstring, imports and import guards nbhoist writes, its
-  ``__init__.py`` files, lines it rewrote) it fails. Star imports' F403 and F405 are counted
-  apart while STAR_IMPORTS_BEING_FIXED is set;
+  ``__init__.py`` files, lines it rewrote) it fails;
 * every notebook module imports from its package, in a fresh interpreter, with every module
   that is not installed replaced by a stub (tests/python/import_stubbed.py);
 * every changed notebook is valid nbformat if the original was, and every cell of the
@@ -709,12 +708,6 @@ RUFF_ARGS = ("check", "--select", "E,F,I", "--isolated", "--no-cache", "--exit-z
              "--output-format", "json")
 # A module star-imports only because nbhoist put the notebook's star import there, so F403
 # (the star import) and F405 (a name it may define) are nbhoist's wherever they are.
-STAR_IMPORT_CODES = ("F403", "F405")
-# The switch for star imports: nbhoist's star-import handling is being changed (standard-library
-# star imports become explicit imports; definitions that need another star import stay), and
-# until then their F403 and F405 are counted apart as "star imports (being fixed)" instead of
-# failing. Set it to False once that change is in (or delete it and its two uses).
-STAR_IMPORTS_BEING_FIXED = True
 
 
 def ruff_binary() -> str:
@@ -841,12 +834,9 @@ def _is_import_guard(stmt: ast.stmt) -> bool:
 
 def ruff_verdict(code: str | None, text: str | None, copied: bool,
                  theirs: set[tuple[str, str]]) -> str:
-    """Whose a ruff violation in a module is: "star" (a star import's, while
-    STAR_IMPORTS_BEING_FIXED), "user" (on a line copied from the notebook, where ruff reports
-    the same code on a line with the same text: theirs holds those (code, text) pairs) or
-    "nbhoist"."""
-    if code in STAR_IMPORT_CODES:
-        return "star" if STAR_IMPORTS_BEING_FIXED else "nbhoist"
+    """Whose a ruff violation in a module is: "user" (on a line copied from the notebook, where
+    ruff reports the same code on a line with the same text: theirs holds those (code, text)
+    pairs) or "nbhoist"."""
     if copied and code is not None and text is not None and (code, text.rstrip()) in theirs:
         return "user"
     return "nbhoist"
@@ -860,7 +850,6 @@ class ExtractSummary:
     pyflakes_others: Counter = field(default_factory=Counter)
     ruff_user: Counter = field(default_factory=Counter)  # by code
     ruff_nbhoist: Counter = field(default_factory=Counter)  # by code
-    ruff_star: Counter = field(default_factory=Counter)  # by code
     kept_in: str | None = None
 
 
@@ -1008,8 +997,7 @@ class ExtractCheck:
         notebook_of = {os.path.normpath(o.module): copy for copy, o in outcomes.items()
                        if o.module is not None and o.module.endswith(".py")}
         in_notebooks, in_writefiles = self.ruff_in_originals(outcomes, originals, notebook_of)
-        counters = {"user": self.summary.ruff_user, "star": self.summary.ruff_star,
-                    "nbhoist": self.summary.ruff_nbhoist}
+        counters = {"user": self.summary.ruff_user, "nbhoist": self.summary.ruff_nbhoist}
         texts: dict[str, str] = {}
         written: dict[str, set[int]] = {}  # lines nbhoist wrote, by notebook module
         for diagnostic in diagnostics:
@@ -1269,8 +1257,6 @@ def print_extract_summary(summary: ExtractSummary, out=sys.stdout) -> None:
     print(f"ruff check --select E,F,I: {counts['ruff files']} files checked; violations in "
           f"code copied from the notebooks, which ruff reports there too: "
           f"{by_code(summary.ruff_user)}; nbhoist's: {by_code(summary.ruff_nbhoist)}", file=out)
-    if STAR_IMPORTS_BEING_FIXED:
-        print(f"ruff, star imports (being fixed): {by_code(summary.ruff_star)}", file=out)
     print(f"changed notebooks: {counts['cells compared']} cells kept (matched by id) compared, "
           f"{counts['invalid before and after']} invalid nbformat before and after", file=out)
     print(f"second run: {counts['second-run invocations']} invocations, "

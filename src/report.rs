@@ -134,7 +134,21 @@ pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
                 hint: None,
             }))
             .collect();
-        rows.sort_by_key(|row| row.cell);
+        // The versions of a name defined several times go together, at the first one.
+        let first_cell = |name: &str| {
+            report
+                .definitions
+                .iter()
+                .filter(|d| d.name == name)
+                .map(|d| d.cell)
+                .min()
+        };
+        rows.sort_by_key(|row| {
+            let group = (row.kind != "%%writefile")
+                .then(|| first_cell(row.name))
+                .flatten();
+            (group.unwrap_or(row.cell), row.cell)
+        });
         let cell_width = rows
             .iter()
             .map(|r| r.cell.to_string().len())

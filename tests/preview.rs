@@ -78,6 +78,8 @@ fn summary_diff_and_json_snapshots() {
     for fixture in [
         "examples/analysis.ipynb",
         "tests/fixtures/behaviour/writefile_modules.ipynb",
+        // The last version of `clean` is imported where it stood.
+        "tests/fixtures/behaviour/rule_caller_of_versions_moves.ipynb",
     ] {
         let (dir, name) = copy_of(fixture);
         let (code, text) = nbhoist(

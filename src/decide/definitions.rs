@@ -44,6 +44,7 @@ pub(super) fn decide(
         })
         .collect();
     let (name_errors, future_unrun) = name_errors(analysis, execution);
+    let last_versions = last_versions(notebook, analysis);
     let rules = Rules {
         notebook,
         analysis,
@@ -51,6 +52,7 @@ pub(super) fn decide(
         definition_times,
         name_errors,
         future_unrun,
+        last_versions,
     };
     let candidates: Vec<Candidate> = (0..analysis.definitions.len())
         .map(|i| rules.examine(i))
@@ -91,6 +93,46 @@ struct Rules<'a> {
     name_errors: Vec<Option<NameErrorAt>>,
     /// `from __future__ import annotations` may not have run: its cell stops before it.
     future_unrun: bool,
+    /// Names defined several times with different code, only by definitions, with where the
+    /// last version is: it may move, imported in place, while the earlier ones stay.
+    last_versions: HashMap<String, StatementRef>,
+}
+
+/// Names bound only by top-level definitions, not all with the same code, whose last version's
+/// code is written once: where that last version is. A name also bound otherwise (assigned,
+/// imported, deleted, a loop variable), or whose last code is also an earlier version's, keeps
+/// every definition in the notebook.
+pub(super) fn last_versions(
+    notebook: &Notebook,
+    analysis: &Analysis,
+) -> HashMap<String, StatementRef> {
+    let names = &analysis.names;
+    let text = |at: StatementRef| {
+        let cell = &analysis.cells[at.code_cell];
+        &cell.text(notebook)[ruff_text_size::Ranged::range(statement(&analysis.cells, at))]
+    };
+    let mut last_versions = HashMap::new();
+    for definition in &analysis.definitions {
+        let sites = names.sites(&definition.name);
+        let Some(last) = sites.last() else {
+            continue;
+        };
+        if sites.len() < 2
+            || last.at != definition.at
+            || sites.iter().any(|site| site.kind != SiteKind::Definition)
+        {
+            continue;
+        }
+        let last_text = text(last.at);
+        let copies = sites
+            .iter()
+            .filter(|site| text(site.at) == last_text)
+            .count();
+        if copies == 1 {
+            last_versions.insert(definition.name.clone(), last.at);
+        }
+    }
+    last_versions
 }
 
 /// A statement that raises `NameError` when the notebook runs top to bottom, and so stops its
@@ -353,6 +395,15 @@ impl Rules<'_> {
         let cell = &self.analysis.cells[definition.at.code_cell];
         let stmt = definition.statement(&self.analysis.cells);
         let name = definition.name.as_str();
+        // An earlier version stays whatever it does: it runs in the notebook as before.
+        if let Some(&last) = self.last_versions.get(name)
+            && last != definition.at
+        {
+            return Err(StayReason::EarlierVersion {
+                name: name.to_owned(),
+                last: self.cell_of(last),
+            });
+        }
         if let Some(magic) = &cell.magic {
             return Err(StayReason::MagicCell {
                 magic: magic.name().to_owned(),
@@ -447,6 +498,16 @@ impl Rules<'_> {
             }
         }
         for (name, _, _) in &time.reads {
+            // In the module, only the last version exists, and only after its place.
+            if let Some(&last) = self.last_versions.get(name.as_str())
+                && last >= definition.at
+            {
+                return Err(StayReason::SeesEarlierVersion {
+                    name: name.to_string(),
+                    cell: definition.cell.number(),
+                    last: self.cell_of(last),
+                });
+            }
             if let Some(site) = names.sites(name).first()
                 && site.at >= definition.at
             {
@@ -599,6 +660,9 @@ impl Rules<'_> {
                 broken: self.analysis.cells[other.at.code_cell].has_syntax_error,
             });
         }
+        if self.last_versions.contains_key(name) {
+            return Ok(());
+        }
         let mut texts = sites.iter().map(|site| self.statement_text(site.at));
         let mut cells: Vec<_> = sites.iter().map(|site| site.cell.number()).collect();
         cells.dedup();
@@ -674,6 +738,11 @@ impl Rules<'_> {
             || self.name_errors[at.code_cell]
                 .as_ref()
                 .is_some_and(|error| error.statement <= at.statement)
+    }
+
+    /// The number of the cell of a statement.
+    fn cell_of(&self, at: StatementRef) -> crate::position::CellNumber {
+        self.analysis.cells[at.code_cell].index.number()
     }
 
     fn statement_text(&self, at: StatementRef) -> &str {
@@ -868,6 +937,26 @@ impl Rules<'_> {
             return Ok(());
         }
         let site = &self.analysis.names.sites(name)[0];
+        // Computed in the module after the last version of what it runs, it must not run an
+        // earlier one in the notebook.
+        let runs = self.execution.runs().iter().find(|(at, _)| *at == site.at);
+        let earlier = runs
+            .into_iter()
+            .flat_map(|(_, run)| &run.uses)
+            .find_map(|(used, _)| {
+                let last = *self.last_versions.get(used.as_str())?;
+                (last > site.at).then_some((used, last))
+            });
+        if let Some((used, last)) = earlier {
+            return Err(StayReason::DependsOn {
+                name: name.to_owned(),
+                because: Box::new(StayReason::SeesEarlierVersion {
+                    name: used.to_string(),
+                    cell: site.cell.number(),
+                    last: self.cell_of(last),
+                }),
+            });
+        }
         for read in &self.analysis.reads(site.at).reads {
             // `type Tree = int | list[Tree]`
             if read.name.as_str() == name {
@@ -995,9 +1084,37 @@ impl Rules<'_> {
                     continue;
                 };
                 let site = definition.at;
-                let used = first_use.get(definition.name.as_str()).copied();
+                // Before the last version of a name, code runs an earlier one.
+                let last_version = self.last_versions.get(definition.name.as_str()) == Some(&site);
+                let from = if last_version {
+                    site
+                } else {
+                    StatementRef {
+                        code_cell: 0,
+                        statement: 0,
+                    }
+                };
+                let used = runs
+                    .iter()
+                    .filter(|(at, _)| *at >= from && !cut.contains(at))
+                    .find(|(_, run)| run.uses.iter().any(|(name, _)| *name == definition.name))
+                    .map(|(at, _)| *at);
                 let mut reason = None;
+                // In the package it sees the last version of every name it uses: nothing may
+                // run it before that version is defined.
                 if let Some(used) = used {
+                    reason = needs.definitions.iter().find_map(|name| {
+                        let last = *self.last_versions.get(name.as_str())?;
+                        (used < last).then(|| StayReason::SeesEarlierVersion {
+                            name: name.clone(),
+                            cell: cell_of(used),
+                            last: cell_of(last),
+                        })
+                    });
+                }
+                if let Some(used) = used
+                    && reason.is_none()
+                {
                     // The star import that binds a name it needs, not just the first one.
                     let last_star = needs.star.values().max().copied();
                     let late = std::iter::once(&definition.name)
@@ -1269,16 +1386,19 @@ fn stateful_call(call: &Call, analysis: &Analysis) -> Option<String> {
 /// of any of its copies is every copy's.
 fn propagate(analysis: &Analysis, candidates: &[Candidate]) -> Vec<Verdict> {
     let name = |i: usize| analysis.definitions[i].name.as_str();
+    // An earlier version stays without keeping the last one, or what uses it.
+    let earlier =
+        |candidate: &Candidate| matches!(candidate.own, Some(StayReason::EarlierVersion { .. }));
     let mut stays: HashMap<&str, StayReason> = HashMap::new();
     for (i, candidate) in candidates.iter().enumerate() {
-        if let Some(reason) = &candidate.own {
+        if let Some(reason) = candidate.own.as_ref().filter(|_| !earlier(candidate)) {
             stays.entry(name(i)).or_insert_with(|| reason.clone());
         }
     }
     loop {
         let mut changed = false;
         for (i, candidate) in candidates.iter().enumerate() {
-            if stays.contains_key(name(i)) {
+            if stays.contains_key(name(i)) || earlier(candidate) {
                 continue;
             }
             let staying = candidate
@@ -1301,6 +1421,7 @@ fn propagate(analysis: &Analysis, candidates: &[Candidate]) -> Vec<Verdict> {
     let by_name: HashMap<&str, &Candidate> = candidates
         .iter()
         .enumerate()
+        .filter(|(_, c)| !earlier(c))
         .map(|(i, c)| (name(i), c))
         .collect();
     candidates

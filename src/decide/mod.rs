@@ -152,6 +152,10 @@ pub(crate) struct Moving {
     /// Statements cut out of the notebook: every copy of a moved definition, and the
     /// constants.
     pub(crate) cut: Vec<StatementRef>,
+    /// The last versions of names defined several times: each is replaced, where it stands, by
+    /// an import of it, so that the name changes value where it did. The import cell does not
+    /// import them.
+    pub(crate) in_place: Vec<(StatementRef, String)>,
     /// Constants written to the module, in notebook order.
     pub(crate) constants: Vec<StatementRef>,
     /// Definitions written to the module, in notebook order.
@@ -217,7 +221,15 @@ impl Moving {
                 continue;
             };
             let at = definition.at;
-            moving.cut.push(at);
+            let earlier = |(other, verdict): (&crate::analysis::Definition, &Verdict)| {
+                other.name == definition.name
+                    && matches!(verdict, Verdict::Stay(StayReason::EarlierVersion { .. }))
+            };
+            if analysis.definitions.iter().zip(verdicts).any(earlier) {
+                moving.in_place.push((at, definition.name.clone()));
+            } else {
+                moving.cut.push(at);
+            }
             if !seen.insert(definition.name.clone()) {
                 continue;
             }
@@ -256,10 +268,11 @@ impl Moving {
         moving
     }
 
-    /// The first cell anything is cut from.
+    /// The first cell anything is cut from, or imported in place in.
     fn first_cut(&self, analysis: &Analysis) -> Option<CellIndex> {
         self.cut
             .iter()
+            .chain(self.in_place.iter().map(|(at, _)| at))
             .map(|at| analysis.cells[at.code_cell].index)
             .min()
     }
@@ -335,6 +348,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         break (moving, import_cell);
     };
     let mut moving = moving;
+    settle_earlier_versions(analysis, &mut verdicts);
     mark_unverified(notebook, analysis, &writefiles, &mut moving);
     let autoreload = if analysis.uses_autoreload {
         Autoreload::Notebook
@@ -349,6 +363,23 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         moving,
         import_cell,
         autoreload,
+    }
+}
+
+/// An earlier version says the last one moves only when it does; otherwise it stays for the
+/// last one's reason, as every definition of a name shares one verdict.
+fn settle_earlier_versions(analysis: &Analysis, verdicts: &mut [Verdict]) {
+    for i in 0..verdicts.len() {
+        let Verdict::Stay(StayReason::EarlierVersion { name, .. }) = &verdicts[i] else {
+            continue;
+        };
+        let last = analysis
+            .definitions
+            .iter()
+            .rposition(|definition| &definition.name == name);
+        if let Some(Verdict::Stay(reason)) = last.map(|last| verdicts[last].clone()) {
+            verdicts[i] = Verdict::Stay(reason);
+        }
     }
 }
 

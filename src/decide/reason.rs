@@ -15,6 +15,24 @@ pub(crate) enum StayReason {
         /// Every cell that defines it.
         cells: Vec<CellNumber>,
     },
+    /// An earlier version of a name whose last definition, with other code, moves: it stays,
+    /// so that what runs before the last version still sees it.
+    EarlierVersion {
+        /// The definition's name.
+        name: String,
+        /// The cell of the last version.
+        last: CellNumber,
+    },
+    /// Hoisted, it would see the last version of a name defined several times, but it runs
+    /// (or is defined) before that version, where the notebook sees an earlier one.
+    SeesEarlierVersion {
+        /// The name defined several times.
+        name: String,
+        /// The cell where it runs, or is defined, before the last version.
+        cell: CellNumber,
+        /// The cell of the last version.
+        last: CellNumber,
+    },
     /// The name is also bound by something other than a definition.
     Rebound {
         /// The definition's name.
@@ -450,11 +468,19 @@ pub(crate) enum Hint {
     RunWithoutErrors,
     /// For a name that may be unbound when it is read.
     BindFirst,
+    /// For an earlier version of a name whose last version moves.
+    DeleteEarlierVersion {
+        /// The cell of the last version.
+        last: CellNumber,
+    },
 }
 
 impl fmt::Display for Hint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Hint::DeleteEarlierVersion { last } => {
+                return write!(f, "delete it once nothing before cell {last} needs it");
+            }
             Hint::PassAsParameter => "pass it as a parameter to hoist this function",
             Hint::KeepOneVersion => "keep one version, or rename the other",
             Hint::ReturnNewValue => "return the new value instead",
@@ -482,6 +508,8 @@ impl StayReason {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             StayReason::Redefined { .. } => "redefined",
+            StayReason::EarlierVersion { .. } => "earlier-version",
+            StayReason::SeesEarlierVersion { .. } => "sees-earlier-version",
             StayReason::Rebound { .. } => "rebound",
             StayReason::Global { .. } => "global",
             StayReason::SyntaxError { .. } => "syntax-error",
@@ -547,6 +575,7 @@ impl StayReason {
             | StayReason::NeverBound { .. }
             | StayReason::AfterMissingImport { .. } => Hint::RunWithoutErrors,
             StayReason::Global { .. } => Hint::ReturnNewValue,
+            StayReason::EarlierVersion { last, .. } => Hint::DeleteEarlierVersion { last: *last },
             StayReason::MaybeUnbound { .. } => Hint::BindFirst,
             StayReason::SyntaxError { .. } => Hint::FixSyntaxError,
             StayReason::Reformatted { .. } => Hint::TidyCell,
@@ -579,6 +608,12 @@ impl StayReason {
                 [cell] => format!("is defined more than once in cell {cell} with different code"),
                 _ => format!("is defined in cells {} with different code", and_list(cells)),
             },
+            StayReason::EarlierVersion { name, last } => {
+                format!("is an earlier version of `{name}` (cell {last}), which moves")
+            }
+            StayReason::SeesEarlierVersion { name, cell, last } => format!(
+                "would see the last version of `{name}` (cell {last}) in the package, but runs in cell {cell}, before that, where the notebook has an earlier one"
+            ),
             StayReason::Rebound {
                 cell,
                 how,

@@ -55,12 +55,68 @@ fn stays(cells: &[&str], name: &str, code: &str) {
 fn bound_once_or_by_the_same_code() {
     moves(&["def f():\n    return 1", "def f():\n    return 1"], "f");
     stays(
-        &["def f():\n    return 1", "def f():\n    return 2"],
+        &["def f():\n    return 1", "def f():\n    return 2", "f = 2"],
         "f",
-        "redefined",
+        "rebound",
     );
     stays(&["def f():\n    return 1", "f = 3"], "f", "rebound");
     stays(&["def f():\n    return 1", "del f"], "f", "rebound");
+}
+
+#[test]
+fn the_last_version_of_a_redefined_name_moves() {
+    let v1 = "def clean(s):\n    return s.strip()";
+    let v2 = "def clean(s):\n    return s.strip().lower()";
+    let all = verdicts(&[v1, "print(clean(' A '))", v2, "print(clean(' A '))"]);
+    assert_eq!(all[1], "clean: move", "{all:?}");
+    assert!(
+        all[0].starts_with("clean: stay (earlier-version)"),
+        "{all:?}"
+    );
+    // The same code again after the last version: both copies of it would be one object.
+    let all = verdicts(&[v1, v2, v1]);
+    assert!(all.iter().all(|v| v.contains("(redefined)")), "{all:?}");
+    // Bound otherwise too: everything stays, as before.
+    let all = verdicts(&[v1, v2, "clean = str.strip"]);
+    assert!(all.iter().all(|v| v.contains("(rebound)")), "{all:?}");
+    // The last version staying keeps the earlier ones for its reason.
+    let all = verdicts(&[v1, "x = 1\nx += 1", "def clean(s):\n    return s * x"]);
+    assert!(
+        all.iter().all(|v| v.contains("(reads-variable)")),
+        "{all:?}"
+    );
+    // An earlier version that reads a notebook variable stays alone.
+    let all = verdicts(&["x = 1\nx += 1", "def clean(s):\n    return s * x", v2]);
+    assert_eq!(all[1], "clean: move", "{all:?}");
+    // A default reading the earlier version would not exist in the module.
+    let all = verdicts(&[v1, "def clean(s, old=clean):\n    return old(s).lower()"]);
+    assert!(
+        all.iter().all(|v| v.contains("(sees-earlier-version)")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn a_caller_of_a_redefined_name_moves_only_when_it_runs_after_the_last_version() {
+    let v1 = "def clean(s):\n    return s.strip()";
+    let v2 = "def clean(s):\n    return s.strip().lower()";
+    let caller = "def shout(s):\n    return clean(s) + '!'";
+    moves(&[v1, caller, v2, "print(shout(' A '))"], "shout");
+    stays(
+        &[v1, caller, "print(shout(' A '))", v2, "print(shout(' A '))"],
+        "shout",
+        "sees-earlier-version",
+    );
+    // Decorating with it between the versions uses the earlier one.
+    stays(
+        &[v1, "@clean\ndef g(s):\n    return s", v2],
+        "g",
+        "sees-earlier-version",
+    );
+    // A constant built between the versions holds the earlier one.
+    let g = "def g():\n    return H[0](' a ')";
+    stays(&[v1, "H = [clean]", g, v2], "g", "depends-on");
+    moves(&[v1, v2, "H = [clean]", g], "g");
 }
 
 #[test]

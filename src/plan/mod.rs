@@ -75,7 +75,8 @@ pub(crate) fn plan_notebook(
     };
     let rewrites = import_edits(notebook, analysis, writes, &options.parent);
     let moving = decisions.import_cell.map(|_| &decisions.moving);
-    plan.edits = cell_edits(notebook, analysis, moving, writes, &rewrites);
+    let dotted = format!("{}.{module}", options.parent);
+    plan.edits = cell_edits(notebook, analysis, moving, writes, &rewrites, &dotted);
     if let Some(position) = decisions.import_cell {
         let moving = &decisions.moving;
         plan.module_text = Some(module_text(
@@ -89,14 +90,22 @@ pub(crate) fn plan_notebook(
         ));
         // Every moved name comes back, constants too: the notebook may read them where no
         // analysis can see (`%time f(X)`, `!echo {X}`, `eval("X")`).
-        let imported: Vec<String> = moving.items.iter().map(|item| item.name.clone()).collect();
-        plan.edits.push(CellEdit::InsertCode {
-            before: position,
-            source: import_cell(module, &imported, decisions.autoreload, options),
-            id: notebook
-                .uses_cell_ids()
-                .then(|| fresh_cell_id(notebook, module)),
-        });
+        // A last version is imported where it stood, not here.
+        let imported: Vec<String> = moving
+            .items
+            .iter()
+            .map(|item| item.name.clone())
+            .filter(|name| !moving.in_place.iter().any(|(_, n)| n == name))
+            .collect();
+        if let Some(source) = import_cell(module, &imported, decisions.autoreload, options) {
+            plan.edits.push(CellEdit::InsertCode {
+                before: position,
+                source,
+                id: notebook
+                    .uses_cell_ids()
+                    .then(|| fresh_cell_id(notebook, module)),
+            });
+        }
         plan.exports = moving
             .items
             .iter()
@@ -362,8 +371,16 @@ fn cell_edits(
     moving: Option<&Moving>,
     writes: &WriteFiles,
     rewrites: &ImportEdits,
+    dotted: &str,
 ) -> Vec<CellEdit> {
     let mut by_cell = rewrites.clone();
+    for (at, name) in moving.iter().flat_map(|moving| &moving.in_place) {
+        let range = statement(&analysis.cells, *at).range();
+        by_cell.entry(at.code_cell).or_default().push((
+            range.into(),
+            emit::from_import(dotted, std::slice::from_ref(name)),
+        ));
+    }
     let mut cut: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     for at in moving.iter().flat_map(|moving| &moving.cut) {
         let (_, range) = block(notebook, analysis, *at);
@@ -442,13 +459,14 @@ fn keep_quiet(
     Some((end..end, ";".to_owned()))
 }
 
-/// The new cell: autoreload (unless the notebook has it or it is off) and the import.
+/// The new cell: autoreload (unless the notebook has it or it is off) and the import; `None`
+/// when it would be empty, every moved name being imported in place.
 fn import_cell(
     module: &str,
     names: &[String],
     autoreload: Autoreload,
     options: &ExtractOptions,
-) -> String {
+) -> Option<String> {
     let mut lines = Vec::new();
     let dotted = format!("{}.{module}", options.parent);
     if options.autoreload && autoreload == Autoreload::Explicit {
@@ -463,8 +481,10 @@ fn import_cell(
         .into_iter()
         .map(|(name, ())| name)
         .collect();
-    lines.push(emit::from_import(&dotted, &sorted));
-    lines.join("\n")
+    if !sorted.is_empty() {
+        lines.push(emit::from_import(&dotted, &sorted));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// A cell id that no cell of the notebook has yet, like the 8 hex digits Jupyter writes, but

@@ -1153,7 +1153,13 @@ impl Rules<'_> {
                             .filter(|read| read.when == ReadTime::Deferred)
                             .find_map(|read| {
                                 let name = read.name.as_str();
-                                let at = first_site(name).or_else(|| needs.star.get(name).copied());
+                                // The module has only the last version of a name.
+                                let at = self
+                                    .last_versions
+                                    .get(name)
+                                    .copied()
+                                    .or_else(|| first_site(name))
+                                    .or_else(|| needs.star.get(name).copied());
                                 at.filter(|&at| at > used).map(|at| (name, at))
                             })
                             .map(|late| (used, late))
@@ -1165,6 +1171,14 @@ impl Rules<'_> {
                             constant: constant.clone(),
                             used: cell_of(used),
                             bound: cell_of(bound),
+                        });
+                    } else if let Some((used, (name, at))) = late
+                        && self.last_versions.contains_key(name)
+                    {
+                        reason = Some(StayReason::SeesEarlierVersion {
+                            name: name.to_owned(),
+                            cell: cell_of(used),
+                            last: cell_of(at),
                         });
                     } else if let Some((used, (name, at))) = late {
                         reason = Some(StayReason::UsedTooEarly {

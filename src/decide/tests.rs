@@ -117,6 +117,15 @@ fn a_caller_of_a_redefined_name_moves_only_when_it_runs_after_the_last_version()
     let g = "def g():\n    return H[0](' a ')";
     stays(&[v1, "H = [clean]", g, v2], "g", "depends-on");
     moves(&[v1, v2, "H = [clean]", g], "g");
+    // A lambda calling it, used between the versions, would call the last one.
+    let g = "def g(s):\n    return f(s)";
+    let lambda = "f = lambda s: clean(s)";
+    stays(
+        &[v1, lambda, g, "print(f(' a '))", v2],
+        "g",
+        "sees-earlier-version",
+    );
+    moves(&[v1, lambda, g, v2, "print(f(' a '))"], "g");
 }
 
 #[test]

@@ -1097,7 +1097,11 @@ impl Rules<'_> {
                 let used = runs
                     .iter()
                     .filter(|(at, _)| *at >= from && !cut.contains(at))
-                    .find(|(_, run)| run.uses.iter().any(|(name, _)| *name == definition.name))
+                    .find(|(_, run)| {
+                        run.uses.iter().any(|(name, _)| *name == definition.name)
+                            || (evaluates_annotations(run)
+                                && annotation_names.contains(definition.name.as_str()))
+                    })
                     .map(|(at, _)| *at);
                 let mut reason = None;
                 // In the package it sees the last version of every name it uses: nothing may

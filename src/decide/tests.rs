@@ -1280,3 +1280,15 @@ fn postponed_annotations_are_not_read_when_defined() {
     // Evaluated when defined, without the future import: `NameError`.
     stays(&["def f(rows: Iterable):\n    return 1"], "f", "undefined");
 }
+
+#[test]
+fn evaluating_annotations_reads_what_they_name() {
+    stays(
+        &[
+            "import typing\n\ndef f(x: 'Point'):\n    return x\n\ntry:\n    print(typing.get_type_hints(f))\nexcept NameError as e:\n    print('unresolved:', e)",
+            "class Point:\n    pass",
+        ],
+        "Point",
+        "used-too-early",
+    );
+}

@@ -34,6 +34,7 @@
 use std::collections::HashSet;
 
 use ruff_python_ast::name::Name;
+use ruff_python_ast::statement_visitor::{self, StatementVisitor};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
     self as ast, Comprehension, ExceptHandler, Expr, ExprContext, Mod, Parameters, Pattern, Stmt,
@@ -243,12 +244,34 @@ pub fn call_reads(stmt: &Stmt, opts: ScopeOptions) -> ModuleReads {
 pub fn module_bindings(stmt: &Stmt) -> Vec<Binding> {
     let mut binder = Binder::new(false);
     binder.visit_stmt(stmt);
-    let mut resolver = Resolver::new(ScopeOptions::default());
-    resolver.visit_stmt(stmt);
     let mut bindings = binder.bindings;
-    bindings.extend(resolver.finish().1);
+    // Resolving the whole statement costs as much as `module_reads`, and only finds bindings
+    // made under a `global` declaration, which few statements have.
+    if declares_global(stmt) {
+        let mut resolver = Resolver::new(ScopeOptions::default());
+        resolver.visit_stmt(stmt);
+        bindings.extend(resolver.finish().1);
+    }
     bindings.sort_by_key(|binding| binding.range.start());
     bindings
+}
+
+/// Whether a `global` statement appears anywhere in `stmt` (statements never sit inside
+/// expressions, so the statements are all there is to look at).
+fn declares_global(stmt: &Stmt) -> bool {
+    struct Finder(bool);
+    impl<'a> StatementVisitor<'a> for Finder {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::Global(_) => self.0 = true,
+                _ if !self.0 => statement_visitor::walk_stmt(self, stmt),
+                _ => {}
+            }
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_stmt(stmt);
+    finder.0
 }
 
 /// Whether `name` is a plain Python builtin (`len`, `ValueError`, `ExceptionGroup`, ...).

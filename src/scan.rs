@@ -15,7 +15,7 @@ use crate::position::CellNumber;
 /// Reads a notebook from disk.
 pub(crate) fn read_notebook(path: &Path) -> Result<Notebook, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::new(path, ErrorKind::Io(source)))?;
-    Notebook::parse_bytes(&bytes).map_err(|source| Error::new(path, source))
+    Notebook::parse_bytes(bytes).map_err(|source| Error::new(path, source))
 }
 
 /// The decisions about one notebook, as reported to the user (`--format json` serialises it

@@ -92,7 +92,7 @@ fn error_fixtures_are_refused_with_clear_messages() {
             .find(|(fixture, _)| *fixture == name)
             .unwrap_or_else(|| panic!("{name}: no expected message in ERRORS"))
             .1;
-        let error = Notebook::parse_bytes(&bytes).expect_err(&name);
+        let error = Notebook::parse_bytes(bytes).expect_err(&name);
         assert_eq!(error.to_string(), expected, "{name}");
         assert_eq!(error.is_skip(), name == "error_r_kernel", "{name}");
         seen.insert(name);

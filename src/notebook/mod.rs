@@ -205,8 +205,10 @@ impl Notebook {
     }
 
     /// Parse notebook bytes, reporting invalid UTF-8 as a [`ReadError`]. Never panics.
-    pub fn parse_bytes(bytes: &[u8]) -> Result<Notebook, ReadError> {
-        read::parse_bytes(bytes, true)
+    ///
+    /// Given a `Vec<u8>` (a file as read), the notebook keeps it as its text without a copy.
+    pub fn parse_bytes(bytes: impl Into<Vec<u8>>) -> Result<Notebook, ReadError> {
+        read::parse_bytes(bytes.into(), true)
     }
 
     /// Like [`Notebook::parse`], but accepts notebooks of any kernel language.

@@ -111,11 +111,11 @@ pub enum CellProblem {
 }
 
 /// Parses file bytes, locating invalid UTF-8 by line and column.
-pub(super) fn parse_bytes(bytes: &[u8], require_python: bool) -> Result<Notebook, ReadError> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => parse(text.to_owned(), require_python),
+pub(super) fn parse_bytes(bytes: Vec<u8>, require_python: bool) -> Result<Notebook, ReadError> {
+    match String::from_utf8(bytes) {
+        Ok(text) => parse(text, require_python),
         Err(error) => {
-            let valid = &bytes[..error.valid_up_to()];
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
             let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             Err(ReadError::InvalidUtf8 {
                 line: valid[..line_start].iter().filter(|&&b| b == b'\n').count() + 1,
@@ -157,8 +157,12 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
     };
     let nbformat = nbformat.ok_or(malformed("missing \"nbformat\""))?;
 
-    let language = top.get("metadata").and_then(kernel_language);
-    let python_version = top.get("metadata").and_then(python_version);
+    // Metadata we cannot read is not our business: treat it as "nothing declared".
+    let metadata = top
+        .get("metadata")
+        .and_then(|metadata| serde_json::from_str::<Object<'_>>(metadata.get()).ok());
+    let language = metadata.as_ref().and_then(kernel_language);
+    let python_version = metadata.as_ref().and_then(python_version);
     if require_python
         && let Some(language) = &language
         && !is_python(language)
@@ -171,18 +175,24 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
     if !cells_raw.get().starts_with('[') {
         return Err(malformed("\"cells\" is not a list"));
     }
-    let cell_values: Vec<&RawValue> =
-        serde_json::from_str(cells_raw.get()).map_err(|_| malformed("\"cells\" is not a list"))?;
-    let cells = cell_values
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            read_cell(&text, CellIndex(i), raw).map_err(|problem| ReadError::MalformedCell {
-                cell: CellIndex(i).number(),
-                problem,
-            })
-        })
-        .collect::<Result<Vec<Cell>, ReadError>>()?;
+    let (objects, complete) = read_cell_objects(cells_raw);
+    let malformed_cell = |i: usize| {
+        move |problem| ReadError::MalformedCell {
+            cell: CellIndex(i).number(),
+            problem,
+        }
+    };
+    let mut cells = Vec::with_capacity(objects.len());
+    // Where the next cell object is looked for: past the array's `[`, then past each cell.
+    let mut after = span(&text, cells_raw).start + 1;
+    for (i, object) in objects.iter().enumerate() {
+        let cell_span = object_span(&text, after, object);
+        after = cell_span.end;
+        cells.push(read_cell(&text, CellIndex(i), object, cell_span).map_err(malformed_cell(i))?);
+    }
+    if !complete {
+        return Err(malformed_cell(objects.len())(CellProblem::NotAnObject));
+    }
 
     let mut shapes = cells
         .iter()
@@ -260,9 +270,7 @@ fn invalid_json(body: &str, error: &serde_json::Error) -> ReadError {
 }
 
 /// The kernel language declared in the notebook metadata, if any.
-fn kernel_language(metadata: &RawValue) -> Option<String> {
-    // Metadata we cannot read is not our business: treat it as "no language declared".
-    let metadata = serde_json::from_str::<Object<'_>>(metadata.get()).ok()?;
+fn kernel_language(metadata: &Object<'_>) -> Option<String> {
     let member = |object: &str, key: &str| {
         let object = serde_json::from_str::<Object<'_>>(metadata.get(object)?.get()).ok()?;
         let value = serde_json::from_str::<String>(object.get(key)?.get()).ok()?;
@@ -272,8 +280,7 @@ fn kernel_language(metadata: &RawValue) -> Option<String> {
 }
 
 /// The Python version the kernel reported (`language_info.version`, `"3.11.7"` → 3.11).
-fn python_version(metadata: &RawValue) -> Option<PythonVersion> {
-    let metadata = serde_json::from_str::<Object<'_>>(metadata.get()).ok()?;
+fn python_version(metadata: &Object<'_>) -> Option<PythonVersion> {
     let info = serde_json::from_str::<Object<'_>>(metadata.get("language_info")?.get()).ok()?;
     let version = serde_json::from_str::<String>(info.get("version")?.get()).ok()?;
     let mut parts = version.trim().split('.');
@@ -292,13 +299,65 @@ fn is_python(language: &str) -> bool {
     })
 }
 
-/// Reads one cell; `raw` must borrow from `text`.
-fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellProblem> {
-    if !raw.get().starts_with('{') {
-        return Err(CellProblem::NotAnObject);
+/// The members of each cell of a `cells` array, read in one pass, and whether every element
+/// was read: reading stops at the first one that is not an object (or whose keys are not
+/// text), which is then the cell at index `objects.len()`.
+///
+/// The array was already checked to be JSON (see [`read_top_level`]), so only the elements
+/// themselves can fail here.
+fn read_cell_objects(cells: &RawValue) -> (Vec<Object<'_>>, bool) {
+    struct Elements<'a, 'v>(&'v mut Vec<Object<'a>>);
+    impl<'de> Visitor<'de> for Elements<'de, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of JSON objects")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(object) = seq.next_element::<Object<'de>>()? {
+                self.0.push(object);
+            }
+            Ok(())
+        }
     }
-    let object =
-        serde_json::from_str::<Object<'_>>(raw.get()).map_err(|_| CellProblem::NotAnObject)?;
+    let mut objects = Vec::new();
+    let mut deserializer = serde_json::Deserializer::from_str(cells.get());
+    let complete = (&mut deserializer)
+        .deserialize_seq(Elements(&mut objects))
+        .is_ok();
+    (objects, complete)
+}
+
+/// The byte range of a cell object (`{` through `}`) in `text`, the first object at or after
+/// `from`. Reading the array member by member leaves no raw value for the object itself, but
+/// only whitespace and a comma can come before its `{`, and only whitespace between its last
+/// member and its `}`.
+fn object_span(text: &str, from: usize, object: &Object<'_>) -> std::ops::Range<usize> {
+    let bytes = text.as_bytes();
+    let skip = |mut at: usize| {
+        while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r' | b',')) {
+            at += 1;
+        }
+        at
+    };
+    let start = skip(from);
+    debug_assert_eq!(bytes.get(start), Some(&b'{'), "cell object start");
+    let last = object
+        .0
+        .last()
+        .map_or(start + 1, |(_, value)| span(text, value).end);
+    let end = skip(last);
+    debug_assert_eq!(bytes.get(end), Some(&b'}'), "cell object end");
+    start..end + 1
+}
+
+/// Reads one cell from its members; `object` must borrow from `text`, where the cell is at
+/// `cell_span`.
+fn read_cell(
+    text: &str,
+    index: CellIndex,
+    object: &Object<'_>,
+    cell_span: std::ops::Range<usize>,
+) -> Result<Cell, CellProblem> {
     let cell_type = object
         .get("cell_type")
         .ok_or(CellProblem::MissingCellType)?;
@@ -338,18 +397,14 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
         })
     };
     let carries_data = not_empty("outputs") || not_empty("attachments");
-    // Saved outputs tell whether an import failed when the notebook last ran; a plain text
-    // search of the raw outputs is enough, and parses nothing.
-    let import_failed = object.get("outputs").is_some_and(|outputs| {
-        let outputs = outputs.get();
-        outputs.contains("\"ename\"")
-            && (outputs.contains("\"ModuleNotFoundError\"") || outputs.contains("\"ImportError\""))
-    });
+    // Saved outputs tell whether the cell raised, and whether an import failed, when the
+    // notebook last ran; a plain text search of the raw outputs is enough, and parses nothing.
+    let outputs = object.get("outputs").map_or("", |outputs| outputs.get());
+    let error_output = outputs.contains("\"ename\"");
+    let import_failed = error_output
+        && (outputs.contains("\"ModuleNotFoundError\"") || outputs.contains("\"ImportError\""));
     // The cell ran without an error when the notebook was saved: it has an execution count
     // and no error output.
-    let error_output = object
-        .get("outputs")
-        .is_some_and(|outputs| outputs.get().contains("\"ename\""));
     let ran_cleanly = object
         .get("execution_count")
         .is_some_and(|count| count.get().trim() != "null")
@@ -365,7 +420,7 @@ fn read_cell(text: &str, index: CellIndex, raw: &RawValue) -> Result<Cell, CellP
         import_failed,
         error_output,
         ran_cleanly,
-        span: span(text, raw),
+        span: cell_span,
         source_span,
     })
 }

@@ -5,6 +5,7 @@
 //! Pure: takes a [`Notebook`], returns data. No file system, no output.
 
 mod setup;
+mod strings;
 
 use std::collections::HashMap;
 
@@ -23,6 +24,7 @@ use crate::python::scope::{self, BindingKind, ModuleReads, ScopeOptions};
 use crate::python::semantic::first_semantic_error;
 use crate::python::span::statement_block;
 use crate::python::stdlib_exports::module_exports;
+pub(crate) use strings::CodeInStrings;
 
 /// Everything the later stages need to know about one notebook.
 pub(crate) struct Analysis {
@@ -55,6 +57,11 @@ impl Analysis {
     pub(crate) fn postponed_annotations(&self, at: StatementRef) -> bool {
         self.names.postponed_at(at)
     }
+
+    /// What the top-level statement at `at` runs from strings.
+    pub(crate) fn code_in_strings(&self, at: StatementRef) -> &CodeInStrings {
+        &self.cells[at.code_cell].code_in_strings[at.statement]
+    }
 }
 
 /// One code cell and what parsing made of it.
@@ -83,6 +90,8 @@ pub(crate) struct CodeCell {
     pub(crate) setup: Option<usize>,
     /// The first top-level statement that changes the working directory.
     pub(crate) chdir: Option<usize>,
+    /// What each parsed top-level statement runs from strings, by statement.
+    pub(crate) code_in_strings: Vec<CodeInStrings>,
 }
 
 impl CodeCell {
@@ -416,6 +425,12 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
             cell: cell.index,
             error,
         }));
+        let code_in_strings = parsed
+            .as_ref()
+            .map_or(&[][..], |parsed| &parsed.syntax().body)
+            .iter()
+            .map(strings::find)
+            .collect();
         cells.push(CodeCell {
             index: cell.index,
             magic,
@@ -426,6 +441,7 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
             parameters: cell.tags.iter().any(|tag| tag == "parameters"),
             setup: None,
             chdir: None,
+            code_in_strings,
         });
     }
     let names = NameTable::build(notebook, &cells);
@@ -538,12 +554,12 @@ impl NameTable {
                 }
                 // `exec("RATE = 0.5")` binds what its code binds; other dynamic bindings may
                 // bind anything.
-                let (executed, dynamic) = executed_code(stmt);
-                if dynamic {
+                let strings = &cell.code_in_strings[statement];
+                if strings.binds_dynamically {
                     table.dynamic_bindings.push(at);
                 }
-                for code in executed {
-                    let parsed = ruff_python_parser::parse_module(&code);
+                for code in &strings.executed {
+                    let parsed = ruff_python_parser::parse_module(code);
                     let Ok(parsed) = parsed else {
                         table.dynamic_bindings.push(at);
                         continue;
@@ -1045,66 +1061,4 @@ fn configures_autoreload(stmt: &Stmt) -> bool {
     let mut finder = Finder::default();
     finder.visit_stmt(stmt);
     finder.found
-}
-
-/// The code a top-level statement runs with `exec("...")` (string literals), and whether it
-/// also binds names in ways nbhoist cannot read: `exec` of anything else, or writing through
-/// `globals()`, `locals()` or `vars()` (`globals()["x"] = 1`, `globals().update(...)`).
-fn executed_code(stmt: &Stmt) -> (Vec<String>, bool) {
-    /// `globals()`, `locals()` or `vars()`.
-    fn is_namespace(expr: &Expr) -> bool {
-        matches!(expr, Expr::Call(call)
-            if call.arguments.is_empty()
-                && matches!(&*call.func, Expr::Name(name)
-                    if matches!(name.id.as_str(), "globals" | "locals" | "vars")))
-    }
-    #[derive(Default)]
-    struct Finder {
-        code: Vec<String>,
-        dynamic: bool,
-    }
-    impl<'a> Visitor<'a> for Finder {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            let targets: &[Expr] = match stmt {
-                Stmt::Assign(assign) => &assign.targets,
-                Stmt::AugAssign(assign) => std::slice::from_ref(&*assign.target),
-                Stmt::Delete(delete) => &delete.targets,
-                _ => &[],
-            };
-            self.dynamic |= targets.iter().any(|target| {
-                matches!(target, Expr::Subscript(subscript) if is_namespace(&subscript.value))
-            });
-            // What a definition's body does, it does in its own scope or through `global`.
-            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
-                visitor::walk_stmt(self, stmt);
-            }
-        }
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            if let Expr::Call(call) = expr {
-                match &*call.func {
-                    Expr::Name(func) if func.id.as_str() == "exec" => {
-                        match call.arguments.args.first() {
-                            Some(Expr::StringLiteral(code)) => {
-                                self.code.push(code.value.to_str().to_owned());
-                            }
-                            _ => self.dynamic = true,
-                        }
-                    }
-                    Expr::Attribute(method) if is_namespace(&method.value) => {
-                        self.dynamic |= matches!(
-                            method.attr.as_str(),
-                            "update" | "setdefault" | "pop" | "popitem" | "clear" | "__setitem__"
-                        );
-                    }
-                    _ => {}
-                }
-            }
-            if !matches!(expr, Expr::Lambda(_)) {
-                visitor::walk_expr(self, expr);
-            }
-        }
-    }
-    let mut finder = Finder::default();
-    finder.visit_stmt(stmt);
-    (finder.code, finder.dynamic)
 }

@@ -13,12 +13,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use ruff_python_ast::name::Name;
-use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, IpyEscapeKind, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::analysis::{Analysis, StatementRef, is_numbered_history, statement};
-use crate::python::parse::parse_cell;
+use crate::analysis::{Analysis, StatementRef, is_numbered_history};
 use crate::python::scope::{self, Call, ModuleReads, Mutation, ReadTime, ScopeOptions};
 
 /// A name read, and how the read may change what it finds.
@@ -193,19 +191,13 @@ impl<'a> Execution<'a> {
             )
         });
         // Code it runs from a string: `eval("RATE")`, `%time f(X)`.
-        let (code, opaque) = code_in_strings(statement(&self.analysis.cells, at));
-        if let Some(call) = opaque
+        let strings = self.analysis.code_in_strings(at);
+        if let Some(call) = strings.opaque
             && listing.is_none()
         {
             listing = Some(format!("{call}()"));
         }
-        let parsed: Vec<_> = code.iter().map(|code| parse_cell(code)).collect();
-        let inner: Vec<ModuleReads> = parsed
-            .iter()
-            .flat_map(|parsed| parsed.syntax().body.iter())
-            .map(|stmt| scope::module_reads(stmt, ScopeOptions::default()))
-            .collect();
-        let inner_reads = inner.iter().flat_map(|reads| reads.reads.iter());
+        let inner_reads = strings.reads.iter().flat_map(|reads| reads.reads.iter());
         for read in reads
             .reads
             .iter()
@@ -468,63 +460,6 @@ impl Body {
             bases,
         }
     }
-}
-
-/// The code a top-level statement runs from strings, outside function bodies: the literal
-/// argument of `eval` or `exec`, and what `%time`, `%timeit` and `%prun` run; and whether it
-/// runs code nbhoist cannot read (`eval(expression)`), which may read any name: with which
-/// function.
-fn code_in_strings(stmt: &Stmt) -> (Vec<String>, Option<&'static str>) {
-    #[derive(Default)]
-    struct Finder {
-        code: Vec<String>,
-        opaque: Option<&'static str>,
-    }
-    impl<'a> Visitor<'a> for Finder {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            match stmt {
-                Stmt::FunctionDef(_) => {}
-                Stmt::IpyEscapeCommand(command) if command.kind == IpyEscapeKind::Magic => {
-                    if let Some((name, rest)) = command.value.split_once(char::is_whitespace)
-                        && matches!(name, "time" | "timeit" | "prun")
-                    {
-                        // Options (`-n 3`) come first; the code is what follows them.
-                        let code = rest.trim_start();
-                        if !code.starts_with('-') {
-                            self.code.push(code.to_owned());
-                        }
-                    }
-                }
-                _ => visitor::walk_stmt(self, stmt),
-            }
-        }
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            if let Expr::Call(call) = expr
-                && let Expr::Name(func) = &*call.func
-                && matches!(func.id.as_str(), "eval" | "exec")
-            {
-                match call.arguments.args.first() {
-                    Some(Expr::StringLiteral(code)) => {
-                        self.code.push(code.value.to_str().to_owned());
-                    }
-                    _ => {
-                        let call = if func.id.as_str() == "eval" {
-                            "eval"
-                        } else {
-                            "exec"
-                        };
-                        self.opaque.get_or_insert(call);
-                    }
-                }
-            }
-            if !matches!(expr, Expr::Lambda(_)) {
-                visitor::walk_expr(self, expr);
-            }
-        }
-    }
-    let mut finder = Finder::default();
-    finder.visit_stmt(stmt);
-    (finder.code, finder.opaque)
 }
 
 /// What in these reads, up to `until` (`Now`: what runs now; `Deferred`: inner functions

@@ -335,7 +335,7 @@ impl NameTable {
         match sites.first().map(|site| &site.kind) {
             Some(SiteKind::Import(key)) => sites
                 .iter()
-                .all(|site| site.kind == SiteKind::Import(key.clone())),
+                .all(|site| matches!(&site.kind, SiteKind::Import(other) if other == key)),
             _ => false,
         }
     }

@@ -271,9 +271,9 @@ impl SetupFinder<'_> {
     /// module it was imported as (`mpl.use` → `matplotlib.use`).
     fn resolve(&self, expr: &Expr) -> Option<String> {
         let mut path = super::dotted_path(expr)?;
-        let module = self.names.imported_module(path[0]).map(str::to_owned);
-        let first = module.unwrap_or_else(|| path[0].to_owned());
-        path[0] = &first;
+        if let Some(module) = self.names.imported_module(path[0]) {
+            path[0] = module;
+        }
         Some(path.join("."))
     }
 

@@ -483,6 +483,16 @@ fn listing_of(reads: &ModuleReads, until: ReadTime, analysis: &Analysis) -> Opti
 /// `inspect.currentframe`, `sys._getframe`, ...: code that reads its caller's namespace, as
 /// `globals()` does.
 pub(super) fn frame_access(call: &Call, analysis: &Analysis) -> Option<String> {
+    // Every call is asked about: rule out by its last name, before resolving its root, those
+    // whose dotted path cannot end like one of these.
+    if let [_, .., last] = call.path.as_slice()
+        && !matches!(
+            last.as_str(),
+            "currentframe" | "stack" | "getouterframes" | "_getframe"
+        )
+    {
+        return None;
+    }
     let path = qualified(call, analysis)?;
     matches!(
         path.as_str(),

@@ -8,7 +8,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use ruff_python_ast::PythonVersion;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 use super::{Cell, CellKind, Notebook, SourceShape};
@@ -130,7 +132,7 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
     let bom = text.starts_with(BOM);
     let body = &text[if bom { BOM.len_utf8() } else { 0 }..];
 
-    let top = read_top_level(body)?;
+    let Json { top, cells } = read_json(&text, body)?;
     let version = |key, problem| {
         top.get(key)
             .map(|raw| serde_json::from_str::<u64>(raw.get()).map_err(|_| malformed(problem)))
@@ -146,7 +148,7 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
         Some(major) if major > 4 => return Err(ReadError::NewerFormat { nbformat: major }),
         _ => {}
     }
-    let Some(cells_raw) = top.get("cells") else {
+    let Some(cells) = cells else {
         // v3 keeps its cells in `worksheets`; some v3 files lack `nbformat` too.
         return Err(match top.get("worksheets") {
             Some(_) => ReadError::OldFormat {
@@ -172,10 +174,14 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
         });
     }
 
-    if !cells_raw.get().starts_with('[') {
+    let CellsValue::List {
+        start: cells_start,
+        objects,
+        complete,
+    } = cells
+    else {
         return Err(malformed("\"cells\" is not a list"));
-    }
-    let (objects, complete) = read_cell_objects(cells_raw);
+    };
     let malformed_cell = |i: usize| {
         move |problem| ReadError::MalformedCell {
             cell: CellIndex(i).number(),
@@ -184,7 +190,7 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
     };
     let mut cells = Vec::with_capacity(objects.len());
     // Where the next cell object is looked for: past the array's `[`, then past each cell.
-    let mut after = span(&text, cells_raw).start + 1;
+    let mut after = cells_start + 1;
     for (i, object) in objects.iter().enumerate() {
         let cell_span = object_span(&text, after, object);
         after = cell_span.end;
@@ -193,6 +199,9 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
     if !complete {
         return Err(malformed_cell(objects.len())(CellProblem::NotAnObject));
     }
+    let cells_end = skip_whitespace(text.as_bytes(), after);
+    debug_assert_eq!(text.as_bytes().get(cells_end), Some(&b']'), "cells end");
+    let cells_span = cells_start..cells_end + 1;
 
     let mut shapes = cells
         .iter()
@@ -204,7 +213,6 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
     };
     // The style is only needed to write; detecting it scans the whole file, so
     // [`Notebook::style`] does it on first use.
-    let cells_span = span(&text, cells_raw);
     Ok(Notebook {
         cells,
         cells_span,
@@ -220,6 +228,126 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
 
 fn malformed(problem: &'static str) -> ReadError {
     ReadError::Malformed { problem }
+}
+
+/// The notebook's JSON as nbhoist reads it: the top-level object, its values unparsed, and
+/// what its `cells` member holds (`None` when it has none), which is read from here, not
+/// from the object.
+struct Json<'a> {
+    top: Object<'a>,
+    cells: Option<CellsValue<'a>>,
+}
+
+/// The value of the `cells` member.
+enum CellsValue<'a> {
+    /// Anything but a list.
+    NotAList,
+    /// A list: where its `[` is in the text, the members of each of its cells, and whether
+    /// every element was read (reading stops at the first one that is not an object, which is
+    /// then the cell at index `objects.len()`).
+    List {
+        start: usize,
+        objects: Vec<Object<'a>>,
+        complete: bool,
+    },
+}
+
+/// Reads the notebook's JSON; `body` is `text` after any BOM.
+///
+/// The cells are most of a file, so a notebook is read in one pass, its cells as they come.
+/// A file that does not read that way (it is not JSON, a cell is not an object, `cells` is not
+/// a list or comes twice) is read again step by step, which tells what is wrong with it in
+/// the order the checks of [`parse`] expect: the whole file is JSON, then what the top level
+/// holds, then each cell.
+fn read_json<'a>(text: &'a str, body: &'a str) -> Result<Json<'a>, ReadError> {
+    match read_in_one_pass(text, body) {
+        Some(json) => Ok(json),
+        None => read_step_by_step(text, body),
+    }
+}
+
+/// Reads the top-level object (which checks that the file is JSON), then its `cells` list.
+fn read_step_by_step<'a>(text: &'a str, body: &'a str) -> Result<Json<'a>, ReadError> {
+    let top = read_top_level(body)?;
+    let cells = top.get("cells").map(|raw| {
+        if raw.get().starts_with('[') {
+            let mut objects = Vec::new();
+            let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+            // The top-level pass found this to be JSON: only an element can fail.
+            let complete = Elements(&mut objects)
+                .deserialize(&mut deserializer)
+                .is_ok();
+            CellsValue::List {
+                start: span(text, raw).start,
+                objects,
+                complete,
+            }
+        } else {
+            CellsValue::NotAList
+        }
+    });
+    Ok(Json { top, cells })
+}
+
+/// The one pass of [`read_json`]: `None` when the file does not read that way.
+fn read_in_one_pass<'a>(text: &'a str, body: &'a str) -> Option<Json<'a>> {
+    struct TopLevel<'a> {
+        text: &'a str,
+        /// Just past the object's `{`.
+        inside: usize,
+    }
+    impl<'de> DeserializeSeed<'de> for TopLevel<'de> {
+        type Value = Json<'de>;
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json<'de>, D::Error> {
+            deserializer.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for TopLevel<'de> {
+        type Value = Json<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a notebook")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+            let mut members = Vec::new();
+            let mut cells = None;
+            while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                if key != "cells" {
+                    members.push((key, map.next_value::<&RawValue>()?));
+                    continue;
+                }
+                if cells.is_some() {
+                    return Err(de::Error::custom("\"cells\" twice"));
+                }
+                // The array comes after the member before it (or the object's `{`), this
+                // member's key and a colon.
+                let after = members
+                    .last()
+                    .map_or(self.inside, |(_, value): &(_, &RawValue)| {
+                        span(self.text, value).end
+                    });
+                let mut objects = Vec::new();
+                map.next_value_seed(Elements(&mut objects))?;
+                cells = Some(CellsValue::List {
+                    start: past_key(self.text.as_bytes(), after),
+                    objects,
+                    complete: true,
+                });
+            }
+            Ok(Json {
+                top: Object(members),
+                cells,
+            })
+        }
+    }
+    let open = skip_whitespace(text.as_bytes(), text.len() - body.len());
+    let mut deserializer = serde_json::Deserializer::from_str(body);
+    let top_level = TopLevel {
+        text,
+        inside: open + 1,
+    };
+    let json = top_level.deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    Some(json)
 }
 
 /// Reads the top-level object, telling "not JSON" apart from "JSON but not an object".
@@ -299,55 +427,80 @@ fn is_python(language: &str) -> bool {
     })
 }
 
-/// The members of each cell of a `cells` array, read in one pass, and whether every element
-/// was read: reading stops at the first one that is not an object (or whose keys are not
-/// text), which is then the cell at index `objects.len()`.
-///
-/// The array was already checked to be JSON (see [`read_top_level`]), so only the elements
-/// themselves can fail here.
-fn read_cell_objects(cells: &RawValue) -> (Vec<Object<'_>>, bool) {
-    struct Elements<'a, 'v>(&'v mut Vec<Object<'a>>);
-    impl<'de> Visitor<'de> for Elements<'de, '_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list of JSON objects")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while let Some(object) = seq.next_element::<Object<'de>>()? {
-                self.0.push(object);
-            }
-            Ok(())
-        }
+/// Reads the elements of a `cells` array as objects into the vector, up to the first one
+/// that is not an object (or whose keys are not text), where it fails.
+struct Elements<'a, 'v>(&'v mut Vec<Object<'a>>);
+
+impl<'de> DeserializeSeed<'de> for Elements<'de, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
     }
-    let mut objects = Vec::new();
-    let mut deserializer = serde_json::Deserializer::from_str(cells.get());
-    let complete = (&mut deserializer)
-        .deserialize_seq(Elements(&mut objects))
-        .is_ok();
-    (objects, complete)
 }
 
-/// The byte range of a cell object (`{` through `}`) in `text`, the first object at or after
-/// `from`. Reading the array member by member leaves no raw value for the object itself, but
-/// only whitespace and a comma can come before its `{`, and only whitespace between its last
-/// member and its `}`.
+impl<'de> Visitor<'de> for Elements<'de, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of JSON objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(object) = seq.next_element::<Object<'de>>()? {
+            self.0.push(object);
+        }
+        Ok(())
+    }
+}
+
+/// The byte range of a cell object (`{` through `}`) in `text`, the first value at or after
+/// `from` in an array. Reading the array member by member leaves no raw value for the object
+/// itself, but only whitespace and a comma can come before its `{`, and only whitespace
+/// between its last member and its `}`.
 fn object_span(text: &str, from: usize, object: &Object<'_>) -> std::ops::Range<usize> {
     let bytes = text.as_bytes();
-    let skip = |mut at: usize| {
-        while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r' | b',')) {
-            at += 1;
-        }
-        at
-    };
-    let start = skip(from);
+    let start = past_separator(bytes, from);
     debug_assert_eq!(bytes.get(start), Some(&b'{'), "cell object start");
     let last = object
         .0
         .last()
         .map_or(start + 1, |(_, value)| span(text, value).end);
-    let end = skip(last);
+    let end = skip_whitespace(bytes, last);
     debug_assert_eq!(bytes.get(end), Some(&b'}'), "cell object end");
     start..end + 1
+}
+
+/// The offset of the first byte at or after `at` that is not JSON whitespace.
+fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
+    while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
+}
+
+/// Where the next value (or key) starts in JSON text, from the end of the one before it (or
+/// just past the `[` or `{` that opens them): past whitespace and any comma.
+fn past_separator(bytes: &[u8], at: usize) -> usize {
+    let at = skip_whitespace(bytes, at);
+    match bytes.get(at) {
+        Some(b',') => skip_whitespace(bytes, at + 1),
+        _ => at,
+    }
+}
+
+/// Where a member's value starts in JSON text, from the end of the member before it (or just
+/// past the object's `{`): past the separator, the key, and the colon.
+fn past_key(bytes: &[u8], from: usize) -> usize {
+    let mut at = past_separator(bytes, from);
+    debug_assert_eq!(bytes.get(at), Some(&b'"'), "key start");
+    at += 1;
+    while let Some(&byte) = bytes.get(at) {
+        at += if byte == b'\\' { 2 } else { 1 };
+        if byte == b'"' {
+            break;
+        }
+    }
+    let colon = skip_whitespace(bytes, at);
+    debug_assert_eq!(bytes.get(colon), Some(&b':'), "colon");
+    skip_whitespace(bytes, colon + 1)
 }
 
 /// Reads one cell from its members; `object` must borrow from `text`, where the cell is at
@@ -700,6 +853,64 @@ mod tests {
         assert_eq!(cells[1].source_shape, SourceShape::String);
         assert_eq!(cells[2].kind, CellKind::Other("heading".to_owned()));
         assert_eq!(cells[2].index, CellIndex(2));
+    }
+
+    #[test]
+    fn one_pass_reads_what_the_steps_read() {
+        /// Members as (key, byte range of the value), which can be compared.
+        fn members(text: &str, object: &Object<'_>) -> Vec<(String, std::ops::Range<usize>)> {
+            let members = object.0.iter();
+            members
+                .map(|(key, value)| (key.to_string(), span(text, value)))
+                .collect()
+        }
+        fn read(text: &str, json: Option<Json<'_>>) -> String {
+            let Some(Json { top, cells }) = json else {
+                return "not read".to_owned();
+            };
+            let cells = match cells {
+                Some(CellsValue::List {
+                    start,
+                    objects,
+                    complete,
+                }) => {
+                    let cells: Vec<_> = objects.iter().map(|o| members(text, o)).collect();
+                    format!("{start} {complete} {cells:?}")
+                }
+                Some(CellsValue::NotAList) => "not a list".to_owned(),
+                None => "none".to_owned(),
+            };
+            // Only the steps keep `cells` among the members; what it holds is compared above.
+            let mut top = members(text, &top);
+            top.retain(|(key, _)| key != "cells");
+            format!("{top:?} {cells}")
+        }
+        let cell = r#"{"cell_type": "code", "source": ["x = 1\n"], "outputs": []}"#;
+        let notebooks = [
+            format!(r#"{{"cells": [{cell}, {cell}], "metadata": {{}}, "nbformat": 4}}"#),
+            format!("\u{feff} \n{{ \"cells\" :\n[ {cell} ,\n{cell}\n] }}\n"),
+            format!(r#"{{"nbformat": 4, "metadata": {{"a": "]"}}, "cells": [{cell}]}}"#),
+            format!(r#"{{"nbformat": 4, "c\"": 1, "cell\u0073": [{cell}], "z": 2}}"#),
+            r#"{"cells": [], "nbformat": 4}"#.to_owned(),
+            r#"{"cells": [ {} ], "nbformat": 4}"#.to_owned(),
+        ];
+        for text in &notebooks {
+            let body = text.strip_prefix(BOM).unwrap_or(text);
+            let one_pass = read(text, read_in_one_pass(text, body));
+            let steps = read(text, read_step_by_step(text, body).ok());
+            assert_ne!(one_pass, "not read", "{text}");
+            assert_eq!(one_pass, steps, "{text}");
+        }
+        // These the one pass leaves to the steps, which tell what is wrong.
+        for text in [
+            r#"{"cells": [1], "nbformat": 4}"#,
+            r#"{"cells": {}, "nbformat": 4}"#,
+            r#"{"cells": [], "cells": [], "nbformat": 4}"#,
+            r#"{"cells": [{"\ud800": 1}], "nbformat": 4}"#,
+        ] {
+            assert!(read_in_one_pass(text, text).is_none(), "{text}");
+            assert!(read_step_by_step(text, text).is_ok(), "{text}");
+        }
     }
 
     #[test]

@@ -287,6 +287,10 @@ pub fn ipython_cleanup(source: &str) -> Option<String> {
 /// `>>>` (after any indentation), `>>> ` and `... ` prompts are removed from every line outside
 /// such strings, and the stripped stretches are dedented.
 fn strip_doctest_prompts(text: &str) -> Option<String> {
+    // Every cell comes through here and almost none has a prompt: skip the line-by-line scan.
+    if !text.contains(">>>") {
+        return None;
+    }
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     // Whether each line starts inside a triple-quoted string (a heuristic, as IPython's is).
     let mut in_string: Option<&str> = None;

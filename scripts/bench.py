@@ -50,7 +50,7 @@ from pathlib import Path
 RUFF_VERSION = "0.17.6"
 NBHOIST_COMMANDS = [
     # (label, arguments after the nbhoist binary, target for the nbhoist/ruff ratio)
-    ("scan", ["scan", "{paths}"], 1.0),
+    ("scan", ["scan", "{paths}"], 0.6),
     ("extract --diff", ["extract", "{paths}", "--package", "benchpkg", "--diff"], 1.5),
 ]
 RUFF_LABEL = "ruff check"

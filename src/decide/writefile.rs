@@ -199,7 +199,8 @@ pub(crate) struct WriteFiles {
     pub(crate) verdicts: Vec<WriteFileVerdict>,
     /// The modules that move, in order of their first cell.
     pub(crate) modules: Vec<WrittenModule>,
-    /// Every import statement of the notebook's code cells, for rewriting.
+    /// Every import statement of the notebook's code cells, for rewriting those of the
+    /// written modules; empty when no cell writes a module.
     pub(crate) imports: Vec<ModuleImport>,
 }
 
@@ -281,7 +282,12 @@ pub(crate) fn decide(
             groups.entry(module.clone()).or_default().push(i);
         }
     }
-    let imports = module_imports(notebook, analysis);
+    // Only imports of a written module matter; most notebooks write none.
+    let imports = if groups.is_empty() {
+        Vec::new()
+    } else {
+        module_imports(notebook, analysis)
+    };
     // After the working directory changes, a written file lands elsewhere, and the package
     // (found through the notebook's folder) can no longer be imported.
     let chdir = analysis

@@ -514,8 +514,8 @@ fn read_cell(
     let cell_type = object
         .get("cell_type")
         .ok_or(CellProblem::MissingCellType)?;
-    let kind = serde_json::from_str::<String>(cell_type.get())
-        .map_err(|_| CellProblem::CellTypeNotString)?;
+    let Text(kind) =
+        serde_json::from_str(cell_type.get()).map_err(|_| CellProblem::CellTypeNotString)?;
     let kind = CellKind::from_cell_type(&kind);
     let id = match object.get("id") {
         Some(id) if id.get() != "null" => {
@@ -634,7 +634,8 @@ impl<'de> Deserialize<'de> for Object<'de> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object<'de>, A::Error> {
-                let mut members = Vec::new();
+                // Room for the members of a cell, the most read object, without growing.
+                let mut members = Vec::with_capacity(8);
                 while let Some((Text(key), value)) = map.next_entry::<Text<'de>, &RawValue>()? {
                     members.push((key, value));
                 }

@@ -360,6 +360,18 @@ impl NameTable {
         }
     }
 
+    /// What a dotted path from a name bound only by imports stands for: `numpy.linalg.norm`
+    /// for `np.linalg.norm` after `import numpy as np`.
+    pub(crate) fn qualified<S: AsRef<str>>(&self, path: &[S]) -> Option<String> {
+        let (root, rest) = path.split_first()?;
+        let mut qualified = self.origin(root.as_ref())?;
+        for part in rest {
+            qualified.push('.');
+            qualified.push_str(part.as_ref());
+        }
+        Some(qualified)
+    }
+
     /// The module `name` stands for when it is bound only by `import module` or
     /// `import module as name`.
     pub(crate) fn imported_module(&self, name: &str) -> Option<&str> {
@@ -846,13 +858,7 @@ impl ConstantCheck<'_, '_> {
         if !self.bound_before(root) {
             return None;
         }
-        let origin = self.table.origin(root)?;
-        Some(
-            std::iter::once(origin.as_str())
-                .chain(rest.iter().copied())
-                .collect::<Vec<_>>()
-                .join("."),
-        )
+        self.table.qualified(&path)
     }
 
     /// Whether subscripting `expr` builds a type alias.

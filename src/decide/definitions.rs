@@ -7,7 +7,7 @@ use ruff_python_ast::name::Name;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, Stmt};
 
-use super::execution::{DefinitionTime, Execution, Run, frame_access, qualified};
+use super::execution::{DefinitionTime, Execution, frame_access};
 use super::reason::{LateBinding, Rebinding, StayReason};
 use super::{Needs, Verdict};
 use crate::analysis::{
@@ -470,7 +470,7 @@ impl Rules<'_> {
                 && star > definition.at
             {
                 let name = read.name.to_string();
-                let cell = self.analysis.cells[star.code_cell].index.number();
+                let cell = self.cell_of(star);
                 return Err(if scope::is_builtin(&name) {
                     StayReason::StarRebindsLater { name, cell }
                 } else {
@@ -830,7 +830,7 @@ impl Rules<'_> {
                 StarBinding::Stdlib(Bound::Yes) => last = Some(at),
                 StarBinding::Stdlib(Bound::Maybe) | StarBinding::Unknown => {
                     let name = name.to_owned();
-                    let cell = self.analysis.cells[at.code_cell].index.number();
+                    let cell = self.cell_of(at);
                     return Err(if scope::is_builtin(&name) {
                         StayReason::StarShadowsBuiltin { name, cell }
                     } else {
@@ -843,7 +843,7 @@ impl Rules<'_> {
         if let Some(at) = last.filter(|&at| self.stopped_before(at)) {
             return Err(StayReason::NeverBound {
                 name: name.to_owned(),
-                cell: self.analysis.cells[at.code_cell].index.number(),
+                cell: self.cell_of(at),
             });
         }
         Ok(last)
@@ -888,7 +888,7 @@ impl Rules<'_> {
         if let Some(star) = self.first_star_binding(name, |at| at > sites[0].at) {
             return Err(StayReason::StarRebindsImport {
                 name: name.to_owned(),
-                cell: self.analysis.cells[star.code_cell].index.number(),
+                cell: self.cell_of(star),
             });
         }
         candidate.needs.imports.insert(name.to_owned());
@@ -905,7 +905,7 @@ impl Rules<'_> {
         {
             return Err(StayReason::StarOrBlock {
                 name: name.to_owned(),
-                star: self.analysis.cells[star.code_cell].index.number(),
+                star: self.cell_of(star),
                 block: site.cell.number(),
             });
         }
@@ -939,10 +939,14 @@ impl Rules<'_> {
         let site = &self.analysis.names.sites(name)[0];
         // Computed in the module after the last version of what it runs, it must not run an
         // earlier one in the notebook.
-        let runs = self.execution.runs().iter().find(|(at, _)| *at == site.at);
-        let earlier = runs
+        let runs = self.execution.runs();
+        let run = runs
+            .binary_search_by_key(&site.at, |(at, _)| *at)
+            .ok()
+            .map(|i| &runs[i].1);
+        let earlier = run
             .into_iter()
-            .flat_map(|(_, run)| &run.uses)
+            .flat_map(|run| &run.uses)
             .find_map(|(used, _)| {
                 let last = *self.last_versions.get(used.as_str())?;
                 (last > site.at).then_some((used, last))
@@ -1015,7 +1019,7 @@ impl Rules<'_> {
         let analysis = self.analysis;
         let names = &analysis.names;
         let first_site = |name: &str| names.sites(name).first().map(|site| site.at);
-        let cell_of = |at: StatementRef| analysis.cells[at.code_cell].index.number();
+        let cell_of = |at: StatementRef| self.cell_of(at);
         let runs = self.execution.runs();
         // `typing.get_type_hints(f)` evaluates what `f`'s postponed or string annotations
         // name, where it is called: code that may call it reads every such name there.
@@ -1026,15 +1030,23 @@ impl Rules<'_> {
             .filter(|read| read.when == ReadTime::Annotation)
             .map(|read| read.name.as_str())
             .collect();
-        let evaluates_annotations = |run: &Run| {
-            run.uses.iter().any(|(name, _)| {
-                let name = name.as_str();
-                names.imported_module(name).is_some_and(|module| {
-                    matches!(module, "typing" | "typing_extensions" | "inspect")
-                }) || names.origin(name).is_some_and(|origin| {
-                    origin.ends_with(".get_type_hints") || origin.ends_with(".get_annotations")
+        let evaluates_annotations: Vec<bool> = runs
+            .iter()
+            .map(|(_, run)| {
+                run.uses.iter().any(|(name, _)| {
+                    let name = name.as_str();
+                    names.imported_module(name).is_some_and(|module| {
+                        matches!(module, "typing" | "typing_extensions" | "inspect")
+                    }) || names.origin(name).is_some_and(|origin| {
+                        origin.ends_with(".get_type_hints") || origin.ends_with(".get_annotations")
+                    })
                 })
             })
+            .collect();
+        // What a run uses, with what it reads by evaluating annotations.
+        let uses = |i: usize, name: &str| {
+            runs[i].1.uses.iter().any(|(used, _)| used == name)
+                || (evaluates_annotations[i] && annotation_names.contains(name))
         };
         loop {
             // What moves is cut out of the notebook: it runs in the package instead.
@@ -1048,8 +1060,12 @@ impl Rules<'_> {
             let mut first_use: HashMap<&str, StatementRef> = HashMap::new();
             let mut changes: HashMap<&str, Vec<(StatementRef, Mutation)>> = HashMap::new();
             let mut first_listing: Option<(StatementRef, &str)> = None;
-            for (at, run) in runs.iter().filter(|(at, _)| !cut.contains(at)) {
-                if evaluates_annotations(run) {
+            for (i, (at, run)) in runs
+                .iter()
+                .enumerate()
+                .filter(|(_, (at, _))| !cut.contains(at))
+            {
+                if evaluates_annotations[i] {
                     for name in &annotation_names {
                         first_use.entry(name).or_insert(*at);
                     }
@@ -1084,25 +1100,17 @@ impl Rules<'_> {
                     continue;
                 };
                 let site = definition.at;
-                // Before the last version of a name, code runs an earlier one.
+                // Before the last version of a name, code runs an earlier one: its uses count
+                // from its own place.
                 let last_version = self.last_versions.get(definition.name.as_str()) == Some(&site);
-                let from = if last_version {
-                    site
+                let used = if last_version {
+                    let from = runs.partition_point(|(at, _)| *at < site);
+                    (from..runs.len())
+                        .find(|&i| !cut.contains(&runs[i].0) && uses(i, &definition.name))
+                        .map(|i| runs[i].0)
                 } else {
-                    StatementRef {
-                        code_cell: 0,
-                        statement: 0,
-                    }
+                    first_use.get(definition.name.as_str()).copied()
                 };
-                let used = runs
-                    .iter()
-                    .filter(|(at, _)| *at >= from && !cut.contains(at))
-                    .find(|(_, run)| {
-                        run.uses.iter().any(|(name, _)| *name == definition.name)
-                            || (evaluates_annotations(run)
-                                && annotation_names.contains(definition.name.as_str()))
-                    })
-                    .map(|(at, _)| *at);
                 let mut reason = None;
                 // In the package it sees the last version of every name it uses: nothing may
                 // run it before that version is defined.
@@ -1311,7 +1319,7 @@ fn constant_reads(analysis: &Analysis, at: StatementRef) -> Vec<&str> {
 fn stateful_call(call: &Call, analysis: &Analysis) -> Option<String> {
     let names = &analysis.names;
     let root = call.path.first()?;
-    let path = match qualified(call, analysis) {
+    let path = match analysis.names.qualified(&call.path) {
         Some(path) => path,
         // A builtin the notebook does not rebind.
         None if names.class(root).is_none() && call.path.len() == 1 => {

@@ -493,22 +493,10 @@ pub(super) fn frame_access(call: &Call, analysis: &Analysis) -> Option<String> {
     {
         return None;
     }
-    let path = qualified(call, analysis)?;
+    let path = analysis.names.qualified(&call.path)?;
     matches!(
         path.as_str(),
         "inspect.currentframe" | "inspect.stack" | "inspect.getouterframes" | "sys._getframe"
     )
     .then(|| format!("{path}()"))
-}
-
-/// A call's callee as a dotted path from what its root name was imported as (`np.random.seed`
-/// → `numpy.random.seed`); `None` when the root is not an import.
-pub(super) fn qualified(call: &Call, analysis: &Analysis) -> Option<String> {
-    let (root, rest) = call.path.split_first()?;
-    let mut path = analysis.names.origin(root)?;
-    for part in rest {
-        path.push('.');
-        path.push_str(part);
-    }
-    Some(path)
 }

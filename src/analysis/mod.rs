@@ -314,6 +314,19 @@ impl NameTable {
         StarBinding::Stdlib(bound)
     }
 
+    /// The first star import after `after` (any, when `None`) that may bind `name`.
+    pub(crate) fn star_binding_after(
+        &self,
+        cells: &[CodeCell],
+        name: &str,
+        after: Option<StatementRef>,
+    ) -> Option<StatementRef> {
+        self.star_imports.iter().copied().find(|&at| {
+            after.is_none_or(|after| at > after)
+                && self.star_binding(cells, at, name) != StarBinding::Stdlib(Bound::No)
+        })
+    }
+
     /// Whether `from __future__ import annotations` ran before the statement at `at`.
     pub(crate) fn postponed_at(&self, at: StatementRef) -> bool {
         self.future_statement.is_some_and(|future| future < at)
@@ -823,9 +836,10 @@ impl ConstantCheck<'_, '_> {
     fn is_plain_builtin(&self, name: &str) -> bool {
         self.table.sites(name).is_empty()
             && scope::is_builtin(name)
-            && !self.table.star_imports.iter().any(|&at| {
-                self.table.star_binding(self.cells, at, name) != StarBinding::Stdlib(Bound::No)
-            })
+            && self
+                .table
+                .star_binding_after(self.cells, name, None)
+                .is_none()
     }
 
     fn name_is_constant(&mut self, name: &str, usage: NameUse) -> bool {

@@ -849,20 +849,6 @@ impl Rules<'_> {
         Ok(last)
     }
 
-    /// The first star import, among those `which` accepts, that may bind `name`.
-    fn first_star_binding(
-        &self,
-        name: &str,
-        which: impl Fn(StatementRef) -> bool,
-    ) -> Option<StatementRef> {
-        let names = &self.analysis.names;
-        names.star_imports.iter().copied().find(|&at| {
-            which(at)
-                && names.star_binding(&self.analysis.cells, at, name)
-                    != StarBinding::Stdlib(Bound::No)
-        })
-    }
-
     /// Adds an import. A `try`/`if` block of imports travels whole, so what its condition and
     /// handlers read travels with it (`if sys.version_info >= (3, 11):` needs `import sys`).
     fn add_import(
@@ -885,7 +871,11 @@ impl Rules<'_> {
         }
         // `from typing import Callable`, then `from collections.abc import *`: the notebook's
         // name changes at the star import, the module's would not.
-        if let Some(star) = self.first_star_binding(name, |at| at > sites[0].at) {
+        if let Some(star) =
+            self.analysis
+                .names
+                .star_binding_after(&self.analysis.cells, name, Some(sites[0].at))
+        {
             return Err(StayReason::StarRebindsImport {
                 name: name.to_owned(),
                 cell: self.cell_of(star),
@@ -901,7 +891,10 @@ impl Rules<'_> {
         // which one binds the name depends on how the block runs, and the module would have
         // the block alone.
         if !binds_on_every_path(std::slice::from_ref(stmt), name)
-            && let Some(star) = self.first_star_binding(name, |_| true)
+            && let Some(star) =
+                self.analysis
+                    .names
+                    .star_binding_after(&self.analysis.cells, name, None)
         {
             return Err(StayReason::StarOrBlock {
                 name: name.to_owned(),

@@ -9,12 +9,13 @@
 //! more code in the notebook.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use ruff_python_ast::name::Name;
 use ruff_python_ast::{Expr, IpyEscapeKind, Stmt};
 use ruff_text_size::{Ranged, TextRange};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analysis::{Analysis, StatementRef, is_numbered_history};
 use crate::python::scope::{self, Call, ModuleReads, Mutation, ReadTime, ScopeOptions};
@@ -61,20 +62,20 @@ struct Body {
 pub(super) struct Execution<'a> {
     analysis: &'a Analysis,
     /// Every `def` and `class` of the notebook (in cells that run), by name.
-    bodies: HashMap<Name, Vec<Body>>,
+    bodies: FxHashMap<Name, Vec<Body>>,
     /// What running each notebook function or class may read, transitively, by name, for
     /// names whose closure involves no name defined twice.
-    closures: RefCell<HashMap<Name, Rc<Vec<Use>>>>,
+    closures: RefCell<FxHashMap<Name, Rc<Vec<Use>>>>,
     /// Whether running a name may reach a name defined more than once, whose version then
     /// depends on when it runs.
-    unstable: RefCell<HashMap<Name, bool>>,
+    unstable: RefCell<FxHashMap<Name, bool>>,
     /// What every top-level statement that runs runs, in notebook order.
     runs: std::cell::OnceCell<Vec<(StatementRef, Run)>>,
 }
 
 impl<'a> Execution<'a> {
     pub(super) fn new(analysis: &'a Analysis) -> Execution<'a> {
-        let mut bodies: HashMap<Name, Vec<Body>> = HashMap::new();
+        let mut bodies: FxHashMap<Name, Vec<Body>> = FxHashMap::default();
         for (code_cell, cell) in analysis.cells.iter().enumerate() {
             for (statement, stmt) in cell.running_statements().iter().enumerate() {
                 let options = ScopeOptions {
@@ -176,7 +177,7 @@ impl<'a> Execution<'a> {
     /// What running the top-level statement at `at` reads and lists.
     fn run(&self, at: StatementRef) -> Run {
         let reads = self.analysis.reads(at);
-        let mut seen: HashSet<Use> = HashSet::new();
+        let mut seen: FxHashSet<Use> = FxHashSet::default();
         let mut uses = Vec::new();
         let magic = self.magic(at);
         let mut listing = listing_of(reads, ReadTime::Now, self.analysis).or_else(|| {
@@ -237,7 +238,7 @@ impl<'a> Execution<'a> {
         }
         let when = (!stable).then_some(at);
         let mut seen_names: BTreeSet<Name> = BTreeSet::new();
-        let mut seen: HashSet<Use> = HashSet::new();
+        let mut seen: FxHashSet<Use> = FxHashSet::default();
         let mut uses = Vec::new();
         let mut queue = vec![name.clone()];
         while let Some(next) = queue.pop() {
@@ -355,7 +356,7 @@ impl<'a> Execution<'a> {
             }
             for body in self.versions(&name, Some(at)) {
                 let ran = if as_base { &body.hooks } else { &body.call };
-                let called: HashSet<&Name> = ran
+                let called: FxHashSet<&Name> = ran
                     .calls
                     .iter()
                     .filter(|call| call.when == ReadTime::Now && call.path.len() == 1)
@@ -389,8 +390,8 @@ impl<'a> Execution<'a> {
 
 /// The names a statement calls while it runs: callees of its calls (at the time it runs), and
 /// the decorators it applies.
-fn called_names(stmt: &Stmt, reads: &ModuleReads) -> HashSet<Name> {
-    let mut called: HashSet<Name> = reads
+fn called_names(stmt: &Stmt, reads: &ModuleReads) -> FxHashSet<Name> {
+    let mut called: FxHashSet<Name> = reads
         .calls
         .iter()
         .filter(|call| call.when == ReadTime::Now && call.path.len() == 1)

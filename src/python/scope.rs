@@ -31,8 +31,6 @@
 //!   the definition runs: `from __future__ import annotations`, or Python 3.14's lazy
 //!   annotations (PEP 649) if the caller targets it.
 
-use std::collections::HashSet;
-
 use ruff_python_ast::name::Name;
 use ruff_python_ast::statement_visitor::{self, StatementVisitor};
 use ruff_python_ast::visitor::{self, Visitor};
@@ -42,6 +40,7 @@ use ruff_python_ast::{
 };
 use ruff_python_parser::{Mode, ParseOptions};
 use ruff_text_size::{Ranged, TextRange, TextSize};
+use rustc_hash::FxHashSet;
 
 /// Python minor version whose builtins [`is_builtin`] knows (3.14).
 const BUILTINS_PYTHON_MINOR: u8 = 14;
@@ -357,8 +356,8 @@ struct Binder {
     /// local); in a class or module body nothing is stored, so lookups fall through.
     bare_annotation_binds: bool,
     bindings: Vec<Binding>,
-    globals: HashSet<Name>,
-    nonlocals: HashSet<Name>,
+    globals: FxHashSet<Name>,
+    nonlocals: FxHashSet<Name>,
 }
 
 impl Binder {
@@ -366,8 +365,8 @@ impl Binder {
         Self {
             bare_annotation_binds,
             bindings: Vec::new(),
-            globals: HashSet::new(),
-            nonlocals: HashSet::new(),
+            globals: FxHashSet::default(),
+            nonlocals: FxHashSet::default(),
         }
     }
 
@@ -584,9 +583,9 @@ enum ScopeKind {
 /// One nested scope; module scope is the bottom of the stack and is not represented.
 struct Scope {
     kind: ScopeKind,
-    bound: HashSet<Name>,
-    globals: HashSet<Name>,
-    nonlocals: HashSet<Name>,
+    bound: FxHashSet<Name>,
+    globals: FxHashSet<Name>,
+    nonlocals: FxHashSet<Name>,
 }
 
 /// How ranges found while visiting are translated to positions in the cell: a string
@@ -692,7 +691,7 @@ impl Resolver {
                     ..binding.clone()
                 }),
         );
-        let mut bound: HashSet<Name> = bindings
+        let mut bound: FxHashSet<Name> = bindings
             .into_iter()
             .map(|binding| Name::from(binding.name))
             .collect();

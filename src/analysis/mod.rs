@@ -7,13 +7,12 @@
 mod setup;
 mod strings;
 
-use std::collections::HashMap;
-
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, ModModule, Stmt};
 use ruff_python_parser::Parsed;
 use ruff_source_file::LineIndex;
 use ruff_text_size::Ranged;
+use rustc_hash::FxHashMap;
 
 use crate::magics::{CellMagic, WriteFile, cell_magic, ipython_cleanup};
 use crate::notebook::{CellKind, Notebook};
@@ -246,8 +245,8 @@ pub(crate) enum NameClass {
 /// Every top-level binding of the notebook, by name.
 #[derive(Default)]
 pub(crate) struct NameTable {
-    sites: HashMap<String, Vec<Site>>,
-    classes: HashMap<String, NameClass>,
+    sites: FxHashMap<String, Vec<Site>>,
+    classes: FxHashMap<String, NameClass>,
     /// Star imports (`from x import *`), in notebook order.
     pub(crate) star_imports: Vec<StatementRef>,
     /// Statements that may bind any name: `exec` of code nbhoist cannot read, `globals()`

@@ -1,11 +1,12 @@
 //! The rules for top-level functions and classes: what each one needs, and whether it can
 //! move or must stay.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use ruff_python_ast::name::Name;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, Stmt};
+use rustc_hash::FxHashMap;
 
 use super::execution::{DefinitionTime, Execution, frame_access};
 use super::reason::{LateBinding, Rebinding, StayReason};
@@ -95,7 +96,7 @@ struct Rules<'a> {
     future_unrun: bool,
     /// Names defined several times with different code, only by definitions, with where the
     /// last version is: it may move, imported in place, while the earlier ones stay.
-    last_versions: HashMap<String, StatementRef>,
+    last_versions: FxHashMap<String, StatementRef>,
 }
 
 /// Names bound only by top-level definitions, not all with the same code, whose last version's
@@ -105,13 +106,13 @@ struct Rules<'a> {
 pub(super) fn last_versions(
     notebook: &Notebook,
     analysis: &Analysis,
-) -> HashMap<String, StatementRef> {
+) -> FxHashMap<String, StatementRef> {
     let names = &analysis.names;
     let text = |at: StatementRef| {
         let cell = &analysis.cells[at.code_cell];
         &cell.text(notebook)[ruff_text_size::Ranged::range(statement(&analysis.cells, at))]
     };
-    let mut last_versions = HashMap::new();
+    let mut last_versions = FxHashMap::default();
     for definition in &analysis.definitions {
         let sites = names.sites(&definition.name);
         let Some(last) = sites.last() else {
@@ -189,13 +190,13 @@ fn missing_stdlib_name(stmt: &Stmt) -> Option<(&str, &str)> {
 fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> (Vec<Option<NameErrorAt>>, bool) {
     let names = &analysis.names;
     let mut future_unrun = false;
-    let runs: HashMap<StatementRef, &[(Name, Option<Mutation>)]> = execution
+    let runs: FxHashMap<StatementRef, &[(Name, Option<Mutation>)]> = execution
         .runs()
         .iter()
         .map(|(at, run)| (*at, run.uses.as_slice()))
         .collect();
     // How surely each statement that may have run ran: `Yes` or `Maybe`.
-    let mut ran: HashMap<StatementRef, Bound> = HashMap::new();
+    let mut ran: FxHashMap<StatementRef, Bound> = FxHashMap::default();
     let mut errors = Vec::with_capacity(analysis.cells.len());
     for (code_cell, cell) in analysis.cells.iter().enumerate() {
         let mut error: Option<NameErrorAt> = None;
@@ -1050,8 +1051,8 @@ impl Rules<'_> {
                     cut.extend(needs.constants.iter().filter_map(|c| first_site(c)));
                 }
             }
-            let mut first_use: HashMap<&str, StatementRef> = HashMap::new();
-            let mut changes: HashMap<&str, Vec<(StatementRef, Mutation)>> = HashMap::new();
+            let mut first_use: FxHashMap<&str, StatementRef> = FxHashMap::default();
+            let mut changes: FxHashMap<&str, Vec<(StatementRef, Mutation)>> = FxHashMap::default();
             let mut first_listing: Option<(StatementRef, &str)> = None;
             for (i, (at, run)) in runs
                 .iter()
@@ -1408,7 +1409,7 @@ fn propagate(analysis: &Analysis, candidates: &[Candidate]) -> Vec<Verdict> {
     // An earlier version stays without keeping the last one, or what uses it.
     let earlier =
         |candidate: &Candidate| matches!(candidate.own, Some(StayReason::EarlierVersion { .. }));
-    let mut stays: HashMap<&str, StayReason> = HashMap::new();
+    let mut stays: FxHashMap<&str, StayReason> = FxHashMap::default();
     for (i, candidate) in candidates.iter().enumerate() {
         if let Some(reason) = candidate.own.as_ref().filter(|_| !earlier(candidate)) {
             stays.entry(name(i)).or_insert_with(|| reason.clone());
@@ -1437,7 +1438,7 @@ fn propagate(analysis: &Analysis, candidates: &[Candidate]) -> Vec<Verdict> {
             break;
         }
     }
-    let by_name: HashMap<&str, &Candidate> = candidates
+    let by_name: FxHashMap<&str, &Candidate> = candidates
         .iter()
         .enumerate()
         .filter(|(_, c)| !earlier(c))

@@ -594,7 +594,13 @@ fn read_source(value: &RawValue) -> Result<(String, SourceShape), CellProblem> {
         let source = serde_json::from_str::<String>(json).map_err(problem)?;
         Ok((source, SourceShape::String))
     } else if json.starts_with('[') {
-        let Joined(source) = serde_json::from_str::<Joined>(json).map_err(problem)?;
+        // The text is never longer than its JSON: the string grows once.
+        let mut source = String::with_capacity(json.len());
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        (&mut deserializer)
+            .deserialize_seq(Joined(&mut source))
+            .and_then(|()| deserializer.end())
+            .map_err(problem)?;
         Ok((source, SourceShape::Lines))
     } else {
         Err(CellProblem::SourceNotText)
@@ -668,26 +674,39 @@ impl<'de> Deserialize<'de> for Text<'de> {
     }
 }
 
-/// A list of strings, concatenated as it is read (a list `source`).
-struct Joined(String);
+/// A list of strings, appended to a string as it is read (a list `source`): a line with an
+/// escape (most end in `\n`) is decoded into the string, not into a string of its own.
+struct Joined<'s>(&'s mut String);
 
-impl<'de> Deserialize<'de> for Joined {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct JoinedVisitor;
-        impl<'de> Visitor<'de> for JoinedVisitor {
-            type Value = Joined;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of strings")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Joined, A::Error> {
-                let mut joined = String::new();
-                while let Some(Text(part)) = seq.next_element::<Text<'de>>()? {
-                    joined.push_str(&part);
-                }
-                Ok(Joined(joined))
-            }
-        }
-        deserializer.deserialize_seq(JoinedVisitor)
+impl<'de> Visitor<'de> for Joined<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of strings")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Append(self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// A string, appended to a string as it is read.
+struct Append<'s>(&'s mut String);
+
+impl<'de> DeserializeSeed<'de> for Append<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Append<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.push_str(v);
+        Ok(())
     }
 }
 

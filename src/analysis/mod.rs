@@ -19,7 +19,7 @@ use crate::notebook::{CellKind, Notebook};
 use crate::position::{CellIndex, LineColumn};
 use crate::python::imports::{bound_name, is_future_annotations, is_import_block};
 use crate::python::parse::{SyntaxError, first_syntax_error, line_column, parse_cell_for};
-use crate::python::scope::{self, BindingKind, ModuleReads, ScopeOptions};
+use crate::python::scope::{self, BindingKind, ModuleReads, ScopeOptions, dotted_path};
 use crate::python::semantic::first_semantic_error;
 use crate::python::span::statement_block;
 use crate::python::stdlib_exports::module_exports;
@@ -863,7 +863,7 @@ impl ConstantCheck<'_, '_> {
     /// from an import: `collections.namedtuple` for `nt` after
     /// `from collections import namedtuple as nt`, `re.compile` for `re.compile`.
     fn qualified(&self, expr: &Expr) -> Option<String> {
-        let path = dotted_path(expr)?;
+        let path = dotted_path(expr, ruff_python_ast::name::Name::as_str)?;
         let (root, rest) = path.split_first()?;
         if rest.is_empty() && self.is_plain_builtin(root) {
             return Some((*root).to_owned());
@@ -980,20 +980,6 @@ pub(crate) fn attribute_root(expr: &Expr) -> Option<&str> {
     match expr {
         Expr::Attribute(attribute) => attribute_root(&attribute.value),
         Expr::Name(name) => Some(name.id.as_str()),
-        _ => None,
-    }
-}
-
-/// `np.linalg.norm` as `["np", "linalg", "norm"]`; `None` when the chain does not start at a
-/// name.
-fn dotted_path(expr: &Expr) -> Option<Vec<&str>> {
-    match expr {
-        Expr::Attribute(attribute) => {
-            let mut path = dotted_path(&attribute.value)?;
-            path.push(attribute.attr.as_str());
-            Some(path)
-        }
-        Expr::Name(name) => Some(vec![name.id.as_str()]),
         _ => None,
     }
 }

@@ -4,11 +4,13 @@
 //! code that runs counts: top-level statements and the bodies of top-level `if`, `for`,
 //! `with`, `try` ...; never a function body or a comment.
 
+use ruff_python_ast::name::Name;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, ExprCall, IpyEscapeKind, Stmt};
 
 use super::{CodeCell, NameTable};
 use crate::magics::{CellMagic, automagic};
+use crate::python::scope::dotted_path;
 
 /// What a statement does to the imports that come after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,7 +272,7 @@ impl SetupFinder<'_> {
     /// The dotted name a callee or target stands for, with the first part replaced by the
     /// module it was imported as (`mpl.use` → `matplotlib.use`).
     fn resolve(&self, expr: &Expr) -> Option<String> {
-        let mut path = super::dotted_path(expr)?;
+        let mut path = dotted_path(expr, Name::as_str)?;
         if let Some(module) = self.names.imported_module(path[0]) {
             path[0] = module;
         }

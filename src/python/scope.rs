@@ -284,17 +284,30 @@ pub fn is_builtin(name: &str) -> bool {
     ruff_python_stdlib::builtins::is_python_builtin(name, BUILTINS_PYTHON_MINOR, false)
 }
 
-/// `a.b.c` as `["a", "b", "c"]`; `None` when the chain does not start at a name.
-fn dotted_path(expr: &Expr) -> Option<Vec<Name>> {
-    match expr {
-        Expr::Attribute(attribute) => {
-            let mut path = dotted_path(&attribute.value)?;
-            path.push(attribute.attr.id.clone());
-            Some(path)
+/// `a.b.c` as `[a, b, c]`, each name as `part` makes it; `None` when the chain does not start
+/// at a name. Every call and callee is asked for it: the vector is allocated once, at its
+/// length.
+pub(crate) fn dotted_path<'a, T>(expr: &'a Expr, part: impl Fn(&'a Name) -> T) -> Option<Vec<T>> {
+    fn collect<'a, T>(
+        expr: &'a Expr,
+        part: &impl Fn(&'a Name) -> T,
+        depth: usize,
+    ) -> Option<Vec<T>> {
+        match expr {
+            Expr::Attribute(attribute) => {
+                let mut path = collect(&attribute.value, part, depth + 1)?;
+                path.push(part(&attribute.attr.id));
+                Some(path)
+            }
+            Expr::Name(name) => {
+                let mut path = Vec::with_capacity(depth + 1);
+                path.push(part(&name.id));
+                Some(path)
+            }
+            _ => None,
         }
-        Expr::Name(name) => Some(vec![name.id.clone()]),
-        _ => None,
     }
+    collect(expr, &part, 0)
 }
 
 /// Builtins that only look at their arguments: passing an object to them cannot change it.
@@ -766,7 +779,7 @@ impl Resolver {
     /// callee's path; the receiver of a method and the arguments may be changed by the call.
     fn call(&mut self, call: &ast::ExprCall) {
         self.record_dynamic(call);
-        if let Some(path) = dotted_path(&call.func)
+        if let Some(path) = dotted_path(&call.func, Name::clone)
             && self.resolves_to_module(&path[0])
         {
             self.out.calls.push(Call {

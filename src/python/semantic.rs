@@ -252,8 +252,6 @@ struct Context<'a> {
     timeit: bool,
     /// `from __future__ import annotations` is in effect.
     future_annotations: bool,
-    /// The source mentions `global` or `nonlocal`, so scopes are scanned for declarations.
-    scan_declarations: bool,
     scopes: Vec<Scope<'a>>,
     declarations: Vec<Declaration<'a>>,
     flow: Flow,
@@ -572,7 +570,6 @@ impl<'a> SemanticVisitor<'a> {
                 top_level_await: true,
                 timeit: false,
                 future_annotations: false,
-                scan_declarations: source.contains("global") || source.contains("nonlocal"),
                 scopes: Vec::with_capacity(8),
                 declarations: Vec::new(),
                 flow: Flow::default(),
@@ -592,9 +589,9 @@ impl<'a> SemanticVisitor<'a> {
     /// Runs `visit` in a new scope whose statements (if any) are `body`.
     fn in_scope(&mut self, kind: ScopeKind<'a>, body: &'a [Stmt], visit: impl FnOnce(&mut Self)) {
         let start = self.ctx.declarations.len();
-        if self.ctx.scan_declarations {
-            collect_declarations(body, &mut self.ctx.declarations);
-        }
+        // Walking a scope's statements (not their expressions) costs less than searching
+        // the cell's text for the two words first.
+        collect_declarations(body, &mut self.ctx.declarations);
         let end = self.ctx.declarations.len();
         self.ctx.scopes.push(Scope {
             kind,

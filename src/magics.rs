@@ -288,7 +288,7 @@ pub fn ipython_cleanup(source: &str) -> Option<String> {
 /// such strings, and the stripped stretches are dedented.
 fn strip_doctest_prompts(text: &str) -> Option<String> {
     // Every cell comes through here and almost none has a prompt: skip the line-by-line scan.
-    if !text.contains(">>>") {
+    if !contains_chevrons(text) {
         return None;
     }
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -355,6 +355,19 @@ fn strip_doctest_prompts(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// Whether `text` contains `>>>`. `str::contains` has no fast search for a needle of one
+/// repeated byte; looking for each `>` has (`>` is rare in code).
+fn contains_chevrons(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(at) = rest.find('>') {
+        if rest[at..].starts_with(">>>") {
+            return true;
+        }
+        rest = &rest[at + 1..];
+    }
+    false
+}
+
 /// Removes the indentation all non-blank lines share, as Python's `textwrap.dedent` does.
 fn dedent(lines: &[String]) -> String {
     let indent = lines
@@ -416,6 +429,12 @@ mod tests {
             ipython_cleanup("In [1]: x = 2\n   ...: y = 3").as_deref(),
             Some("x = 2\ny = 3")
         );
+    }
+
+    #[test]
+    fn chevrons_are_found_anywhere() {
+        assert!(contains_chevrons(">>> x") && contains_chevrons("a >> b >>>"));
+        assert!(!contains_chevrons("a >> b > c") && !contains_chevrons("->>"));
     }
 
     #[test]

@@ -46,6 +46,13 @@ pub(crate) enum ErrorKind {
         .0.display()
     )]
     ModuleExists(PathBuf),
+    /// The notebook runs another with `%run`, whose module its own would import from, and
+    /// that notebook could not be extracted.
+    #[error(
+        "it runs {} with `%run` and would import from its module, but that notebook could not be extracted (see its own error)",
+        .0.display()
+    )]
+    RunsFailed(PathBuf),
     /// Another notebook of the same run writes the same module.
     #[error("another notebook of this run also writes {}; rename one of them", .0.display())]
     ModuleClash(PathBuf),

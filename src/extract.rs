@@ -6,18 +6,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use ruff_python_ast::Stmt;
 
-use crate::analysis::analyse;
+use crate::analysis::Analysis;
 use crate::batch;
 use crate::change::Change;
-use crate::decide::{Moved, Target, check_package_name, decide};
+use crate::decide::{Moved, check_package_name};
 use crate::emit::{INIT_MARKER, init_text};
 use crate::error::{Error, ErrorKind, PackageError};
 use crate::notebook::Notebook;
 use crate::plan::{ExtractOptions, NotebookPlan, module_name, plan_notebook};
+use crate::position::CellNumber;
 use crate::python::parse::parse_cell;
+use crate::run_graph::{Context, Decided, decide_batch};
 use crate::scan::{NotebookReport, error_report, read_notebook, report};
 use crate::workspace::PackageSnapshot;
 
@@ -103,6 +106,16 @@ pub(crate) enum Note {
         /// The package folder.
         package_dir: PathBuf,
     },
+    /// A notebook no path named is extracted too: a notebook of the run runs it with `%run`,
+    /// and may import from its module.
+    RunByExtracted {
+        /// The notebook.
+        notebook: PathBuf,
+        /// The notebook that runs it.
+        by: PathBuf,
+        /// The cell of the `%run` line.
+        cell: CellNumber,
+    },
     /// The package is not next to every notebook.
     NotImportable {
         /// The package folder.
@@ -135,6 +148,12 @@ impl fmt::Display for Note {
                 f,
                 "`{name}` (in module {module}) has the name of a module of {}; it is not re-exported from the package",
                 package_dir.display()
+            ),
+            Note::RunByExtracted { notebook, by, cell } => write!(
+                f,
+                "{} is extracted too, because {} runs it with `%run` (cell {cell}) and its hoisted code may import from it",
+                notebook.display(),
+                by.display(),
             ),
             Note::NotImportable {
                 package_dir,
@@ -208,17 +227,78 @@ pub(crate) fn plan_extract<C: Change>(
     snapshot: &PackageSnapshot,
     load: &(dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
 ) -> ExtractPlan<C> {
-    let places: Vec<Place> = request
-        .notebooks
+    let module_of = |path: &Path| {
+        let place = place(request, snapshot.dir(), path);
+        let dotted = format!("{}.{}", place.parent, place.module);
+        (place.module, Some(dotted))
+    };
+    let check = |path: &Path, analysis: &Analysis| {
+        check_package_name(&request.package, analysis, snapshot.exists())
+            .map_err(|error| Error::new(path, error))
+    };
+    let context = Context {
+        jobs: request.jobs,
+        progress: request.progress,
+        load,
+        module_of: &module_of,
+        check: &check,
+    };
+    let decided = decide_batch(&request.notebooks, &context);
+    let paths = &decided.paths;
+    let places: Vec<Place> = paths
         .iter()
         .map(|path| place(request, snapshot.dir(), path))
         .collect();
-    let outcomes = batch::run(
-        &request.notebooks,
-        request.jobs,
-        request.progress,
-        |i, path| plan_one::<C>(path, &places[i], request, snapshot, load),
-    );
+    let slots: Vec<Mutex<Option<Result<Decided, Error>>>> = decided
+        .results
+        .into_iter()
+        .map(|result| Mutex::new(Some(result)))
+        .collect();
+    let outcomes = batch::run(paths, request.jobs, false, |i, path| {
+        let decided = slots[i]
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .ok_or_else(|| Error::new(path, ErrorKind::Panic("no decisions".to_owned())))??;
+        plan_one::<C>(path, &places[i], request, snapshot, &decided)
+    });
+    let mut outcomes = outcomes;
+    let mut planned_modules: Vec<PathBuf> = Vec::new();
+    for (outcome, path) in outcomes.iter_mut().zip(paths) {
+        let Ok((planned, _)) = outcome else {
+            continue;
+        };
+        if let Some(taken) = planned
+            .modules
+            .iter()
+            .find(|change| planned_modules.iter().any(|p| p == change.path()))
+        {
+            // Two notebooks whose names differ only in punctuation or case, or that write
+            // the same `%%writefile` module.
+            *outcome = Err(Error::new(
+                path,
+                ErrorKind::ModuleClash(taken.path().to_owned()),
+            ));
+        } else if planned.notebook.is_some() {
+            planned_modules.extend(planned.modules.iter().map(|c| c.path().to_owned()));
+        }
+    }
+    // A notebook whose module imports from the module of a notebook it runs fails with it.
+    loop {
+        let failed = (0..paths.len()).find_map(|i| {
+            let helper = decided.imports_from[i]
+                .iter()
+                .find(|&&j| outcomes[j].is_err())?;
+            outcomes[i].is_ok().then_some((i, *helper))
+        });
+        let Some((i, j)) = failed else {
+            break;
+        };
+        outcomes[i] = Err(Error::new(
+            &paths[i],
+            ErrorKind::RunsFailed(paths[j].clone()),
+        ));
+    }
 
     let mut plan = ExtractPlan {
         notebooks: Vec::new(),
@@ -230,23 +310,16 @@ pub(crate) fn plan_extract<C: Change>(
     let mut notebooks = Vec::new();
     let mut planned_modules: Vec<PathBuf> = Vec::new();
     let mut exports: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for ((path, place), outcome) in request.notebooks.iter().zip(&places).zip(outcomes) {
+    for (((path, place), outcome), run_by) in
+        paths.iter().zip(&places).zip(outcomes).zip(decided.run_by)
+    {
         let module_path = place.dir.join(format!("{}.py", place.module));
-        let mut outcome = outcome.map_err(|error| (error_report(path, &error), error));
-        if let Ok((planned, _)) = &outcome
-            && let Some(taken) = planned
-                .modules
-                .iter()
-                .find(|change| planned_modules.iter().any(|p| p == change.path()))
-        {
-            // Two notebooks whose names differ only in punctuation or case, or that write
-            // the same `%%writefile` module.
-            let error = Error::new(path, ErrorKind::ModuleClash(taken.path().to_owned()));
-            outcome = Err((error_report(path, &error), error));
-        }
         let (outcome, report) = match outcome {
             Ok((planned, report)) => (Ok(planned), report),
-            Err((report, error)) => (Err(error), report),
+            Err(error) => {
+                let report = error_report(path, &error);
+                (Err(error), report)
+            }
         };
         if let Ok(Planned {
             plan: notebook_plan,
@@ -256,6 +329,13 @@ pub(crate) fn plan_extract<C: Change>(
             ..
         }) = &outcome
         {
+            if let Some(run_by) = run_by {
+                plan.notes.push(Note::RunByExtracted {
+                    notebook: path.clone(),
+                    by: run_by.notebook,
+                    cell: run_by.cell,
+                });
+            }
             for change in module_changes.iter().chain(subpackages) {
                 if !planned_modules.iter().any(|p| p == change.path()) {
                     planned_modules.push(change.path().to_owned());
@@ -345,19 +425,14 @@ fn plan_one<C: Change>(
     place: &Place,
     request: &ExtractRequest,
     snapshot: &PackageSnapshot,
-    load: &(dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
+    decided: &Decided,
 ) -> Result<(Planned<C>, NotebookReport), Error> {
-    let notebook = load(path)?;
-    let analysis = analyse(&notebook);
-    check_package_name(&request.package, &analysis, snapshot.exists())
-        .map_err(|error| Error::new(path, error))?;
-    let dotted = format!("{}.{}", place.parent, place.module);
-    let target = Target {
-        module: &place.module,
-        dotted: Some(&dotted),
-    };
-    let decisions = decide(&notebook, &analysis, target);
-    let notebook_report = report(path, &analysis, &decisions);
+    let Decided {
+        notebook,
+        analysis,
+        decisions,
+    } = decided;
+    let notebook_report = report(path, analysis, decisions);
     let file_name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -368,9 +443,9 @@ fn plan_one<C: Change>(
         autoreload: request.autoreload,
     };
     let plan = plan_notebook(
-        &notebook,
-        &analysis,
-        &decisions,
+        notebook,
+        analysis,
+        decisions,
         &file_name,
         &place.module,
         &options,
@@ -403,7 +478,7 @@ fn plan_one<C: Change>(
         let before = snapshot.text(&file);
         modules.push(C::file(file, before, text, request.diffs));
     }
-    let notebook_change = C::notebook(path.to_owned(), &notebook, &plan.edits, request.diffs);
+    let notebook_change = C::notebook(path.to_owned(), notebook, &plan.edits, request.diffs);
     let planned = Planned {
         plan,
         moved,

@@ -39,6 +39,7 @@ mod plan;
 mod position;
 mod python;
 mod report;
+mod run_graph;
 mod scan;
 mod terminal;
 mod workspace;

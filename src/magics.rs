@@ -225,7 +225,7 @@ pub(crate) fn automagic(source: &str) -> Option<(&str, &str)> {
 
 /// Splits magic arguments the way IPython's `shlex`-based parsing does for the simple cases:
 /// whitespace separates words, and single or double quotes group them.
-fn split_args(args: &str) -> Vec<String> {
+pub(crate) fn split_args(args: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quote = None;

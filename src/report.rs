@@ -111,6 +111,13 @@ pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
             continue;
         }
         writeln!(out, "{}", Paint::FileHeader.paint(&report.path, color)).unwrap();
+        if let Some(run_by) = &report.run_by {
+            let line = format!(
+                "  run with `%run` by {} (cell {}), so scanned with it",
+                run_by.notebook, run_by.cell
+            );
+            writeln!(out, "{}", Paint::Dim.paint(&line, color)).unwrap();
+        }
         if report.definitions.is_empty() && report.writefiles.is_empty() {
             writeln!(out, "  no functions or classes").unwrap();
         }

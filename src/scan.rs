@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::analysis::{Analysis, DefinitionKind, analyse};
-use crate::batch;
-use crate::decide::{Decisions, Target, Verdict, decide};
+use crate::analysis::{Analysis, DefinitionKind};
+use crate::decide::{Decisions, Verdict};
 use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
 use crate::plan::module_name;
 use crate::position::CellNumber;
+use crate::run_graph::{Context, decide_batch};
 
 /// Reads a notebook from disk.
 pub(crate) fn read_notebook(path: &Path) -> Result<Notebook, Error> {
@@ -34,6 +34,18 @@ pub(crate) struct NotebookReport {
     pub(crate) syntax_errors: Vec<SyntaxErrorReport>,
     /// Every `%%writefile` cell.
     pub(crate) writefiles: Vec<WriteFileReport>,
+    /// When no given path named it: the notebook that runs it with `%run`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) run_by: Option<RunByReport>,
+}
+
+/// The notebook that runs a notebook no given path named.
+#[derive(Debug, Serialize)]
+pub(crate) struct RunByReport {
+    /// Its path.
+    pub(crate) notebook: String,
+    /// The cell of its `%run` line.
+    pub(crate) cell: CellNumber,
 }
 
 /// A `%%writefile` cell in a report.
@@ -137,21 +149,13 @@ pub(crate) struct SyntaxErrorReport {
     pub(crate) message: String,
 }
 
-/// Reads, analyses and decides one notebook.
-pub(crate) fn scan_file(path: &Path) -> Result<NotebookReport, Error> {
-    let notebook = read_notebook(path)?;
-    let analysis = analyse(&notebook);
+/// The module name `scan` gives a notebook: its file name made a module name.
+fn scan_module(path: &Path) -> (String, Option<String>) {
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default();
-    let module = module_name(stem);
-    let target = Target {
-        module: &module,
-        dotted: None,
-    };
-    let decisions = decide(&notebook, &analysis, target);
-    Ok(report(path, &analysis, &decisions))
+    (module_name(stem), None)
 }
 
 /// The report of a notebook that could not be analysed.
@@ -167,20 +171,41 @@ pub(crate) fn error_report(path: &Path, error: &Error) -> NotebookReport {
         definitions: Vec::new(),
         syntax_errors: Vec::new(),
         writefiles: Vec::new(),
+        run_by: None,
     }
 }
 
-/// Scans every notebook in parallel (`jobs` threads, all cores when `None`); reports come in
-/// the order of `paths`.
+/// Scans every notebook in parallel (`jobs` threads, all cores when `None`), with the
+/// notebooks they run with `%run`; reports come in the order of `paths`, then those.
 pub(crate) fn scan_paths(
     paths: &[PathBuf],
     jobs: Option<usize>,
     progress: bool,
 ) -> Vec<NotebookReport> {
-    batch::run(paths, jobs, progress, |_, path| scan_file(path))
+    let context = Context {
+        jobs,
+        progress,
+        load: &read_notebook,
+        module_of: &scan_module,
+        check: &|_, _| Ok(()),
+    };
+    let batch = decide_batch(paths, &context);
+    batch
+        .results
         .into_iter()
-        .zip(paths)
-        .map(|(result, path)| result.unwrap_or_else(|error| error_report(path, &error)))
+        .zip(&batch.paths)
+        .zip(batch.run_by)
+        .map(|((result, path), run_by)| {
+            let mut report = match result {
+                Ok(decided) => report(path, &decided.analysis, &decided.decisions),
+                Err(error) => error_report(path, &error),
+            };
+            report.run_by = run_by.map(|run_by| RunByReport {
+                notebook: display_path(&run_by.notebook),
+                cell: run_by.cell,
+            });
+            report
+        })
         .collect()
 }
 
@@ -253,6 +278,7 @@ pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) ->
         definitions,
         syntax_errors,
         writefiles,
+        run_by: None,
     }
 }
 

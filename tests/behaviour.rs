@@ -110,6 +110,21 @@ struct Outcome {
     problems: Vec<String>,
 }
 
+impl Outcome {
+    /// Fails when something went wrong or the rewritten notebooks behave differently.
+    fn assert_sound(&self, name: &str) {
+        assert!(
+            self.problems.is_empty(),
+            "{name}: {}",
+            self.problems.join("\n")
+        );
+        assert_eq!(
+            self.before, self.after,
+            "{name}: the rewritten notebooks do not behave like the originals"
+        );
+    }
+}
+
 fn run_fixture(python: &Path, fixture: &Path) -> Result<Outcome, String> {
     let dir = tempfile::tempdir().unwrap();
     let file = fixture.file_name().unwrap().to_str().unwrap().to_owned();
@@ -124,26 +139,8 @@ fn run_fixture(python: &Path, fixture: &Path) -> Result<Outcome, String> {
 
     let mut problems = Vec::new();
     problems.extend(check_expectation(fixture, original_dir.path(), &file));
-    let output = nbhoist(dir.path(), &["extract", &file, "--package", PACKAGE]);
-    let report = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.code() != Some(0) {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        problems.push(format!("extract failed:\n{report}{stderr}"));
-    }
-
-    let package = dir.path().join(PACKAGE);
-    let mut modules = String::new();
-    if package.exists() {
-        for (path, content) in tree(&package) {
-            modules.push_str(&format!(
-                "── {path} ──\n{}",
-                String::from_utf8(content).unwrap()
-            ));
-        }
-        let allowed = undefined_in_annotations(original_dir.path(), &file);
-        problems.extend(check_modules(python, &package, &allowed));
-        problems.extend(check_ruff(python, dir.path(), &allowed));
-    }
+    let allowed = undefined_in_annotations(original_dir.path(), &file);
+    let (report, modules) = extract_checked(python, dir.path(), &file, &allowed, &mut problems);
     let snapshot = format!("{report}\n{modules}\n{}", listing(&notebook));
 
     // A `%%writefile` cell that became a module no longer runs, so its "Writing x.py" is gone;
@@ -167,21 +164,59 @@ fn run_fixture(python: &Path, fixture: &Path) -> Result<Outcome, String> {
         .map(|(_, event)| event)
         .collect();
 
-    let files = tree(dir.path());
-    let output = nbhoist(dir.path(), &["extract", &file, "--package", PACKAGE]);
-    let second = String::from_utf8_lossy(&output.stdout);
-    if output.status.code() != Some(0) || !second.contains("Nothing to change.") {
-        problems.push(format!("a second run should change nothing:\n{second}"));
-    }
-    if files != tree(dir.path()) {
-        problems.push("a second run changed files".to_owned());
-    }
+    problems.extend(second_run(dir.path(), &file));
     Ok(Outcome {
         snapshot,
         before,
         after,
         problems,
     })
+}
+
+/// What a second `nbhoist extract TARGET` in `dir` changes, which must be nothing.
+fn second_run(dir: &Path, target: &str) -> Vec<String> {
+    let files = tree(dir);
+    let output = nbhoist(dir, &["extract", target, "--package", PACKAGE]);
+    let second = String::from_utf8_lossy(&output.stdout);
+    let mut problems = Vec::new();
+    if output.status.code() != Some(0) || !second.contains("Nothing to change.") {
+        problems.push(format!("a second run should change nothing:\n{second}"));
+    }
+    if files != tree(dir) {
+        problems.push("a second run changed files".to_owned());
+    }
+    problems
+}
+
+/// Runs `nbhoist extract TARGET` in `dir` and checks the package it writes (see
+/// [`check_modules`] and [`check_ruff`]); returns the report and the package's files, and adds
+/// what went wrong to `problems`.
+fn extract_checked(
+    python: &Path,
+    dir: &Path,
+    target: &str,
+    allowed: &[String],
+    problems: &mut Vec<String>,
+) -> (String, String) {
+    let output = nbhoist(dir, &["extract", target, "--package", PACKAGE]);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.code() != Some(0) {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        problems.push(format!("extract failed:\n{report}{stderr}"));
+    }
+    let package = dir.join(PACKAGE);
+    let mut modules = String::new();
+    if package.exists() {
+        for (path, content) in tree(&package) {
+            modules.push_str(&format!(
+                "── {path} ──\n{}",
+                String::from_utf8(content).unwrap()
+            ));
+        }
+        problems.extend(check_modules(python, &package, allowed));
+        problems.extend(check_ruff(python, dir, allowed));
+    }
+    (report, modules)
 }
 
 /// A fixture whose first cell says ``Expect: `NAME` moves.`` or ``Expect: `NAME` stays
@@ -366,14 +401,123 @@ fn same_behaviour() {
             Err(error) => panic!("{name}: {error}"),
         };
         insta::assert_snapshot!(outcome.snapshot);
-        assert!(
-            outcome.problems.is_empty(),
-            "{name}: {}",
-            outcome.problems.join("\n")
-        );
-        assert_eq!(
-            outcome.before, outcome.after,
-            "{name}: the rewritten notebook does not behave like the original"
-        );
+        outcome.assert_sound(name);
     });
+}
+
+/// The folders of `tests/fixtures/runs/`, each notebooks that run one another with `%run`.
+fn run_folders() -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures/runs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    folders.sort();
+    folders
+}
+
+/// Copies the files of `from` (not its folders) into a new temporary folder.
+fn copy_folder(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+/// Runs every notebook of `dir` that its first cell does not mark "Not run:", each in a copy of
+/// the folder of its own, so that what one writes does not leak into the next; the events of
+/// each follow its name.
+fn run_all(python: &Path, dir: &Path, notebooks: &[String]) -> Result<Vec<Event>, String> {
+    let mut events = Vec::new();
+    for name in notebooks {
+        let copy = copy_folder(dir);
+        if let Ok(package) = std::fs::read_dir(dir.join(PACKAGE)) {
+            std::fs::create_dir(copy.path().join(PACKAGE)).unwrap();
+            for entry in package {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    std::fs::copy(
+                        &path,
+                        copy.path().join(PACKAGE).join(path.file_name().unwrap()),
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        events.push(("notebook".to_owned(), Value::String(name.clone())));
+        let ran = run_notebook(python, &copy.path().join(name))?;
+        events.extend(ran.into_iter().map(|(_, event)| event));
+    }
+    Ok(events)
+}
+
+/// One folder of notebooks that run one another: each runs from the folder before and after
+/// nbhoist extracts `main.ipynb` (which extracts the notebooks it runs too) or, without one,
+/// the whole folder.
+fn run_folder(python: &Path, folder: &Path) -> Result<Outcome, String> {
+    let mut notebooks: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".ipynb"))
+        .collect();
+    notebooks.sort();
+    let runnable: Vec<String> = notebooks
+        .iter()
+        .filter(|name| {
+            let first = cell_sources(&folder.join(name)).into_iter().next();
+            !first.is_some_and(|first| first.contains("Not run:"))
+        })
+        .cloned()
+        .collect();
+    let before = run_all(python, folder, &runnable)?;
+    let dir = copy_folder(folder);
+    let target = if notebooks.iter().any(|name| name == "main.ipynb") {
+        "main.ipynb"
+    } else {
+        "."
+    };
+    let mut problems = Vec::new();
+    let (report, modules) = extract_checked(python, dir.path(), target, &[], &mut problems);
+    let listings: String = notebooks
+        .iter()
+        .map(|name| format!("══ {name} ══\n{}", listing(&dir.path().join(name))))
+        .collect();
+    let snapshot = format!("{report}\n{modules}\n{listings}");
+    let after = run_all(python, dir.path(), &runnable)?;
+    problems.extend(second_run(dir.path(), target));
+    Ok(Outcome {
+        snapshot,
+        before,
+        after,
+        problems,
+    })
+}
+
+#[test]
+fn same_behaviour_across_run() {
+    let Some(python) = std::env::var_os("NBHOIST_PYTHON").map(PathBuf::from) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: `%run` behaviour tests skipped: NBHOIST_PYTHON is not set; `scripts/test` \
+             sets up Python and runs them"
+        );
+        return;
+    };
+    let outcomes: Vec<(String, Result<Outcome, String>)> = run_folders()
+        .into_par_iter()
+        .map(|folder| {
+            let name = folder.file_name().unwrap().to_str().unwrap().to_owned();
+            (name, run_folder(&python, &folder))
+        })
+        .collect();
+    assert!(!outcomes.is_empty(), "no folder in tests/fixtures/runs");
+    for (name, outcome) in outcomes {
+        let outcome = outcome.unwrap_or_else(|error| panic!("{name}: {error}"));
+        insta::assert_snapshot!(format!("runs_{name}"), outcome.snapshot);
+        outcome.assert_sound(&name);
+    }
 }

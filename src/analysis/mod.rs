@@ -4,6 +4,7 @@
 //!
 //! Pure: takes a [`Notebook`], returns data. No file system, no output.
 
+mod runs;
 mod setup;
 mod strings;
 
@@ -23,6 +24,10 @@ use crate::python::scope::{self, BindingKind, ModuleReads, ScopeOptions, dotted_
 use crate::python::semantic::first_semantic_error;
 use crate::python::span::statement_block;
 use crate::python::stdlib_exports::module_exports;
+pub(crate) use runs::{
+    Opacity, RunBinding, RunEffect, RunEffects, RunImport, RunLine, RunPlace, RunTarget,
+    Unfollowed, plain_import, python_file_effect,
+};
 pub(crate) use strings::CodeInStrings;
 
 /// Everything the later stages need to know about one notebook.
@@ -39,6 +44,8 @@ pub(crate) struct Analysis {
     pub(crate) names: NameTable,
     /// The notebook loads or configures IPython's `autoreload` itself.
     pub(crate) uses_autoreload: bool,
+    /// The `%run` lines among the cells' top-level statements, in notebook order.
+    pub(crate) runs: Vec<RunLine>,
     /// What each parsed top-level statement reads from module scope when it runs, by code
     /// cell and statement (annotations postponed where `from __future__ import annotations`
     /// is in force).
@@ -256,6 +263,11 @@ pub(crate) struct NameTable {
     pub(crate) future_annotations: Option<CellIndex>,
     /// The first `from __future__ import annotations` statement.
     pub(crate) future_statement: Option<StatementRef>,
+    /// What each `%run` line whose file nbhoist read binds, by statement.
+    run_bindings: FxHashMap<StatementRef, Vec<(String, RunBinding)>>,
+    /// The `%run` lines that may bind any name, and why nbhoist cannot tell which. They are
+    /// among [`Self::dynamic_bindings`] too.
+    pub(crate) unknown_runs: Vec<(StatementRef, Unfollowed)>,
     /// The Python 3 minor version the notebook declares, which decides what a star import of
     /// the standard library binds.
     python_minor: Option<u8>,
@@ -324,6 +336,21 @@ impl NameTable {
             after.is_none_or(|after| at > after)
                 && self.star_binding(cells, at, name) != StarBinding::Stdlib(Bound::No)
         })
+    }
+
+    /// Every name the notebook binds, sorted.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.sites.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// What the `%run` line at `at` binds to `name`, when nbhoist read its file.
+    pub(crate) fn run_binding(&self, at: StatementRef, name: &str) -> Option<&RunBinding> {
+        let bindings = self.run_bindings.get(&at)?;
+        bindings
+            .iter()
+            .find_map(|(bound, binding)| (bound == name).then_some(binding))
     }
 
     /// Whether `from __future__ import annotations` ran before the statement at `at`.
@@ -397,8 +424,14 @@ impl NameTable {
     }
 }
 
-/// Analyses a notebook: parses its code cells and records what they bind.
+/// Analyses a notebook: parses its code cells and records what they bind. Its `%run` lines
+/// bind unknown names: see [`analyse_with_runs`].
 pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
+    analyse_with_runs(notebook, &RunEffects::default())
+}
+
+/// Analyses a notebook whose `%run` lines bind what `runs` says.
+pub(crate) fn analyse_with_runs(notebook: &Notebook, runs: &RunEffects) -> Analysis {
     let mut cells = Vec::new();
     let mut syntax_errors = Vec::new();
     let mut writefiles = Vec::new();
@@ -468,7 +501,27 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
             code_in_strings,
         });
     }
-    let names = NameTable::build(notebook, &cells);
+    let run_lines: Vec<RunLine> = cells
+        .iter()
+        .enumerate()
+        .flat_map(|(code_cell, cell)| {
+            let index = cell.index;
+            cell.notebook_statements()
+                .iter()
+                .enumerate()
+                .filter_map(move |(statement, stmt)| {
+                    Some(RunLine {
+                        at: StatementRef {
+                            code_cell,
+                            statement,
+                        },
+                        cell: index,
+                        target: runs::run_target(stmt)?,
+                    })
+                })
+        })
+        .collect();
+    let names = NameTable::build(notebook, &cells, &run_lines, runs);
     for cell in &mut cells {
         let source = &notebook.cells()[cell.index.0].source;
         (cell.setup, cell.chdir) = setup::find(cell, source, &names);
@@ -504,6 +557,7 @@ pub(crate) fn analyse(notebook: &Notebook) -> Analysis {
         writefiles,
         names,
         uses_autoreload,
+        runs: run_lines,
         reads,
     }
 }
@@ -542,7 +596,12 @@ fn definitions(notebook: &Notebook, cells: &[CodeCell]) -> Vec<Definition> {
 }
 
 impl NameTable {
-    fn build(notebook: &Notebook, cells: &[CodeCell]) -> NameTable {
+    fn build(
+        notebook: &Notebook,
+        cells: &[CodeCell],
+        run_lines: &[RunLine],
+        runs: &RunEffects,
+    ) -> NameTable {
         let mut table = NameTable {
             python_minor: notebook
                 .python_version()
@@ -572,6 +631,9 @@ impl NameTable {
                     code_cell,
                     statement,
                 };
+                if let Some(line) = run_lines.iter().find(|line| line.at == at) {
+                    table.bind_run(line, runs.get(&at), cell);
+                }
                 if is_future_annotations(stmt) && table.future_annotations.is_none() {
                     table.future_annotations = Some(cell.index);
                     table.future_statement = Some(at);
@@ -642,6 +704,40 @@ impl NameTable {
             table.classes.insert(name, class);
         }
         table
+    }
+
+    /// Records what a `%run` line binds: names standing for imports as imports, the rest as
+    /// notebook state, and unknown names as a dynamic binding.
+    fn bind_run(&mut self, line: &RunLine, effect: Option<&RunEffect>, cell: &CodeCell) {
+        let bindings = match (effect, &line.target) {
+            (Some(RunEffect::Binds(bindings)), _) => bindings,
+            (Some(RunEffect::Unknown(why)), _) | (None, RunTarget::Unfollowed(why)) => {
+                self.dynamic_bindings.push(line.at);
+                self.unknown_runs.push((line.at, why.clone()));
+                return;
+            }
+            (None, RunTarget::File(file)) => {
+                self.dynamic_bindings.push(line.at);
+                self.unknown_runs
+                    .push((line.at, Unfollowed::Unreadable(file.clone())));
+                return;
+            }
+        };
+        for (name, binding) in bindings {
+            let kind = match binding {
+                RunBinding::Import(import) | RunBinding::Hoisted(import) if !cell.is_fixed() => {
+                    SiteKind::Import(import.key())
+                }
+                _ => SiteKind::Other(BindingKind::Other),
+            };
+            self.sites.entry(name.clone()).or_default().push(Site {
+                at: line.at,
+                cell: cell.index,
+                kind,
+                whole_lines: false,
+            });
+        }
+        self.run_bindings.insert(line.at, bindings.clone());
     }
 
     fn classify(&self, name: &str, cells: &[CodeCell]) -> NameClass {

@@ -12,7 +12,7 @@ use super::execution::{DefinitionTime, Execution, frame_access};
 use super::reason::{LateBinding, Rebinding, StayReason};
 use super::{Needs, Verdict};
 use crate::analysis::{
-    Analysis, Bound, NameClass, SiteKind, StarBinding, StatementRef, constant_value,
+    Analysis, Bound, NameClass, RunBinding, SiteKind, StarBinding, StatementRef, constant_value,
     is_mutable_value, statement,
 };
 use crate::notebook::Notebook;
@@ -645,7 +645,9 @@ impl Rules<'_> {
             .iter()
             .find(|site| site.kind != SiteKind::Definition && site.at != own)
         {
+            let by_run = self.analysis.names.run_binding(other.at, name).is_some();
             let how = match &other.kind {
+                _ if by_run => Rebinding::Run,
                 SiteKind::Import(_) | SiteKind::FailedImport => Rebinding::Imported,
                 SiteKind::Other(BindingKind::FunctionDef | BindingKind::ClassDef) => {
                     Rebinding::Defined
@@ -773,7 +775,22 @@ impl Rules<'_> {
                 self.add_constant(read, own, candidate)?;
             }
             Some(NameClass::Variable) => {
-                let site = &names.sites(read)[0];
+                let sites = names.sites(read);
+                let computed_by_run =
+                    sites
+                        .iter()
+                        .find_map(|site| match names.run_binding(site.at, read)? {
+                            RunBinding::Variable { file, place } => Some((file, *place)),
+                            RunBinding::Import(_) | RunBinding::Hoisted(_) => None,
+                        });
+                if let Some((file, place)) = computed_by_run {
+                    return Err(StayReason::RunVariable {
+                        name: read.to_owned(),
+                        file: file.clone(),
+                        place,
+                    });
+                }
+                let site = &sites[0];
                 let cell = site.cell.number();
                 let name = read.to_owned();
                 return Err(match site.kind {
@@ -808,8 +825,15 @@ impl Rules<'_> {
             }
             None if scope::is_builtin(read) => {}
             None => {
-                return Err(StayReason::Undefined {
-                    name: read.to_owned(),
+                return Err(match names.unknown_runs.first() {
+                    Some((at, why)) => StayReason::RunUnknown {
+                        name: read.to_owned(),
+                        cell: self.cell_of(*at),
+                        why: why.clone(),
+                    },
+                    None => StayReason::Undefined {
+                        name: read.to_owned(),
+                    },
                 });
             }
         }
@@ -882,10 +906,28 @@ impl Rules<'_> {
                 cell: self.cell_of(star),
             });
         }
+        // `%run -i setup.py` may import something else under the same name.
+        if let Some((at, why)) = self
+            .analysis
+            .names
+            .unknown_runs
+            .iter()
+            .find(|(at, _)| *at > sites[0].at)
+        {
+            return Err(StayReason::RunUnknown {
+                name: name.to_owned(),
+                cell: self.cell_of(*at),
+                why: why.clone(),
+            });
+        }
         candidate.needs.imports.insert(name.to_owned());
         let site = &sites[0];
         let stmt = statement(&self.analysis.cells, site.at);
-        if matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) {
+        // An import a `%run` file makes reads nothing here.
+        if matches!(
+            stmt,
+            Stmt::Import(_) | Stmt::ImportFrom(_) | Stmt::IpyEscapeCommand(_)
+        ) {
             return Ok(());
         }
         // `if TYPE_CHECKING: from collections import OrderedDict` after `from typing import *`:

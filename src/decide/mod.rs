@@ -12,14 +12,16 @@ mod definitions;
 mod execution;
 mod placement;
 mod reason;
+mod runs;
 pub(crate) mod writefile;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) use reason::StayReason;
 use ruff_python_ast::Stmt;
+pub(crate) use runs::{Runners, notebook_effect};
 
-use crate::analysis::{Analysis, DefinitionKind, StatementRef, statement};
+use crate::analysis::{Analysis, DefinitionKind, RunBinding, StatementRef, statement};
 use crate::emit::{self, PYTHON_MINOR};
 use crate::error::PackageError;
 use crate::magics::automagic;
@@ -39,6 +41,8 @@ pub(crate) struct Target<'a> {
     /// The dotted module, when extracting into a package (`mylib.analysis`): a notebook that
     /// already imports from it was extracted before.
     pub(crate) dotted: Option<&'a str>,
+    /// What the notebooks that run this one with `%run` bind in the namespace they share.
+    pub(crate) runners: Option<&'a Runners>,
 }
 
 /// Every decision about one notebook.
@@ -289,6 +293,9 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         .max();
     let mut writefiles = writefile::decide(notebook, analysis, target.module, history);
     let mut verdicts = definitions::decide(notebook, analysis, &execution);
+    if let Some(runners) = target.runners {
+        runs::keep_bound_by_runners(analysis, runners, &mut verdicts);
+    }
     // A notebook that already imports from its module was extracted before; adding to the
     // module needs merging, which nbhoist does not do yet.
     if let Some(dotted) = target.dotted
@@ -458,6 +465,16 @@ fn keep_importing_code_that_runs(
             continue;
         };
         let in_package = needs.imports.iter().find(|name| {
+            // A module nbhoist wrote from a notebook this one runs holds only definitions.
+            let hoisted = analysis.names.sites(name).iter().all(|site| {
+                matches!(
+                    analysis.names.run_binding(site.at, name),
+                    Some(RunBinding::Hoisted(_))
+                )
+            });
+            if hoisted {
+                return false;
+            }
             let origin = analysis.names.origin(name).unwrap_or_default();
             package
                 .as_deref()

@@ -347,9 +347,15 @@ pub(super) fn keep_star_rebound(
             if !may_bind {
                 continue;
             }
+            let unknown_run = names.unknown_runs.iter().find(|(run, _)| *run == at);
             let reason = if star {
                 StayReason::StarMayRebind {
                     cell: cell.number(),
+                }
+            } else if let Some((_, why)) = unknown_run {
+                StayReason::RunMayRebind {
+                    cell: cell.number(),
+                    why: why.clone(),
                 }
             } else {
                 StayReason::DynamicMayRebind {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::analysis::{RunPlace, Unfollowed};
 use crate::position::CellNumber;
 
 /// Why a definition stays in the notebook. Each reason reads as a clause about the definition.
@@ -386,6 +387,45 @@ pub(crate) enum StayReason {
         /// The cell of that code.
         cell: CellNumber,
     },
+    /// A `%run` line after the import cell may bind the same name, and nbhoist cannot tell
+    /// which names it binds.
+    RunMayRebind {
+        /// The cell of the `%run` line.
+        cell: CellNumber,
+        /// Why nbhoist cannot tell.
+        why: Unfollowed,
+    },
+    /// It reads a name that a file run with `%run` computes: state of the notebook.
+    RunVariable {
+        /// The name.
+        name: String,
+        /// The file.
+        file: String,
+        /// Where the file binds it.
+        place: RunPlace,
+    },
+    /// It reads a name that a `%run` line may bind (or bind again), though nbhoist cannot
+    /// tell.
+    RunUnknown {
+        /// The name.
+        name: String,
+        /// The cell of the `%run` line.
+        cell: CellNumber,
+        /// Why nbhoist cannot tell what it binds.
+        why: Unfollowed,
+    },
+    /// A notebook that runs this one with `%run` binds, in the namespace they share, a name
+    /// this definition needs (or its own name), which code in the package would not see.
+    BoundByRunner {
+        /// The name.
+        name: String,
+        /// The name is the definition's own.
+        own: bool,
+        /// The notebook that runs this one.
+        notebook: String,
+        /// The cell of that notebook that binds it.
+        cell: CellNumber,
+    },
     /// The notebook already imports from the module nbhoist would write: it was extracted
     /// before, and nbhoist does not add to a module it wrote before.
     AlreadyHoisted {
@@ -412,6 +452,8 @@ pub(crate) enum Rebinding {
     Deleted,
     /// A `for` loop target.
     LoopVariable,
+    /// Running a file with `%run`.
+    Run,
     /// An assignment, or anything else.
     Assigned,
 }
@@ -423,6 +465,7 @@ impl fmt::Display for Rebinding {
             Rebinding::Defined => "defined",
             Rebinding::Deleted => "deleted",
             Rebinding::LoopVariable => "a loop variable",
+            Rebinding::Run => "bound by `%run`",
             Rebinding::Assigned => "assigned",
         })
     }
@@ -540,6 +583,10 @@ impl StayReason {
             StayReason::ListedEarly { .. } => "listed-early",
             StayReason::StarMayRebind { .. } => "star-may-rebind",
             StayReason::DynamicMayRebind { .. } => "dynamic-may-rebind",
+            StayReason::RunMayRebind { .. } => "run-may-rebind",
+            StayReason::RunVariable { .. } => "run-variable",
+            StayReason::RunUnknown { .. } => "run-unknown",
+            StayReason::BoundByRunner { .. } => "bound-by-runner",
             StayReason::RelativeImport { .. } => "relative-import",
             StayReason::FailedImport { .. } => "failed-import",
             StayReason::StarShadowsBuiltin { .. } => "star-shadows-builtin",
@@ -568,7 +615,9 @@ impl StayReason {
     /// What the user can do about it, when there is something simple to say.
     pub(crate) fn hint(&self) -> Option<Hint> {
         Some(match self {
-            StayReason::ReadsVariable { .. } => Hint::PassAsParameter,
+            StayReason::ReadsVariable { .. } | StayReason::RunVariable { .. } => {
+                Hint::PassAsParameter
+            }
             StayReason::Redefined { .. } | StayReason::DefinedAgain { .. } => Hint::KeepOneVersion,
             StayReason::ErrorInCell { .. }
             | StayReason::AfterNameError { .. }
@@ -737,6 +786,28 @@ impl StayReason {
             ),
             StayReason::DynamicMayRebind { cell } => format!(
                 "may be bound again by the `exec` or `globals()` of cell {cell}, which code in the package would not see"
+            ),
+            StayReason::RunMayRebind { cell, why } => format!(
+                "may be bound again by the `%run` of cell {cell}, which code in the package would not see; nbhoist cannot tell what it binds: {why}"
+            ),
+            StayReason::RunVariable { name, file, place } => {
+                format!("reads `{name}`, computed in {file} {place}")
+            }
+            StayReason::RunUnknown { name, cell, why } => format!(
+                "reads `{name}`, which the `%run` of cell {cell} may bind, though nbhoist cannot tell: {why}"
+            ),
+            StayReason::BoundByRunner {
+                name,
+                own,
+                notebook,
+                cell,
+            } => format!(
+                "{}, which {notebook} (cell {cell}) binds again after running this notebook with `%run`; they share their names, so the notebook's code sees the new `{name}`, and the package's would not",
+                if *own {
+                    format!("has a name, `{name}`")
+                } else {
+                    format!("needs `{name}`")
+                }
             ),
             StayReason::StarMayRebind { cell } => format!(
                 "may be replaced by the star import of cell {cell}, which code in the package would not see"

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::*;
-use crate::analysis::analyse;
+use crate::analysis::{RunEffect, analyse};
 use crate::notebook::code_notebook;
 
 /// The verdict of every definition of a notebook made of these code cells, as
@@ -14,13 +14,27 @@ fn verdicts(cells: &[&str]) -> Vec<String> {
     let target = Target {
         module: "nb",
         dotted: Some("pkg.nb"),
+        runners: None,
     };
     let decisions = decide(&notebook, &analysis, target);
+    described(&analysis, &decisions, false)
+}
+
+/// Each definition's verdict as `name: move` (with what it needs when `needs` is set) or
+/// `name: stay (code) reason`.
+fn described(
+    analysis: &crate::analysis::Analysis,
+    decisions: &Decisions,
+    needs: bool,
+) -> Vec<String> {
     analysis
         .definitions
         .iter()
         .zip(&decisions.verdicts)
         .map(|(definition, verdict)| match verdict {
+            Verdict::Move(moved) if needs => {
+                format!("{}: move {:?}", definition.name, moved.names())
+            }
             Verdict::Move(_) => format!("{}: move", definition.name),
             Verdict::Stay(reason) => {
                 format!("{}: stay ({}) {reason}", definition.name, reason.code())
@@ -324,6 +338,7 @@ fn needs(cells: &[&str], name: &str) -> Needs {
     let target = Target {
         module: "nb",
         dotted: None,
+        runners: None,
     };
     let decisions = decide(&notebook, &analysis, target);
     let i = analysis
@@ -978,6 +993,7 @@ fn writefile_cells_have_their_own_rules() {
     let target = Target {
         module: "nb",
         dotted: None,
+        runners: None,
     };
     let decisions = decide(&notebook, &analysis, target);
     let stays: Vec<Option<String>> = decisions
@@ -1008,6 +1024,7 @@ fn written_modules_keep_their_meaning() {
     let target = Target {
         module: "nb",
         dotted: None,
+        runners: None,
     };
     let decisions = decide(&notebook, &analysis, target);
     let stay = decisions.writefiles.verdicts[0].stay.as_ref().unwrap();
@@ -1026,6 +1043,7 @@ fn writefile_verdicts(cells: &[&str]) -> Vec<writefile::WriteFileVerdict> {
     let target = Target {
         module: "nb",
         dotted: None,
+        runners: None,
     };
     decide(&notebook, &analysis, target).writefiles.verdicts
 }
@@ -1089,6 +1107,7 @@ fn describe(notebook: &crate::notebook::Notebook) -> String {
     let target = Target {
         module: "nb",
         dotted: None,
+        runners: None,
     };
     let decisions = decide(notebook, &analysis, target);
     let mut out = String::new();
@@ -1290,5 +1309,137 @@ fn evaluating_annotations_reads_what_they_name() {
         ],
         "Point",
         "used-too-early",
+    );
+}
+
+/// The verdicts of a notebook whose `%run` lines bind what `runs` says, by the index of the
+/// line among the notebook's `%run` lines, and whose runners bind `runners`.
+fn run_verdicts(cells: &[&str], runs: &[RunEffect], runners: Option<&Runners>) -> Vec<String> {
+    let notebook = code_notebook(cells);
+    let lines = analyse(&notebook).runs;
+    let effects: crate::analysis::RunEffects = lines
+        .iter()
+        .zip(runs)
+        .map(|(line, effect)| (line.at, effect.clone()))
+        .collect();
+    let analysis = crate::analysis::analyse_with_runs(&notebook, &effects);
+    let target = Target {
+        module: "nb",
+        dotted: Some("pkg.nb"),
+        runners,
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    described(&analysis, &decisions, true)
+}
+
+#[test]
+fn names_bound_by_run_travel_as_the_other_file_binds_them() {
+    use crate::analysis::{RunBinding, RunImport, RunPlace};
+    let effect = RunEffect::Binds(vec![
+        (
+            "st".to_owned(),
+            RunBinding::Import(RunImport::Module {
+                module: "statistics".into(),
+                alias: Some("st".into()),
+            }),
+        ),
+        (
+            "dist".to_owned(),
+            RunBinding::Hoisted(RunImport::From {
+                module: "pkg.helpers".into(),
+                member: "dist".into(),
+                alias: None,
+            }),
+        ),
+        (
+            "grid".to_owned(),
+            RunBinding::Variable {
+                file: "helpers.ipynb".into(),
+                place: RunPlace::Cell(crate::position::CellNumber(3)),
+            },
+        ),
+    ]);
+    let cells = [
+        "%run helpers.ipynb",
+        "def spread(xs):\n    return st.pstdev(xs)",
+        "def near(p, q):\n    return dist(p, q) < 1",
+        "def first(n):\n    return grid[:n]",
+    ];
+    assert_eq!(
+        run_verdicts(&cells, &[effect], None),
+        [
+            "spread: move [\"st\"]",
+            "near: move [\"dist\"]",
+            "first: stay (run-variable) reads `grid`, computed in helpers.ipynb cell 3",
+        ]
+    );
+}
+
+#[test]
+fn a_run_nbhoist_cannot_follow_binds_unknown_names() {
+    let missing = RunEffect::Unknown(crate::analysis::Unfollowed::Missing("h.ipynb".into()));
+    let verdicts = run_verdicts(
+        &[
+            "import os",
+            "%run h.ipynb",
+            "def greet():\n    return shout()",
+            "def here():\n    return os.getcwd()",
+            "def add(a, b):\n    return a + b",
+        ],
+        &[missing],
+        None,
+    );
+    assert_eq!(
+        verdicts,
+        [
+            "greet: stay (run-unknown) reads `shout`, which the `%run` of cell 2 may bind, though nbhoist cannot tell: h.ipynb does not exist",
+            "here: stay (run-unknown) reads `os`, which the `%run` of cell 2 may bind, though nbhoist cannot tell: h.ipynb does not exist",
+            "add: move []",
+        ]
+    );
+    // Without the file read (or with options), the same: the line binds unknown names.
+    stays(
+        &["%run -i h.py", "def greet():\n    return shout()"],
+        "greet",
+        "run-unknown",
+    );
+    stays(
+        &["def add(a, b):\n    return a + b", "%run -i h.py"],
+        "add",
+        "run-may-rebind",
+    );
+}
+
+#[test]
+fn a_helper_definition_stays_when_its_runner_binds_what_it_needs() {
+    let mut runners = Runners::default();
+    runners.rebound.insert(
+        "unit".to_owned(),
+        ("main.ipynb".to_owned(), crate::position::CellNumber(2)),
+    );
+    let verdicts = run_verdicts(
+        &[
+            "def unit():\n    return 'm'",
+            "def length(x):\n    return f'{x} {unit()}'",
+            "def area(x):\n    return x * x",
+        ],
+        &[],
+        Some(&runners),
+    );
+    assert!(
+        verdicts[0].starts_with("unit: stay (bound-by-runner) has a name, `unit`"),
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts[1].starts_with("length: stay (depends-on)"),
+        "{verdicts:?}"
+    );
+    assert_eq!(verdicts[2], "area: move []");
+    runners.rebound.clear();
+    runners.any = Some(("main.ipynb".to_owned(), crate::position::CellNumber(4)));
+    let verdicts = run_verdicts(&["def area(x):\n    return x * x"], &[], Some(&runners));
+    assert!(
+        verdicts[0].starts_with("area: stay (bound-by-runner)"),
+        "{verdicts:?}"
     );
 }

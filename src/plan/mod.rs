@@ -12,7 +12,7 @@ use std::ops::Range;
 use ruff_python_ast::{IpyEscapeKind, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::analysis::{Analysis, StatementRef, statement};
+use crate::analysis::{Analysis, RunBinding, RunImport, StatementRef, statement};
 use crate::decide::writefile::WriteFiles;
 use crate::decide::{Autoreload, Decisions, Moving};
 use crate::emit::{self, Import};
@@ -152,6 +152,15 @@ fn module_text(
     for name in &moving.imports {
         for site in analysis.names.sites(name) {
             let stmt = statement(&analysis.cells, site.at);
+            if let Some(RunBinding::Import(import) | RunBinding::Hoisted(import)) =
+                analysis.names.run_binding(site.at, name)
+            {
+                let import = guard(run_import(import), name);
+                if !imports.contains(&import) {
+                    imports.push(import);
+                }
+                continue;
+            }
             match stmt {
                 Stmt::Import(import) => {
                     for alias in &import.names {
@@ -293,6 +302,21 @@ fn module_text(
         })
         .collect();
     emit::module_text(notebook_name, &import_text, &constants, &definitions)
+}
+
+/// The import a file run with `%run` makes, as the module writes it.
+fn run_import(import: &RunImport) -> Import {
+    match import.clone() {
+        RunImport::Module { module, alias } => Import::Module { module, alias },
+        RunImport::From {
+            module,
+            member,
+            alias,
+        } => Import::From {
+            module,
+            names: vec![(member, alias)],
+        },
+    }
 }
 
 /// The moved constants, split into those that can go first and those whose value reads a
@@ -470,10 +494,13 @@ fn import_cell(
     let mut lines = Vec::new();
     let dotted = format!("{}.{module}", options.parent);
     if options.autoreload && autoreload == Autoreload::Explicit {
-        // Loaded only when it is not, so that a notebook that `%run`s this one sees no
-        // output and keeps its own autoreload mode.
-        lines.push("if \"autoreload\" not in get_ipython().extension_manager.loaded:".to_owned());
-        lines.push("    %load_ext autoreload".to_owned());
+        // `%load_ext` prints a message when the extension is loaded already, as it is when
+        // another notebook runs this one with `%run`; `load_extension` says so instead, and
+        // the mode is set only on first load, so that such a notebook keeps its own.
+        lines.push(
+            "if get_ipython().extension_manager.load_extension(\"autoreload\") != \"already loaded\":"
+                .to_owned(),
+        );
         lines.push("    %autoreload 1".to_owned());
         lines.push(format!("%aimport {dotted}"));
     }

@@ -1,0 +1,500 @@
+//! Reading and deciding a batch of notebooks that run other files with `%run`.
+//!
+//! Every notebook of the batch is read and analysed once, and so is every file its `%run`
+//! lines run (a notebook that no given path names joins the batch, as its module must exist).
+//! A notebook is decided after the notebooks it runs, whose decisions say what each name it
+//! gets from them stands for, and with what the notebooks that run it bind in the namespace
+//! they share. A `%run` that closes a cycle binds unknown names.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
+
+use crate::analysis::{
+    Analysis, RunEffect, RunEffects, RunTarget, SiteKind, StatementRef, Unfollowed, analyse,
+    analyse_with_runs, python_file_effect,
+};
+use crate::batch;
+use crate::decide::{Decisions, Runners, Target, decide, notebook_effect};
+use crate::error::Error;
+use crate::notebook::Notebook;
+use crate::position::CellNumber;
+
+/// A notebook, its analysis and the decisions about it.
+pub(crate) struct Decided {
+    /// The notebook as read.
+    pub(crate) notebook: Notebook,
+    /// Its analysis, with what its `%run` lines bind.
+    pub(crate) analysis: Analysis,
+    /// Every decision about it.
+    pub(crate) decisions: Decisions,
+}
+
+/// Why a notebook no given path named is in the batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RunBy {
+    /// The notebook of the batch that runs it.
+    pub(crate) notebook: PathBuf,
+    /// The cell of its `%run` line.
+    pub(crate) cell: CellNumber,
+}
+
+/// A decided batch.
+pub(crate) struct Batch {
+    /// The notebooks given, in their order, then those they run, in the order found.
+    pub(crate) paths: Vec<PathBuf>,
+    /// For a notebook no given path named, the first notebook found running it.
+    pub(crate) run_by: Vec<Option<RunBy>>,
+    /// For each notebook, the notebooks of the batch whose hoisted code its module may
+    /// import: they must be extracted for it to be.
+    pub(crate) imports_from: Vec<Vec<usize>>,
+    /// For each notebook, what became of it.
+    pub(crate) results: Vec<Result<Decided, Error>>,
+}
+
+/// How to read and decide the notebooks of a batch.
+pub(crate) struct Context<'a> {
+    /// Threads; all cores when `None`.
+    pub(crate) jobs: Option<usize>,
+    /// Show a progress bar while reading.
+    pub(crate) progress: bool,
+    /// Reads a notebook.
+    pub(crate) load: &'a (dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
+    /// The module a notebook's code goes to, and its dotted name in the package if any.
+    pub(crate) module_of: &'a (dyn Fn(&Path) -> (String, Option<String>) + Sync),
+    /// Refuses a notebook that cannot be extracted as asked (its package name).
+    pub(crate) check: &'a (dyn Fn(&Path, &Analysis) -> Result<(), Error> + Sync),
+}
+
+/// Where a `%run` line leads.
+#[derive(Clone, Debug)]
+enum Leads {
+    /// A notebook of the batch.
+    Notebook(usize),
+    /// A Python file, by its canonical path.
+    Python(PathBuf),
+    /// Nowhere nbhoist can follow.
+    Unknown(Unfollowed),
+}
+
+/// One `%run` line of a notebook of the batch.
+#[derive(Clone, Debug)]
+struct Edge {
+    at: StatementRef,
+    cell: CellNumber,
+    /// The path as the line writes it.
+    file: String,
+    leads: Leads,
+}
+
+type Slot<T> = Mutex<Option<T>>;
+
+/// Reads, analyses and decides `given` and every notebook they run.
+pub(crate) fn decide_batch(given: &[PathBuf], context: &Context<'_>) -> Batch {
+    let mut paths: Vec<PathBuf> = given.to_vec();
+    let mut run_by: Vec<Option<RunBy>> = vec![None; paths.len()];
+    let mut index_of: FxHashMap<PathBuf, usize> = FxHashMap::default();
+    for (i, path) in paths.iter().enumerate() {
+        if let Ok(canonical) = path.canonicalize() {
+            index_of.entry(canonical).or_insert(i);
+        }
+    }
+    // Read in rounds: the given notebooks, then the notebooks they run, and so on.
+    let mut read: Vec<Slot<Result<(Notebook, Analysis), Error>>> = Vec::new();
+    let mut start = 0;
+    while start < paths.len() {
+        let round = batch::run(
+            &paths[start..],
+            context.jobs,
+            context.progress && start == 0,
+            |_, path| {
+                let notebook = (context.load)(path)?;
+                let analysis = analyse(&notebook);
+                Ok((notebook, analysis))
+            },
+        );
+        let end = paths.len();
+        read.extend(round.into_iter().map(|result| Mutex::new(Some(result))));
+        for i in start..end {
+            let found = with_read(&read[i], |(_, analysis)| {
+                followed(&paths[i], analysis)
+                    .into_iter()
+                    .filter(|line| line.file.ends_with(".ipynb"))
+                    .filter_map(|line| Some((line.found.ok()?, line.cell)))
+                    .collect::<Vec<_>>()
+            });
+            for ((named, canonical), cell) in found.unwrap_or_default() {
+                if index_of.contains_key(&canonical) {
+                    continue;
+                }
+                index_of.insert(canonical, paths.len());
+                run_by.push(Some(RunBy {
+                    notebook: paths[i].clone(),
+                    cell,
+                }));
+                paths.push(named);
+            }
+        }
+        start = end;
+    }
+    let mut edges: Vec<Vec<Edge>> = (0..paths.len())
+        .map(|i| {
+            with_read(&read[i], |(_, analysis)| {
+                edges_of(&paths[i], analysis, &index_of)
+            })
+            .unwrap_or_default()
+        })
+        .collect();
+    break_cycles(&mut edges);
+    let runners: Vec<Option<Runners>> = (0..paths.len())
+        .map(|j| runners_of(j, &paths, &edges, &read))
+        .collect();
+    let levels = levels(&edges);
+    let mut results: Vec<Option<Result<Decided, Error>>> = (0..paths.len()).map(|_| None).collect();
+    let modules: Vec<(String, Option<String>)> =
+        paths.iter().map(|path| (context.module_of)(path)).collect();
+    let top = levels.iter().copied().max().unwrap_or(0);
+    for level in 0..=top {
+        let members: Vec<usize> = (0..paths.len()).filter(|&i| levels[i] == level).collect();
+        let member_paths: Vec<PathBuf> = members.iter().map(|&i| paths[i].clone()).collect();
+        let done = &results;
+        let decided = batch::run(&member_paths, context.jobs, false, |k, path| {
+            let i = members[k];
+            let (notebook, analysis) = read[i]
+                .lock()
+                .map_err(|_| poisoned(path))?
+                .take()
+                .unwrap_or_else(|| Err(poisoned(path)))?;
+            let analysis = if edges[i].is_empty() {
+                analysis
+            } else {
+                let effects = effects(&paths, i, &edges[i], done, &modules);
+                analyse_with_runs(&notebook, &effects)
+            };
+            (context.check)(path, &analysis)?;
+            let (module, dotted) = &modules[i];
+            let target = Target {
+                module,
+                dotted: dotted.as_deref(),
+                runners: runners[i].as_ref(),
+            };
+            let decisions = decide(&notebook, &analysis, target);
+            Ok(Decided {
+                notebook,
+                analysis,
+                decisions,
+            })
+        });
+        for (i, result) in members.into_iter().zip(decided) {
+            results[i] = Some(result);
+        }
+    }
+    let imports_from = edges
+        .iter()
+        .map(|edges| {
+            let callees: BTreeSet<usize> = edges
+                .iter()
+                .filter_map(|edge| match edge.leads {
+                    Leads::Notebook(j) => Some(j),
+                    _ => None,
+                })
+                .collect();
+            callees.into_iter().collect()
+        })
+        .collect();
+    Batch {
+        results: results
+            .into_iter()
+            .zip(&paths)
+            .map(|(result, path)| result.unwrap_or_else(|| Err(poisoned(path))))
+            .collect(),
+        paths,
+        run_by,
+        imports_from,
+    }
+}
+
+/// The error of a notebook whose job panicked earlier and left nothing behind.
+fn poisoned(path: &Path) -> Error {
+    Error::new(
+        path,
+        crate::error::ErrorKind::Panic("an earlier stage failed on this notebook".to_owned()),
+    )
+}
+
+/// Applies `f` to what was read of a notebook, when it could be read.
+fn with_read<T>(
+    slot: &Slot<Result<(Notebook, Analysis), Error>>,
+    f: impl FnOnce(&(Notebook, Analysis)) -> T,
+) -> Option<T> {
+    let guard = slot.lock().ok()?;
+    match guard.as_ref()? {
+        Ok(read) => Some(f(read)),
+        Err(_) => None,
+    }
+}
+
+/// A `%run` line of a notebook, and the file it runs as IPython finds it: in the working
+/// directory, which is the notebook's folder until a cell changes it.
+struct Followed<'a> {
+    at: StatementRef,
+    cell: CellNumber,
+    /// The path as the line writes it.
+    file: &'a str,
+    /// The file as the notebook names it, and its canonical path.
+    found: Result<(PathBuf, PathBuf), Unfollowed>,
+}
+
+fn followed<'a>(path: &Path, analysis: &'a Analysis) -> Vec<Followed<'a>> {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let first_chdir = analysis
+        .cells
+        .iter()
+        .enumerate()
+        .find_map(|(code_cell, cell)| {
+            cell.chdir.map(|statement| {
+                (
+                    StatementRef {
+                        code_cell,
+                        statement,
+                    },
+                    cell.index.number(),
+                )
+            })
+        });
+    analysis
+        .runs
+        .iter()
+        .map(|line| {
+            let (file, found) = match &line.target {
+                RunTarget::Unfollowed(why) => ("", Err(why.clone())),
+                RunTarget::File(file) => (
+                    file.as_str(),
+                    match first_chdir.filter(|(at, _)| *at < line.at) {
+                        Some((_, cell)) => Err(Unfollowed::AfterChdir(cell)),
+                        None => {
+                            let named = normalize(&folder.join(file));
+                            match named.canonicalize() {
+                                Ok(canonical) => Ok((named, canonical)),
+                                Err(_) => Err(Unfollowed::Missing(file.clone())),
+                            }
+                        }
+                    },
+                ),
+            };
+            Followed {
+                at: line.at,
+                cell: line.cell.number(),
+                file,
+                found,
+            }
+        })
+        .collect()
+}
+
+/// `a/./b/../c` as `a/c`, without asking the file system.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(normal.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+/// Where each `%run` line of a notebook leads.
+fn edges_of(path: &Path, analysis: &Analysis, index_of: &FxHashMap<PathBuf, usize>) -> Vec<Edge> {
+    followed(path, analysis)
+        .into_iter()
+        .map(|line| {
+            let leads = match line.found {
+                Err(why) => Leads::Unknown(why),
+                Ok((_, canonical)) if line.file.ends_with(".py") => Leads::Python(canonical),
+                Ok((_, canonical)) => match index_of.get(&canonical) {
+                    Some(&j) => Leads::Notebook(j),
+                    None => Leads::Unknown(Unfollowed::Unreadable(line.file.to_owned())),
+                },
+            };
+            Edge {
+                at: line.at,
+                cell: line.cell,
+                file: line.file.to_owned(),
+                leads,
+            }
+        })
+        .collect()
+}
+
+/// Turns every `%run` line that closes a cycle of notebooks into one that binds unknown
+/// names, so that the rest can be decided callees first.
+fn break_cycles(edges: &mut [Vec<Edge>]) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        Open,
+        Done,
+    }
+    fn visit(node: usize, edges: &mut [Vec<Edge>], state: &mut [State]) {
+        state[node] = State::Open;
+        for k in 0..edges[node].len() {
+            let Leads::Notebook(next) = edges[node][k].leads else {
+                continue;
+            };
+            match state[next] {
+                State::Open => {
+                    let file = edges[node][k].file.clone();
+                    edges[node][k].leads = Leads::Unknown(Unfollowed::Cycle(file));
+                }
+                State::New => visit(next, edges, state),
+                State::Done => {}
+            }
+        }
+        state[node] = State::Done;
+    }
+    let mut state = vec![State::New; edges.len()];
+    for node in 0..edges.len() {
+        if state[node] == State::New {
+            visit(node, edges, &mut state);
+        }
+    }
+}
+
+/// Each notebook's level: 0 when it runs no notebook, else one more than the highest level
+/// of the notebooks it runs. Notebooks of a level can be decided together.
+fn levels(edges: &[Vec<Edge>]) -> Vec<usize> {
+    fn level(node: usize, edges: &[Vec<Edge>], memo: &mut [Option<usize>]) -> usize {
+        if let Some(known) = memo[node] {
+            return known;
+        }
+        let mut own = 0;
+        for edge in &edges[node] {
+            if let Leads::Notebook(next) = edge.leads {
+                own = own.max(level(next, edges, memo) + 1);
+            }
+        }
+        memo[node] = Some(own);
+        own
+    }
+    let mut memo = vec![None; edges.len()];
+    (0..edges.len())
+        .map(|node| level(node, edges, &mut memo))
+        .collect()
+}
+
+/// What the notebooks that run notebook `j` bind, after running it, in the namespace they
+/// share with it; `None` when no notebook of the batch runs it.
+fn runners_of(
+    j: usize,
+    paths: &[PathBuf],
+    edges: &[Vec<Edge>],
+    read: &[Slot<Result<(Notebook, Analysis), Error>>],
+) -> Option<Runners> {
+    let mut runners: Option<Runners> = None;
+    for (i, caller_edges) in edges.iter().enumerate() {
+        let Some(first) = caller_edges
+            .iter()
+            .find(|edge| matches!(edge.leads, Leads::Notebook(k) if k == j))
+        else {
+            continue;
+        };
+        let runners = runners.get_or_insert_with(Runners::default);
+        let caller = paths[i].display().to_string();
+        let run_lines: Vec<StatementRef> = caller_edges.iter().map(|edge| edge.at).collect();
+        // Running it again, or another file nbhoist cannot follow, may bind anything.
+        if let Some(later) = caller_edges
+            .iter()
+            .find(|edge| edge.at > first.at && !matches!(edge.leads, Leads::Python(_)))
+        {
+            runners.any.get_or_insert((caller.clone(), later.cell));
+        }
+        with_read(&read[i], |(_, analysis)| {
+            with_read(&read[j], |(_, callee)| {
+                let names = &analysis.names;
+                let after = |at: &StatementRef| *at > first.at;
+                if let Some(at) = names
+                    .dynamic_bindings
+                    .iter()
+                    .chain(&names.star_imports)
+                    .find(|at| after(at) && !run_lines.contains(at))
+                {
+                    let cell = analysis.cells[at.code_cell].index.number();
+                    runners.any.get_or_insert((caller.clone(), cell));
+                }
+                for name in names.names() {
+                    for site in names.sites(name) {
+                        if !after(&site.at) || run_lines.contains(&site.at) {
+                            continue;
+                        }
+                        // The same import again binds the same object.
+                        let same_import = matches!(&site.kind, SiteKind::Import(key)
+                            if callee.names.sites(name).iter().all(|other| other.kind == SiteKind::Import(key.clone())));
+                        if !same_import {
+                            runners
+                                .rebound
+                                .entry(name.to_owned())
+                                .or_insert_with(|| (caller.clone(), site.cell.number()));
+                        }
+                    }
+                }
+            })
+        });
+    }
+    runners
+}
+
+/// What each `%run` line of notebook `i` binds, from the decisions about the notebooks it
+/// runs and the Python files it runs.
+fn effects(
+    paths: &[PathBuf],
+    i: usize,
+    edges: &[Edge],
+    done: &[Option<Result<Decided, Error>>],
+    modules: &[(String, Option<String>)],
+) -> RunEffects {
+    let folder = |path: &Path| {
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        folder.canonicalize().ok()
+    };
+    edges
+        .iter()
+        .map(|edge| {
+            let effect = match &edge.leads {
+                Leads::Unknown(why) => RunEffect::Unknown(why.clone()),
+                Leads::Python(canonical) => match std::fs::read_to_string(canonical) {
+                    Ok(source) => python_file_effect(&source, &edge.file),
+                    Err(_) => RunEffect::Unknown(Unfollowed::Unreadable(edge.file.clone())),
+                },
+                Leads::Notebook(j) => match &done[*j] {
+                    Some(Ok(decided)) => {
+                        let (module, dotted) = &modules[*j];
+                        notebook_effect(
+                            &decided.notebook,
+                            &decided.analysis,
+                            &decided.decisions,
+                            &edge.file,
+                            dotted.as_deref().unwrap_or(module),
+                            folder(&paths[i]) != folder(&paths[*j]),
+                        )
+                    }
+                    _ => RunEffect::Unknown(Unfollowed::Unreadable(edge.file.clone())),
+                },
+            };
+            (edge.at, effect)
+        })
+        .collect()
+}

@@ -6,12 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use ruff_python_ast::Stmt;
 
 use crate::analysis::Analysis;
-use crate::batch;
 use crate::change::Change;
 use crate::decide::{Moved, check_package_name};
 use crate::emit::{INIT_MARKER, init_text};
@@ -243,26 +241,16 @@ pub(crate) fn plan_extract<C: Change>(
         module_of: &module_of,
         check: &check,
     };
-    let decided = decide_batch(&request.notebooks, &context);
+    let decided = decide_batch(&request.notebooks, &context, &|path, decided| {
+        let place = place(request, snapshot.dir(), path);
+        plan_one::<C>(path, &place, request, snapshot, decided)
+    });
     let paths = &decided.paths;
     let places: Vec<Place> = paths
         .iter()
         .map(|path| place(request, snapshot.dir(), path))
         .collect();
-    let slots: Vec<Mutex<Option<Result<Decided, Error>>>> = decided
-        .results
-        .into_iter()
-        .map(|result| Mutex::new(Some(result)))
-        .collect();
-    let outcomes = batch::run(paths, request.jobs, false, |i, path| {
-        let decided = slots[i]
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take())
-            .ok_or_else(|| Error::new(path, ErrorKind::Panic("no decisions".to_owned())))??;
-        plan_one::<C>(path, &places[i], request, snapshot, &decided)
-    });
-    let mut outcomes = outcomes;
+    let mut outcomes = decided.results;
     let mut planned_modules: Vec<PathBuf> = Vec::new();
     for (outcome, path) in outcomes.iter_mut().zip(paths) {
         let Ok((planned, _)) = outcome else {

@@ -42,7 +42,7 @@ pub(crate) struct RunBy {
 }
 
 /// A decided batch.
-pub(crate) struct Batch {
+pub(crate) struct Batch<T> {
     /// The notebooks given, in their order, then those they run, in the order found.
     pub(crate) paths: Vec<PathBuf>,
     /// For a notebook no given path named, the first notebook found running it.
@@ -51,7 +51,7 @@ pub(crate) struct Batch {
     /// import: they must be extracted for it to be.
     pub(crate) imports_from: Vec<Vec<usize>>,
     /// For each notebook, what became of it.
-    pub(crate) results: Vec<Result<Decided, Error>>,
+    pub(crate) results: Vec<Result<T, Error>>,
 }
 
 /// How to read and decide the notebooks of a batch.
@@ -91,8 +91,23 @@ struct Edge {
 
 type Slot<T> = Mutex<Option<T>>;
 
-/// Reads, analyses and decides `given` and every notebook they run.
-pub(crate) fn decide_batch(given: &[PathBuf], context: &Context<'_>) -> Batch {
+/// What the first reading of a notebook gave.
+enum First<T> {
+    /// It has no `%run` line: decided and finished at once.
+    Finished(T),
+    /// It has `%run` lines: kept until the notebooks it runs are decided.
+    Held(Box<(Notebook, Analysis)>),
+}
+
+/// Reads, analyses and decides `given` and every notebook they run, and turns each into a
+/// result with `finish`. A notebook that neither runs nor is run by another is read, decided
+/// and finished in one go, so that a large batch holds few notebooks at once; the notebooks
+/// of `%run` relations are held until they are decided, the notebooks they run first.
+pub(crate) fn decide_batch<T: Send>(
+    given: &[PathBuf],
+    context: &Context<'_>,
+    finish: &(dyn Fn(&Path, &Decided) -> Result<T, Error> + Sync),
+) -> Batch<T> {
     let mut paths: Vec<PathBuf> = given.to_vec();
     let mut run_by: Vec<Option<RunBy>> = vec![None; paths.len()];
     let mut index_of: FxHashMap<PathBuf, usize> = FxHashMap::default();
@@ -101,23 +116,34 @@ pub(crate) fn decide_batch(given: &[PathBuf], context: &Context<'_>) -> Batch {
             index_of.entry(canonical).or_insert(i);
         }
     }
-    // Read in rounds: the given notebooks, then the notebooks they run, and so on.
-    let mut read: Vec<Slot<Result<(Notebook, Analysis), Error>>> = Vec::new();
-    let mut start = 0;
-    while start < paths.len() {
-        let round = batch::run(
-            &paths[start..],
-            context.jobs,
-            context.progress && start == 0,
-            |_, path| {
-                let notebook = (context.load)(path)?;
-                let analysis = analyse(&notebook);
-                Ok((notebook, analysis))
-            },
-        );
-        let end = paths.len();
-        read.extend(round.into_iter().map(|result| Mutex::new(Some(result))));
-        for i in start..end {
+    let mut results: Vec<Option<Result<T, Error>>> = Vec::new();
+    let mut read: Vec<Slot<(Notebook, Analysis)>> = Vec::new();
+    let first = batch::run(&paths, context.jobs, context.progress, |_, path| {
+        let notebook = (context.load)(path)?;
+        let analysis = analyse(&notebook);
+        if !analysis.runs.is_empty() {
+            return Ok(First::Held(Box::new((notebook, analysis))));
+        }
+        let modules = (context.module_of)(path);
+        let decided = decide_one(context, path, notebook, analysis, None, &modules)?;
+        finish(path, &decided).map(First::Finished)
+    });
+    for result in first {
+        let (done, held) = match result {
+            Ok(First::Finished(done)) => (Some(Ok(done)), None),
+            Ok(First::Held(both)) => (None, Some(*both)),
+            Err(error) => (Some(Err(error)), None),
+        };
+        results.push(done);
+        read.push(Mutex::new(held));
+    }
+    // Follow the `%run` lines: the notebooks they run join the batch, and those already
+    // finished on their own are read again, to be decided with what runs them.
+    let held = |slot: &Slot<(Notebook, Analysis)>| slot.lock().is_ok_and(|slot| slot.is_some());
+    let mut queue: Vec<usize> = (0..paths.len()).filter(|&i| held(&read[i])).collect();
+    let mut to_read: Vec<usize> = Vec::new();
+    loop {
+        while let Some(i) = queue.pop() {
             let found = with_read(&read[i], |(_, analysis)| {
                 followed(&paths[i], analysis)
                     .into_iter()
@@ -126,19 +152,44 @@ pub(crate) fn decide_batch(given: &[PathBuf], context: &Context<'_>) -> Batch {
                     .collect::<Vec<_>>()
             });
             for ((named, canonical), cell) in found.unwrap_or_default() {
-                if index_of.contains_key(&canonical) {
-                    continue;
+                let j = *index_of.entry(canonical).or_insert_with(|| {
+                    run_by.push(Some(RunBy {
+                        notebook: paths[i].clone(),
+                        cell,
+                    }));
+                    paths.push(named);
+                    results.push(None);
+                    read.push(Mutex::new(None));
+                    paths.len() - 1
+                });
+                let failed = results[j].as_ref().is_some_and(Result::is_err);
+                if !held(&read[j]) && !failed && !to_read.contains(&j) {
+                    to_read.push(j);
                 }
-                index_of.insert(canonical, paths.len());
-                run_by.push(Some(RunBy {
-                    notebook: paths[i].clone(),
-                    cell,
-                }));
-                paths.push(named);
             }
         }
-        start = end;
+        if to_read.is_empty() {
+            break;
+        }
+        let round: Vec<usize> = std::mem::take(&mut to_read);
+        let round_paths: Vec<PathBuf> = round.iter().map(|&j| paths[j].clone()).collect();
+        let loaded = batch::run(&round_paths, context.jobs, false, |_, path| {
+            let notebook = (context.load)(path)?;
+            let analysis = analyse(&notebook);
+            Ok((notebook, analysis))
+        });
+        for (j, result) in round.into_iter().zip(loaded) {
+            match result {
+                Ok(both) => {
+                    results[j] = None;
+                    read[j] = Mutex::new(Some(both));
+                    queue.push(j);
+                }
+                Err(error) => results[j] = Some(Err(error)),
+            }
+        }
     }
+    let member: Vec<bool> = read.iter().map(held).collect();
     let mut edges: Vec<Vec<Edge>> = (0..paths.len())
         .map(|i| {
             with_read(&read[i], |(_, analysis)| {
@@ -152,43 +203,51 @@ pub(crate) fn decide_batch(given: &[PathBuf], context: &Context<'_>) -> Batch {
         .map(|j| runners_of(j, &paths, &edges, &read))
         .collect();
     let levels = levels(&edges);
-    let mut results: Vec<Option<Result<Decided, Error>>> = (0..paths.len()).map(|_| None).collect();
-    let modules: Vec<(String, Option<String>)> =
-        paths.iter().map(|path| (context.module_of)(path)).collect();
+    let modules: Vec<Option<(String, Option<String>)>> = (0..paths.len())
+        .map(|i| member[i].then(|| (context.module_of)(&paths[i])))
+        .collect();
+    // Kept until the end: notebooks of a later level need the decisions of earlier ones.
+    let mut decided: Vec<Option<Decided>> = (0..paths.len()).map(|_| None).collect();
     let top = levels.iter().copied().max().unwrap_or(0);
     for level in 0..=top {
-        let members: Vec<usize> = (0..paths.len()).filter(|&i| levels[i] == level).collect();
-        let member_paths: Vec<PathBuf> = members.iter().map(|&i| paths[i].clone()).collect();
-        let done = &results;
-        let decided = batch::run(&member_paths, context.jobs, false, |k, path| {
-            let i = members[k];
+        let round: Vec<usize> = (0..paths.len())
+            .filter(|&i| member[i] && levels[i] == level)
+            .collect();
+        let round_paths: Vec<PathBuf> = round.iter().map(|&i| paths[i].clone()).collect();
+        let earlier = &decided;
+        let outcomes = batch::run(&round_paths, context.jobs, false, |k, path| {
+            let i = round[k];
             let (notebook, analysis) = read[i]
                 .lock()
-                .map_err(|_| poisoned(path))?
-                .take()
-                .unwrap_or_else(|| Err(poisoned(path)))?;
+                .ok()
+                .and_then(|mut slot| slot.take())
+                .ok_or_else(|| poisoned(path))?;
             let analysis = if edges[i].is_empty() {
                 analysis
             } else {
-                let effects = effects(&paths, i, &edges[i], done, &modules);
+                let effects = effects(&paths, i, &edges[i], earlier, &modules);
                 analyse_with_runs(&notebook, &effects)
             };
-            (context.check)(path, &analysis)?;
-            let (module, dotted) = &modules[i];
-            let target = Target {
-                module,
-                dotted: dotted.as_deref(),
-                runners: runners[i].as_ref(),
-            };
-            let decisions = decide(&notebook, &analysis, target);
-            Ok(Decided {
+            let module = modules[i].as_ref().ok_or_else(|| poisoned(path))?;
+            let one = decide_one(
+                context,
+                path,
                 notebook,
                 analysis,
-                decisions,
-            })
+                runners[i].as_ref(),
+                module,
+            )?;
+            let result = finish(path, &one);
+            Ok((one, result))
         });
-        for (i, result) in members.into_iter().zip(decided) {
-            results[i] = Some(result);
+        for (i, outcome) in round.into_iter().zip(outcomes) {
+            match outcome {
+                Ok((one, result)) => {
+                    decided[i] = Some(one);
+                    results[i] = Some(result);
+                }
+                Err(error) => results[i] = Some(Err(error)),
+            }
         }
     }
     let imports_from = edges
@@ -216,6 +275,29 @@ pub(crate) fn decide_batch(given: &[PathBuf], context: &Context<'_>) -> Batch {
     }
 }
 
+/// Decides a notebook, once its package name is checked.
+fn decide_one(
+    context: &Context<'_>,
+    path: &Path,
+    notebook: Notebook,
+    analysis: Analysis,
+    runners: Option<&Runners>,
+    (module, dotted): &(String, Option<String>),
+) -> Result<Decided, Error> {
+    (context.check)(path, &analysis)?;
+    let target = Target {
+        module,
+        dotted: dotted.as_deref(),
+        runners,
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    Ok(Decided {
+        notebook,
+        analysis,
+        decisions,
+    })
+}
+
 /// The error of a notebook whose job panicked earlier and left nothing behind.
 fn poisoned(path: &Path) -> Error {
     Error::new(
@@ -224,16 +306,13 @@ fn poisoned(path: &Path) -> Error {
     )
 }
 
-/// Applies `f` to what was read of a notebook, when it could be read.
+/// Applies `f` to a notebook held with its analysis, when it is.
 fn with_read<T>(
-    slot: &Slot<Result<(Notebook, Analysis), Error>>,
+    slot: &Slot<(Notebook, Analysis)>,
     f: impl FnOnce(&(Notebook, Analysis)) -> T,
 ) -> Option<T> {
     let guard = slot.lock().ok()?;
-    match guard.as_ref()? {
-        Ok(read) => Some(f(read)),
-        Err(_) => None,
-    }
+    guard.as_ref().map(f)
 }
 
 /// A `%run` line of a notebook, and the file it runs as IPython finds it: in the working
@@ -397,7 +476,7 @@ fn runners_of(
     j: usize,
     paths: &[PathBuf],
     edges: &[Vec<Edge>],
-    read: &[Slot<Result<(Notebook, Analysis), Error>>],
+    read: &[Slot<(Notebook, Analysis)>],
 ) -> Option<Runners> {
     let mut runners: Option<Runners> = None;
     for (i, caller_edges) in edges.iter().enumerate() {
@@ -458,8 +537,8 @@ fn effects(
     paths: &[PathBuf],
     i: usize,
     edges: &[Edge],
-    done: &[Option<Result<Decided, Error>>],
-    modules: &[(String, Option<String>)],
+    done: &[Option<Decided>],
+    modules: &[Option<(String, Option<String>)>],
 ) -> RunEffects {
     let folder = |path: &Path| {
         let folder = path.parent().unwrap_or(Path::new(""));
@@ -479,18 +558,15 @@ fn effects(
                     Ok(source) => python_file_effect(&source, &edge.file),
                     Err(_) => RunEffect::Unknown(Unfollowed::Unreadable(edge.file.clone())),
                 },
-                Leads::Notebook(j) => match &done[*j] {
-                    Some(Ok(decided)) => {
-                        let (module, dotted) = &modules[*j];
-                        notebook_effect(
-                            &decided.notebook,
-                            &decided.analysis,
-                            &decided.decisions,
-                            &edge.file,
-                            dotted.as_deref().unwrap_or(module),
-                            folder(&paths[i]) != folder(&paths[*j]),
-                        )
-                    }
+                Leads::Notebook(j) => match (&done[*j], &modules[*j]) {
+                    (Some(decided), Some((module, dotted))) => notebook_effect(
+                        &decided.notebook,
+                        &decided.analysis,
+                        &decided.decisions,
+                        &edge.file,
+                        dotted.as_deref().unwrap_or(module),
+                        folder(&paths[i]) != folder(&paths[*j]),
+                    ),
                     _ => RunEffect::Unknown(Unfollowed::Unreadable(edge.file.clone())),
                 },
             };

@@ -189,17 +189,16 @@ pub(crate) fn scan_paths(
         module_of: &scan_module,
         check: &|_, _| Ok(()),
     };
-    let batch = decide_batch(paths, &context);
+    let batch = decide_batch(paths, &context, &|path, decided| {
+        Ok(report(path, &decided.analysis, &decided.decisions))
+    });
     batch
         .results
         .into_iter()
         .zip(&batch.paths)
         .zip(batch.run_by)
         .map(|((result, path), run_by)| {
-            let mut report = match result {
-                Ok(decided) => report(path, &decided.analysis, &decided.decisions),
-                Err(error) => error_report(path, &error),
-            };
+            let mut report = result.unwrap_or_else(|error| error_report(path, &error));
             report.run_by = run_by.map(|run_by| RunByReport {
                 notebook: display_path(&run_by.notebook),
                 cell: run_by.cell,

@@ -99,7 +99,10 @@ impl fmt::Display for Unfollowed {
             ),
             Unfollowed::Missing(file) => write!(f, "{file} does not exist"),
             Unfollowed::Unreadable(file) => write!(f, "{file} cannot be read"),
-            Unfollowed::Cycle(file) => write!(f, "{file} runs this notebook back"),
+            Unfollowed::Cycle(file) => write!(
+                f,
+                "running {file} closes a cycle of notebooks that run each other"
+            ),
             Unfollowed::Opaque { file, what } => match what {
                 Opacity::Errors => write!(f, "{file} has errors, so it may stop part-way"),
                 Opacity::RunsUnknown(inner) => {

@@ -396,7 +396,12 @@ fn binds_package_name(analysis: &Analysis, execution: &Execution<'_>, target: Ta
     let package = target.dotted.map_or(target.module, |dotted| {
         dotted.split('.').next().unwrap_or(dotted)
     });
-    !analysis.names.sites(package).is_empty()
+    // A notebook that runs this one with `%run` shares its names.
+    let runner_binds = target
+        .runners
+        .is_some_and(|runners| runners.any.is_some() || runners.rebound.contains_key(package));
+    runner_binds
+        || !analysis.names.sites(package).is_empty()
         || execution.runs().iter().any(|(_, run)| {
             run.listing.is_some() || run.uses.iter().any(|(name, _)| name.as_str() == package)
         })

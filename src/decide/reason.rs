@@ -790,9 +790,18 @@ impl StayReason {
             StayReason::RunMayRebind { cell, why } => format!(
                 "may be bound again by the `%run` of cell {cell}, which code in the package would not see; nbhoist cannot tell what it binds: {why}"
             ),
-            StayReason::RunVariable { name, file, place } => {
-                format!("reads `{name}`, computed in {file} {place}")
-            }
+            StayReason::RunVariable {
+                name,
+                file,
+                place: place @ RunPlace::Cell(_),
+            } => format!("reads `{name}`, computed in {file} {place}"),
+            StayReason::RunVariable {
+                name,
+                file,
+                place: place @ RunPlace::Line(_),
+            } => format!(
+                "reads `{name}`, bound by {file} ({place}), which runs with `%run` and which no module of the package can import from"
+            ),
             StayReason::RunUnknown { name, cell, why } => format!(
                 "reads `{name}`, which the `%run` of cell {cell} may bind, though nbhoist cannot tell: {why}"
             ),

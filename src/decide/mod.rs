@@ -27,7 +27,7 @@ use crate::error::PackageError;
 use crate::magics::automagic;
 use crate::notebook::Notebook;
 use crate::position::{CellIndex, CellNumber};
-use crate::python::imports::{ImportStmt, Reach, for_each_import};
+use crate::python::imports::{Reach, for_each_import};
 use crate::python::span::cut_range;
 use execution::Execution;
 use writefile::WriteFiles;
@@ -314,6 +314,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         });
     }
     keep_importing_code_that_runs(analysis, &writefiles, target, &mut verdicts);
+    keep_running_imports_of_code_that_runs(analysis, &execution, &writefiles, &mut verdicts);
     // Placing the import cell can force definitions to stay; each round keeps at least one
     // more, so this ends. Importing a written module from the package runs the package's
     // `__init__.py`, which imports the notebook's module: when the notebook does that no later
@@ -525,6 +526,72 @@ fn keep_importing_code_that_runs(
     }
 }
 
+/// A definition whose definition time calls a notebook function that imports, in its body,
+/// a module a `%%writefile` cell writes that runs code when imported, would run that code at
+/// the import cell the first time that module is imported: it stays.
+fn keep_running_imports_of_code_that_runs(
+    analysis: &Analysis,
+    execution: &Execution<'_>,
+    writefiles: &WriteFiles,
+    verdicts: &mut [Verdict],
+) {
+    let noisy: Vec<(&str, CellIndex)> = writefiles
+        .verdicts
+        .iter()
+        .filter(|verdict| verdict.runs_code)
+        .filter_map(|verdict| Some((verdict.module.as_deref()?, verdict.cell)))
+        .collect();
+    if noisy.is_empty() {
+        return;
+    }
+    // The first noisy module a function's body imports, by function name.
+    let imports_noisy = |name: &str| {
+        analysis
+            .definitions
+            .iter()
+            .filter(|definition| definition.name == name)
+            .find_map(|definition| {
+                let stmt = definition.statement(&analysis.cells);
+                let mut found = None;
+                for_each_import(
+                    std::slice::from_ref(stmt),
+                    Reach::Everywhere,
+                    &mut |import| {
+                        for module in import.modules() {
+                            if found.is_none() {
+                                found = noisy.iter().find(|(noisy, _)| {
+                                    module == *noisy || module.starts_with(&format!("{noisy}."))
+                                });
+                            }
+                        }
+                    },
+                );
+                found.copied()
+            })
+    };
+    for i in 0..analysis.definitions.len() {
+        if !verdicts[i].is_move() {
+            continue;
+        }
+        let definition = &analysis.definitions[i];
+        let time = execution.definition_time(definition.at, definition.statement(&analysis.cells));
+        let found = time
+            .calls
+            .iter()
+            .find_map(|(call, _)| match call.path.as_slice() {
+                [name] => imports_noisy(name.as_str()),
+                _ => None,
+            });
+        if let Some((module, cell)) = found {
+            let reason = StayReason::ImportRunsCode {
+                module: module.to_owned(),
+                cell: cell.number(),
+            };
+            definitions::keep(analysis, verdicts, i, reason);
+        }
+    }
+}
+
 /// Cutting code out of a cell must not change how IPython reads what remains: a cell left with
 /// one line that names a line magic (`run(f)`, `cd data`) would run as that magic, as
 /// IPython's automagic reads single-line cells. What would be cut from such a cell stays.
@@ -606,16 +673,12 @@ fn imported_modules(analysis: &Analysis) -> BTreeSet<String> {
     let mut modules = BTreeSet::new();
     for cell in &analysis.cells {
         for_each_import(cell.notebook_statements(), Reach::Blocks, &mut |import| {
-            let top = |name: &str| name.split('.').next().unwrap_or_default().to_owned();
-            match import {
-                ImportStmt::Import(import) => {
-                    modules.extend(import.names.iter().map(|alias| top(alias.name.as_str())));
-                }
-                ImportStmt::From(import) if import.level == 0 => {
-                    modules.extend(import.module.as_ref().map(|module| top(module.as_str())));
-                }
-                ImportStmt::From(_) => {}
-            }
+            modules.extend(
+                import
+                    .modules()
+                    .into_iter()
+                    .map(|name| name.split('.').next().unwrap_or_default().to_owned()),
+            );
         });
     }
     modules

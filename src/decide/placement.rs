@@ -12,7 +12,7 @@ use crate::analysis::{Analysis, Bound, StarBinding, StatementRef};
 use crate::emit::PYTHON_MINOR;
 use crate::magics::CellMagic;
 use crate::position::CellIndex;
-use crate::python::imports::{ImportStmt, Reach, for_each_import, is_import_block};
+use crate::python::imports::{Reach, for_each_import, is_import_block};
 use ruff_python_stdlib::sys::is_known_standard_library;
 
 /// Cells that make the package's imports possible (installing packages, writing files,
@@ -226,18 +226,8 @@ impl Setup {
                     break;
                 }
                 for_each_import(std::slice::from_ref(stmt), Reach::Blocks, &mut |import| {
-                    let module = match import {
-                        ImportStmt::Import(import) => import
-                            .names
-                            .iter()
-                            .map(|alias| alias.name.as_str())
-                            .collect(),
-                        ImportStmt::From(import) if import.level == 0 => {
-                            import.module.iter().map(|module| module.as_str()).collect()
-                        }
-                        ImportStmt::From(_) => Vec::new(),
-                    };
-                    before |= module
+                    before |= import
+                        .modules()
                         .iter()
                         .any(|module| module.split('.').next() == Some(top));
                 });

@@ -1443,3 +1443,19 @@ fn a_helper_definition_stays_when_its_runner_binds_what_it_needs() {
         "{verdicts:?}"
     );
 }
+
+#[test]
+fn a_default_that_imports_a_module_that_prints_keeps_its_definition() {
+    let cells = [
+        "%%writefile util.py\nprint('importing util')\n\ndef greet(x):\n    return x",
+        "def total(x):\n    import util\n    return util.greet(x)\n\nprint(total(2))\n\ndef g(x, k=total(1)):\n    return [x, k]",
+    ];
+    moves(&cells, "total");
+    stays(&cells, "g", "import-runs-code");
+    // A quiet module may be imported at the import cell.
+    let quiet = [
+        "%%writefile util.py\ndef greet(x):\n    return x",
+        "def total(x):\n    import util\n    return util.greet(x)\n\ndef g(x, k=total(1)):\n    return [x, k]",
+    ];
+    moves(&quiet, "g");
+}

@@ -25,6 +25,23 @@ pub(crate) enum ImportStmt<'a> {
     From(&'a StmtImportFrom),
 }
 
+impl<'a> ImportStmt<'a> {
+    /// The absolute modules it imports, or imports from (none for a relative import).
+    pub(crate) fn modules(self) -> Vec<&'a str> {
+        match self {
+            ImportStmt::Import(import) => import
+                .names
+                .iter()
+                .map(|alias| alias.name.as_str())
+                .collect(),
+            ImportStmt::From(import) if import.level == 0 => {
+                import.module.iter().map(|module| module.as_str()).collect()
+            }
+            ImportStmt::From(_) => Vec::new(),
+        }
+    }
+}
+
 /// Calls `found` for every import statement in `body` within `reach`, in source order.
 pub(crate) fn for_each_import<'a>(
     body: &'a [Stmt],

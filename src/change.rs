@@ -28,6 +28,31 @@ pub(crate) struct Write {
     pub(crate) after: String,
     /// The change as a unified diff, when a report shows it (`--format json`).
     pub(crate) diff: Option<String>,
+    /// For a notebook, what its file held when it was read: it is replaced only if it still
+    /// holds that. `None` for package files, which a lock protects.
+    pub(crate) read: Option<Fingerprint>,
+}
+
+/// What a file held, in a few bytes: its length and a hash of its content, to tell whether
+/// it changed since it was read without keeping a copy of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fingerprint {
+    len: usize,
+    hash: u64,
+}
+
+impl Fingerprint {
+    /// The fingerprint of `bytes`.
+    pub(crate) fn of(bytes: &[u8]) -> Fingerprint {
+        use std::hash::Hasher as _;
+        // SipHash with fixed keys: a hash no saved edit collides with by chance.
+        let mut hasher = std::hash::DefaultHasher::new();
+        hasher.write(bytes);
+        Fingerprint {
+            len: bytes.len(),
+            hash: hasher.finish(),
+        }
+    }
 }
 
 /// A file a dry run (`--diff`, `--check`) would change.
@@ -75,6 +100,7 @@ impl Change for Write {
             action: action(before),
             path,
             after,
+            read: None,
         }
     }
 
@@ -83,6 +109,7 @@ impl Change for Write {
             diff: with_diff.then(|| notebook_diff(&path.display().to_string(), notebook, edits)),
             action: Action::Modify,
             after: notebook.render(edits),
+            read: Some(Fingerprint::of(notebook.text().as_bytes())),
             path,
         }
     }

@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorKind, PackageError};
 use crate::notebook::Notebook;
 use crate::plan::{ExtractOptions, NotebookPlan, module_name, plan_notebook};
 use crate::python::parse::parse_cell;
-use crate::scan::{NotebookReport, error_report, read_notebook, report};
+use crate::scan::{NotebookReport, error_report, read_notebook_to_rewrite, report};
 use crate::workspace::PackageSnapshot;
 
 /// What the user asked for.
@@ -46,7 +46,8 @@ pub(crate) struct ExtractRequest {
 }
 
 impl ExtractRequest {
-    fn package_dir(&self) -> PathBuf {
+    /// The package folder.
+    pub(crate) fn package_dir(&self) -> PathBuf {
         self.package_dir
             .clone()
             .unwrap_or_else(|| self.root.join(&self.package))
@@ -188,7 +189,7 @@ pub(crate) fn run<C: Change>(request: &ExtractRequest) -> Result<ExtractPlan<C>,
     let package_dir = request.package_dir();
     let snapshot = PackageSnapshot::read(&package_dir)
         .map_err(|error| Error::new(&package_dir, PackageError::Unreadable(error)))?;
-    Ok(plan_extract(request, &snapshot, &read_notebook))
+    Ok(plan_extract(request, &snapshot, &read_notebook_to_rewrite))
 }
 
 fn check_package_dir(request: &ExtractRequest) -> Result<(), Error> {
@@ -396,7 +397,10 @@ fn plan_one<C: Change>(
     let mut modules = Vec::new();
     let mut subpackages = Vec::new();
     for (file, text) in files {
-        if snapshot.has_file(&file) && !request.force {
+        // A module that already holds exactly this text is the one a stopped run wrote:
+        // re-running finishes that run.
+        let same = snapshot.text(&file) == Some(text.as_str());
+        if snapshot.has_file(&file) && !same && !request.force {
             return Err(Error::new(path, ErrorKind::ModuleExists(file)));
         }
         ensure_subpackages(snapshot, &file, request.diffs, &mut subpackages);

@@ -1,7 +1,7 @@
 //! Rendering reports for people (aligned text) and for programs (JSON).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -309,13 +309,13 @@ pub(crate) fn extract_diffs<C: Change>(plan: &ExtractPlan<C>, color: bool) -> St
 }
 
 /// The closing line of an extraction that wrote files.
-pub(crate) fn written_line<C: Change>(changes: &[C]) -> String {
-    if changes.is_empty() {
+pub(crate) fn written_line(written: &[PathBuf]) -> String {
+    if written.is_empty() {
         return "Nothing to change.\n".to_owned();
     }
-    let paths: Vec<String> = changes
+    let paths: Vec<String> = written
         .iter()
-        .map(|change| change.path().display().to_string())
+        .map(|path| path.display().to_string())
         .collect();
     format!("Wrote {}.\n", paths.join(", "))
 }

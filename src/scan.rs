@@ -12,10 +12,47 @@ use crate::notebook::Notebook;
 use crate::plan::module_name;
 use crate::position::CellNumber;
 
-/// Reads a notebook from disk.
+/// Reads a notebook from disk: a regular file (or a symbolic link to one), which must not
+/// change size while it is read.
 pub(crate) fn read_notebook(path: &Path) -> Result<Notebook, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::new(path, ErrorKind::Io(source)))?;
+    let io = |source| Error::new(path, ErrorKind::Io(source));
+    // Checked before opening: opening a FIFO would wait for a writer.
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(Error::new(path, ErrorKind::NotAFile));
+    }
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    check_size(path, metadata.len(), len, bytes.len())?;
     Notebook::parse_bytes(bytes).map_err(|source| Error::new(path, source))
+}
+
+/// Reads a notebook that `extract` will rewrite: as [`read_notebook`], and not a hard link,
+/// which replacing the file would split in two (its other names keeping the old text).
+pub(crate) fn read_notebook_to_rewrite(path: &Path) -> Result<Notebook, Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let links = std::fs::metadata(path)
+            .map_err(|source| Error::new(path, ErrorKind::Io(source)))?
+            .nlink();
+        if links > 1 {
+            return Err(Error::new(path, ErrorKind::HardLink(links)));
+        }
+    }
+    read_notebook(path)
+}
+
+/// Fails when the file's size before reading, after reading, and what was read disagree: it
+/// was being written meanwhile.
+fn check_size(path: &Path, before: u64, after: u64, read: usize) -> Result<(), Error> {
+    if before == after && u64::try_from(read).is_ok_and(|read| read == after) {
+        Ok(())
+    } else {
+        Err(Error::new(path, ErrorKind::ChangedWhileRead))
+    }
 }
 
 /// The decisions about one notebook, as reported to the user (`--format json` serialises it

@@ -84,9 +84,11 @@ struct Journal {
 impl Journal {
     /// Writes one change; `Ok(false)` when the file no longer holds what was read.
     fn write(&mut self, change: &Write) -> std::io::Result<bool> {
-        // A symbolic link is written through: the file it points to changes, the link stays.
+        // A notebook that is a symbolic link is written through: the file it points to
+        // changes, the link stays. A link in the package is replaced, so that nothing is
+        // written outside the package folder.
         let path = match std::fs::symlink_metadata(&change.path) {
-            Ok(metadata) if metadata.file_type().is_symlink() => {
+            Ok(metadata) if metadata.file_type().is_symlink() && change.read.is_some() => {
                 std::fs::canonicalize(&change.path)?
             }
             _ => change.path.clone(),

@@ -84,6 +84,18 @@ pub(crate) enum PackageError {
     /// `--package-dir` does not end in the package's name.
     #[error("the package directory must be named `{0}` so that `import {0}` finds it")]
     DirectoryName(String),
+    /// A symbolic link sends the package folder outside the notebooks' folder.
+    #[error(
+        "a symbolic link sends the package folder to {}, outside {}; nbhoist does not write there: remove the link, or give that folder with --package-dir",
+        real.display(),
+        root.display()
+    )]
+    LinkedOutside {
+        /// Where the package folder really is.
+        real: PathBuf,
+        /// The folder that holds the notebooks.
+        root: PathBuf,
+    },
     /// The package folder could not be read.
     #[error("cannot read the package folder: {0}")]
     Unreadable(#[source] std::io::Error),

@@ -186,6 +186,7 @@ struct Place {
 /// goes (in parallel).
 pub(crate) fn run<C: Change>(request: &ExtractRequest) -> Result<ExtractPlan<C>, Error> {
     check_package_dir(request)?;
+    check_package_not_redirected(request)?;
     let package_dir = request.package_dir();
     let snapshot = PackageSnapshot::read(&package_dir)
         .map_err(|error| Error::new(&package_dir, PackageError::Unreadable(error)))?;
@@ -199,6 +200,57 @@ fn check_package_dir(request: &ExtractRequest) -> Result<(), Error> {
         ),
         _ => Ok(()),
     }
+}
+
+/// Refuses a package folder that is inside the notebooks' folder as written but that a
+/// symbolic link (the folder itself or one above it) sends outside it: nbhoist writes only
+/// where the user can see it is writing. A `--package-dir` outside, as written, is the
+/// user's choice.
+fn check_package_not_redirected(request: &ExtractRequest) -> Result<(), Error> {
+    let (Some(dir), Some(root)) = (absolute(&request.package_dir()), absolute(&request.root))
+    else {
+        return Ok(());
+    };
+    let (dir, root) = (normalized(&dir), normalized(&root));
+    if !dir.starts_with(&root) {
+        return Ok(());
+    }
+    let Some(existing) = dir.ancestors().find(|ancestor| ancestor.exists()) else {
+        return Ok(());
+    };
+    let (Ok(real_existing), Ok(real_root)) = (
+        std::fs::canonicalize(existing),
+        std::fs::canonicalize(&root),
+    ) else {
+        return Ok(());
+    };
+    let real = match dir.strip_prefix(existing) {
+        Ok(rest) if !rest.as_os_str().is_empty() => real_existing.join(rest),
+        _ => real_existing,
+    };
+    if real.starts_with(&real_root) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            request.package_dir(),
+            PackageError::LinkedOutside { real, root },
+        ))
+    }
+}
+
+/// `path` with `.` and `..` resolved as written, without following links.
+fn normalized(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
 }
 
 /// Plans the extraction of every notebook of the request, given the package folder as it is

@@ -134,18 +134,17 @@ pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
                 hint: None,
             }))
             .collect();
-        // The versions of a name defined several times go together, at the first one.
-        let first_cell = |name: &str| {
-            report
-                .definitions
-                .iter()
-                .filter(|d| d.name == name)
-                .map(|d| d.cell)
-                .min()
-        };
+        // The versions of a name defined several times go together, at the first one. The
+        // first cells are collected once: the sort asks n log n times.
+        let mut first_cells: std::collections::BTreeMap<&str, CellNumber> =
+            std::collections::BTreeMap::new();
+        for d in &report.definitions {
+            let first = first_cells.entry(&d.name).or_insert(d.cell);
+            *first = (*first).min(d.cell);
+        }
         rows.sort_by_key(|row| {
             let group = (row.kind != "%%writefile")
-                .then(|| first_cell(row.name))
+                .then(|| first_cells.get(row.name).copied())
                 .flatten();
             (group.unwrap_or(row.cell), row.cell)
         });

@@ -106,6 +106,11 @@ fn a_second_run_fails_clearly_with_no_wait_or_waits_for_the_first() {
 /// Runs extract on `target` in a repository of one good notebook; the run must fail with one
 /// line about `target` that says `expected`, and leave everything as it was.
 fn refused(dir: &Path, target: &str, expected: &str) {
+    refused_naming(dir, target, target, expected);
+}
+
+/// As [`refused`], the line naming `named`.
+fn refused_naming(dir: &Path, target: &str, named: &str, expected: &str) {
     std::fs::write(dir.join("good.ipynb"), notebook_json(HOISTABLE)).unwrap();
     let before = tree(dir);
     let (code, stdout, stderr) = extract(dir, &[target, "-p", "mylib"]);
@@ -116,7 +121,7 @@ fn refused(dir: &Path, target: &str, expected: &str) {
         .filter(|line| line.contains(expected))
         .collect();
     assert_eq!(lines.len(), 1, "{stdout}{stderr}");
-    assert!(lines[0].contains(target), "{}", lines[0]);
+    assert!(lines[0].contains(named), "{}", lines[0]);
     assert_eq!(tree(dir), before, "{stdout}{stderr}");
 }
 
@@ -243,4 +248,118 @@ fn a_cell_without_metadata_is_kept_as_it_is() {
     let after = std::fs::read_to_string(dir.path().join("nb.ipynb")).unwrap();
     assert!(after.contains(kept), "{after}");
     assert!(dir.path().join("mylib/nb.py").exists());
+}
+
+#[test]
+fn a_package_folder_linked_outside_the_repository_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("mylib")).unwrap();
+    refused_naming(
+        dir.path(),
+        "good.ipynb",
+        "mylib",
+        "a symbolic link sends the package folder",
+    );
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn writefile_paths_outside_the_notebook_folder_are_never_written() {
+    let top = tempfile::tempdir().unwrap();
+    let dir = top.path().join("repo/nbs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let absolute = top.path().join("absolute.py");
+    let absolute_cell = format!("%%writefile {}\ndef g():\n    return 2", absolute.display());
+    std::fs::write(
+        dir.join("nb.ipynb"),
+        notebook_json(&[
+            "%%writefile ../../escape.py\ndef f():\n    return 1",
+            &absolute_cell,
+            "def double(x):\n    return 2 * x",
+            "print(double(2))",
+        ]),
+    )
+    .unwrap();
+    let before = tree(top.path());
+    let (code, stdout, stderr) = extract(&dir, &["nb.ipynb", "-p", "mylib"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("writes outside the notebook's folder"),
+        "{stdout}"
+    );
+    let after = tree(top.path());
+    let changed: Vec<&PathBuf> = after
+        .keys()
+        .chain(before.keys())
+        .filter(|path| before.get(*path) != after.get(*path))
+        .collect();
+    let allowed =
+        |path: &Path| path.starts_with("repo/nbs/mylib") || path == Path::new("repo/nbs/nb.ipynb");
+    assert!(changed.iter().all(|path| allowed(path)), "{changed:?}");
+    assert!(!top.path().join("escape.py").exists());
+    assert!(!absolute.exists());
+}
+
+/// Python keywords in some versions only (soft keywords) are names like any other.
+#[test]
+fn soft_keywords_are_hoisted_as_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nb.ipynb"),
+        notebook_json(&[
+            "def match(x):\n    return x",
+            "def type(x):\n    return x",
+            "class case:\n    pass",
+            "print(match(1), type(2), case)",
+        ]),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = extract(dir.path(), &["nb.ipynb", "-p", "mylib"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("3 definitions hoisted"), "{stdout}");
+    let notebook = std::fs::read_to_string(dir.path().join("nb.ipynb")).unwrap();
+    assert!(
+        notebook.contains("from mylib.nb import case, match, type"),
+        "{notebook}"
+    );
+}
+
+/// Runs a real extraction of a notebook of `sources`, which must hoist `hoisted` definitions
+/// within `seconds` (ten times what it takes on a slow machine: a quadratic step takes
+/// minutes).
+fn extracts_in_time(sources: &[String], hoisted: usize, seconds: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    std::fs::write(dir.path().join("big.ipynb"), notebook_json(&sources)).unwrap();
+    let start = std::time::Instant::now();
+    let (code, stdout, stderr) = extract(dir.path(), &["big.ipynb", "-p", "mylib"]);
+    let elapsed = start.elapsed();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!("{hoisted} definitions hoisted")),
+        "{}",
+        stdout.lines().last().unwrap_or_default()
+    );
+    assert!(elapsed.as_secs() < seconds, "took {elapsed:?}");
+}
+
+#[test]
+fn ten_thousand_cells() {
+    let sources: Vec<String> = (0..10_000)
+        .map(|i| match i % 2 {
+            0 => format!("def f{i}(x):\n    return x + {i}"),
+            _ => format!("print(f{}(1))", i - 1),
+        })
+        .collect();
+    extracts_in_time(&sources, 5_000, 120);
+}
+
+#[test]
+fn a_hundred_thousand_definitions() {
+    let definitions: Vec<String> = (0..100_000)
+        .map(|i| format!("def f{i}(x):\n    return x + {i}\n"))
+        .collect();
+    let sources = vec![definitions.join("\n"), "print(f99999(1))".to_owned()];
+    extracts_in_time(&sources, 100_000, 120);
 }

@@ -152,6 +152,20 @@ fn a_symlinked_notebook_is_written_through_the_link() {
 }
 
 #[test]
+fn a_symlinked_package_file_is_replaced_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside.py");
+    std::fs::write(&outside, "mine = 1\n").unwrap();
+    std::fs::create_dir(dir.path().join("mylib")).unwrap();
+    let module = dir.path().join("mylib/nb.py");
+    std::os::unix::fs::symlink(&outside, &module).unwrap();
+    apply(&[change(module.clone(), "hoisted = 1\n")]).unwrap();
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "mine = 1\n");
+    assert!(std::fs::symlink_metadata(&module).unwrap().is_file());
+    assert_eq!(std::fs::read_to_string(&module).unwrap(), "hoisted = 1\n");
+}
+
+#[test]
 fn new_files_get_the_umask_mode_and_replaced_files_keep_theirs() {
     let dir = tempfile::tempdir().unwrap();
     let changes = scene(dir.path());
@@ -247,13 +261,20 @@ fn a_second_lock_fails_or_waits() {
     releaser.join().unwrap();
 }
 
-/// The notebooks of the kill test: `count` copies of a notebook with three functions to hoist.
+/// The notebooks of the kill test: `count` notebooks with three functions to hoist each.
+/// Their names differ from notebook to notebook: the package's `__init__.py` re-exports a
+/// name defined by several modules only when one run sees a single one of them, which a
+/// re-run of the notebooks left over does (a limit of `__init__.py`, not of writing).
 fn kill_scene(dir: &Path, count: usize) {
     let fixture = std::fs::read_to_string("tests/fixtures/behaviour/helpers_chain.ipynb").unwrap();
     for i in 0..count {
         let folder = dir.join(format!("nbs/part{}", i % 3));
         std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(folder.join(format!("nb{i:02}.ipynb")), &fixture).unwrap();
+        let mut text = fixture.clone();
+        for name in ["tokenize", "count_words", "report"] {
+            text = text.replace(name, &format!("{name}_{i}"));
+        }
+        std::fs::write(folder.join(format!("nb{i:02}.ipynb")), text).unwrap();
     }
 }
 
@@ -370,6 +391,12 @@ fn a_killed_run_is_finished_by_a_rerun() {
             .count();
         eprintln!("{context}: tree changed: {partial}, temporary files left: {temporaries}");
         extract(dir.path());
-        assert_eq!(tree(dir.path()), expected, "{context}");
+        let rerun = tree(dir.path());
+        let differences: Vec<_> = expected
+            .keys()
+            .chain(rerun.keys())
+            .filter(|path| expected.get(*path) != rerun.get(*path))
+            .collect();
+        assert!(differences.is_empty(), "{context}: {differences:?} differ");
     }
 }

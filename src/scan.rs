@@ -296,3 +296,22 @@ pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) ->
 fn display_path(path: &Path) -> String {
     path.display().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_changes_size_while_read_is_refused() {
+        let path = Path::new("nb.ipynb");
+        assert!(check_size(path, 10, 10, 10).is_ok());
+        for (before, after, read) in [(10, 12, 12), (10, 10, 12), (12, 10, 10), (10, 10, 8)] {
+            let error = check_size(path, before, after, read).unwrap_err();
+            assert!(matches!(error.kind, ErrorKind::ChangedWhileRead));
+            assert_eq!(
+                error.to_string(),
+                "nb.ipynb: the file changed while nbhoist read it; try again once it is saved"
+            );
+        }
+    }
+}

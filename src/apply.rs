@@ -74,7 +74,7 @@ pub(crate) fn apply(changes: &[Write]) -> Result<Applied, ApplyError> {
 #[derive(Default)]
 struct Journal {
     /// Each file written (the real file, symbolic links resolved) and what it held before.
-    written: Vec<(PathBuf, Option<Vec<u8>>)>,
+    written: Vec<(PathBuf, Before)>,
     /// The outermost folders created.
     created_dirs: Vec<PathBuf>,
     /// Folders already cleared of stale temporary files.
@@ -105,18 +105,26 @@ impl Journal {
         fault::point()?;
         write_content(file.as_file_mut(), change.after.as_bytes())?;
         file.as_file().sync_all()?;
-        // What the file holds now: kept to put it back, and compared with what was read just
-        // before replacing it, so that a notebook saved meanwhile is not overwritten.
-        let before = match std::fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        let exists = match std::fs::symlink_metadata(&path) {
+            Ok(_) => true,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => false,
             Err(error) => return Err(error),
         };
-        if let Some(read) = change.read
-            && before.as_deref().map(Fingerprint::of) != Some(read)
-        {
-            return Ok(false);
+        // Compared with what was read just before replacing it, so that a notebook saved
+        // meanwhile is not overwritten.
+        if let Some(read) = change.read {
+            let now = match exists {
+                true => Some(Fingerprint::of_file(&path)?),
+                false => None,
+            };
+            if now != Some(read) {
+                return Ok(false);
+            }
         }
+        let before = match exists {
+            true => Before::keep(&path, &dir)?,
+            false => Before::Absent,
+        };
         if let Ok(metadata) = std::fs::metadata(&path) {
             // Keep the permissions of a file that is replaced.
             std::fs::set_permissions(file.path(), metadata.permissions())?;
@@ -148,15 +156,41 @@ impl Journal {
     /// Puts back every file written, newest first, then removes the folders created.
     fn roll_back(self) {
         let _unfaulted = fault::suspend();
-        for (path, before) in self.written.iter().rev() {
+        for (path, before) in self.written.into_iter().rev() {
             // Best effort: the original error is what the user needs to see.
             let _ = match before {
-                Some(before) => restore(path, before),
-                None => std::fs::remove_file(path),
+                Before::Linked(backup) => backup.persist(&path).map_err(|error| error.error),
+                Before::Bytes(bytes) => restore(&path, &bytes),
+                Before::Absent => std::fs::remove_file(&path),
             };
         }
         for dir in self.created_dirs.iter().rev() {
             let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// What a file held before it was replaced, to put it back.
+enum Before {
+    /// It did not exist.
+    Absent,
+    /// The old file itself, kept under a temporary name by a hard link: no copy of a
+    /// notebook of a gigabyte in memory. Removed when dropped, once the run succeeded.
+    Linked(tempfile::TempPath),
+    /// Its bytes, where the file system has no hard links.
+    Bytes(Vec<u8>),
+}
+
+impl Before {
+    /// Keeps what the file at `path` (in `dir`) holds.
+    fn keep(path: &Path, dir: &Path) -> std::io::Result<Before> {
+        let linked = tempfile::Builder::new()
+            .prefix(TEMPORARY_PREFIX)
+            .suffix(TEMPORARY_SUFFIX)
+            .make_in(dir, |backup| std::fs::hard_link(path, backup));
+        match linked {
+            Ok(backup) => Ok(Before::Linked(backup.into_temp_path())),
+            Err(_) => std::fs::read(path).map(Before::Bytes),
         }
     }
 }
@@ -182,6 +216,43 @@ fn write_content(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(first)?;
     fault::point()?;
     file.write_all(second)
+}
+
+/// Removes the temporary files (and backups) a killed run left next to the notebooks and in
+/// the package folder, even where this run writes nothing. Call it holding the lock.
+pub(crate) fn remove_stale_temporaries_of(notebooks: &[PathBuf], package_dir: &Path) {
+    let mut folders = BTreeSet::new();
+    for notebook in notebooks {
+        // A symlinked notebook is written, and backed up, next to the file it points to.
+        for path in [Some(notebook.clone()), std::fs::canonicalize(notebook).ok()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(folder) = path.parent() {
+                folders.insert(folder.to_owned());
+            }
+        }
+    }
+    let mut package = vec![package_dir.to_owned()];
+    while let Some(folder) = package.pop() {
+        if let Ok(entries) = std::fs::read_dir(&folder) {
+            package.extend(
+                entries
+                    .flatten()
+                    .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|entry| entry.path()),
+            );
+        }
+        folders.insert(folder);
+    }
+    for folder in folders {
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &folder
+        };
+        remove_stale_temporaries(folder);
+    }
 }
 
 /// Removes the temporary files a killed run left in `dir`. Best effort: a leftover is only
@@ -343,5 +414,6 @@ mod fault {
     }
 }
 
-#[cfg(test)]
+// The tests use Unix file modes, links and signals.
+#[cfg(all(test, unix))]
 mod tests;

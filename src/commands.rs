@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write as _};
 
 use anyhow::Context;
 
-use crate::apply::{apply, lock_package};
+use crate::apply::{apply, lock_package, remove_stale_temporaries_of};
 use crate::batch::{Found, common_root, find_notebooks};
 use crate::change::{Change, Preview, Write};
 use crate::cli::{Command, ExtractArgs, Format, Inputs, ScanArgs};
@@ -122,6 +122,7 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
         Mode::Write => {
             // Held from reading the package to the last write: runs on one package take turns.
             let _lock = lock_package(&request.package_dir(), !args.no_wait)?;
+            remove_stale_temporaries_of(&request.notebooks, &request.package_dir());
             let plan = extract::run::<Write>(&request)?;
             render(&plan, json, false, color);
             let applied = apply(&plan.changes).context("no file was changed")?;

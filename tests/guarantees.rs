@@ -1,6 +1,9 @@
 //! What nbhoist promises about the user's files (docs/guarantees.md), from the command line:
 //! concurrent runs take turns, odd and hostile input is refused with one clear line and
 //! nothing written, and nothing is written outside the package folder and the notebooks.
+//!
+//! Unix only: the tests make FIFOs, hard and symbolic links, and lock folders.
+#![cfg(unix)]
 
 use std::collections::BTreeMap;
 use std::io::BufRead as _;

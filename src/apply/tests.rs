@@ -10,7 +10,7 @@ fn change(path: PathBuf, after: &str) -> Write {
     Write {
         path,
         action: Action::Create,
-        after: after.to_owned(),
+        after: std::sync::Arc::new(after.to_owned()),
         diff: None,
         read: None,
     }

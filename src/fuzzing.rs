@@ -10,19 +10,7 @@ use crate::decide::{Target, decide};
 /// Reads `text` as the only code cell of a notebook, analyses it and decides about it;
 /// returns how many definitions move, so that the work cannot be optimised away.
 pub fn decide_cell(text: &str) -> usize {
-    let json = serde_json::json!({
-        "cells": [{
-            "cell_type": "code",
-            "execution_count": null,
-            "metadata": {},
-            "outputs": [],
-            "source": text,
-        }],
-        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 4,
-    });
-    let Ok(notebook) = Notebook::parse(&json.to_string()) else {
+    let Ok(notebook) = Notebook::parse(&code_notebook(&[text], false)) else {
         return 0;
     };
     let analysis = analyse(&notebook);
@@ -31,6 +19,34 @@ pub fn decide_cell(text: &str) -> usize {
         dotted: Some("pkg.nb"),
     };
     decide(&notebook, &analysis, target).moving.items.len()
+}
+
+/// The JSON of a Python notebook of code cells with these sources, each stored as a list of
+/// lines when `lines`, else as one string.
+pub fn code_notebook(sources: &[&str], lines: bool) -> String {
+    let cells: Vec<serde_json::Value> = sources
+        .iter()
+        .map(|source| {
+            let source = match lines {
+                true => serde_json::Value::from(source.split_inclusive('\n').collect::<Vec<_>>()),
+                false => serde_json::Value::from(*source),
+            };
+            serde_json::json!({
+                "cell_type": "code",
+                "execution_count": null,
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            })
+        })
+        .collect();
+    let notebook = serde_json::json!({
+        "cells": cells,
+        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 4,
+    });
+    serde_json::to_string_pretty(&notebook).unwrap_or_default()
 }
 
 /// Runs `nbhoist extract NOTEBOOK --package pkg` in the folder of `notebook`, without

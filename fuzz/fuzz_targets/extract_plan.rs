@@ -105,7 +105,7 @@ struct Cell {
 }
 
 fuzz_target!(|cells: Vec<Cell>| {
-    let cells: Vec<serde_json::Value> = cells
+    let sources: Vec<String> = cells
         .iter()
         .take(16)
         .map(|cell| {
@@ -113,30 +113,16 @@ fuzz_target!(|cells: Vec<Cell>| {
             if let Some(module) = cell.writefile {
                 source.insert(0, format!("%%writefile {}.py", module.as_str()));
             }
-            let source = source.join("\n");
-            let source = if cell.lines {
-                serde_json::Value::from(source.split_inclusive('\n').collect::<Vec<_>>())
-            } else {
-                serde_json::Value::from(source)
-            };
-            serde_json::json!({
-                "cell_type": "code",
-                "execution_count": null,
-                "metadata": {},
-                "outputs": [],
-                "source": source,
-            })
+            source.join("\n")
         })
         .collect();
-    let notebook = serde_json::json!({
-        "cells": cells,
-        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 4,
-    });
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    // One storage for the whole notebook, as tools write them.
+    let lines = cells.first().is_some_and(|cell| cell.lines);
+    let notebook = nbhoist::fuzzing::code_notebook(&sources, lines);
     let dir = tempfile::tempdir_in(scratch()).unwrap();
     let path = dir.path().join("nb.ipynb");
-    std::fs::write(&path, serde_json::to_string_pretty(&notebook).unwrap()).unwrap();
+    std::fs::write(&path, notebook).unwrap();
     if nbhoist::fuzzing::extract_quietly(&path).is_some() {
         assert_eq!(
             nbhoist::fuzzing::extract_quietly(&path),

@@ -304,13 +304,18 @@ pub(crate) enum LockError {
 /// runs writing the same package (an editor's hook and a pre-commit hook) take turns.
 #[derive(Debug)]
 pub(crate) struct PackageLock {
-    _folder: File,
+    /// `None` where folders cannot be locked (Windows, file systems without locks).
+    _folder: Option<File>,
 }
 
 /// Locks the folder that holds the package folder `package_dir` (the nearest one that
 /// exists). When another run holds it, `wait` says whether to wait for it (saying so on
 /// stderr) or to fail.
 pub(crate) fn lock_package(package_dir: &Path, wait: bool) -> Result<PackageLock, LockError> {
+    // Only Unix opens a folder as a file, to lock it.
+    if cfg!(not(unix)) {
+        return Ok(PackageLock { _folder: None });
+    }
     let absolute = std::path::absolute(package_dir).unwrap_or_else(|_| package_dir.to_owned());
     let folder = absolute
         .ancestors()
@@ -335,11 +340,19 @@ pub(crate) fn lock_package(package_dir: &Path, wait: bool) -> Result<PackageLock
             })?;
         }
         Err(std::fs::TryLockError::WouldBlock) => return Err(LockError::Busy(folder)),
+        // A file system without locks (some network ones): runs are not serialised there.
+        Err(std::fs::TryLockError::Error(source))
+            if source.kind() == std::io::ErrorKind::Unsupported =>
+        {
+            return Ok(PackageLock { _folder: None });
+        }
         Err(std::fs::TryLockError::Error(source)) => {
             return Err(LockError::Io { folder, source });
         }
     }
-    Ok(PackageLock { _folder: file })
+    Ok(PackageLock {
+        _folder: Some(file),
+    })
 }
 
 /// Points where tests make a write fail: the k-th point reached fails, for every k in turn.

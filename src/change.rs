@@ -24,10 +24,83 @@ pub(crate) struct Write {
     pub(crate) path: PathBuf,
     /// Whether it is created or replaced.
     pub(crate) action: Action,
-    /// Its content after the change.
-    pub(crate) after: String,
+    /// Its content after the change; shared, not copied, by the plan's two lists of changes
+    /// (a notebook can be a gigabyte).
+    pub(crate) after: std::sync::Arc<String>,
     /// The change as a unified diff, when a report shows it (`--format json`).
     pub(crate) diff: Option<String>,
+    /// For a notebook, what its file held when it was read: it is replaced only if it still
+    /// holds that. `None` for package files, which a lock protects.
+    pub(crate) read: Option<Fingerprint>,
+}
+
+/// What a file held, in a few bytes: its length and a hash of its content, to tell whether
+/// it changed since it was read without keeping a copy of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fingerprint {
+    len: usize,
+    hash: u64,
+}
+
+impl Fingerprint {
+    /// Bytes hashed at a time: a file is hashed in pieces of this size as it is read, and
+    /// bytes in memory the same way, so that both give the same hash.
+    const PIECE: usize = 64 * 1024;
+
+    /// The fingerprint of `bytes`.
+    pub(crate) fn of(bytes: &[u8]) -> Fingerprint {
+        let mut hasher = FingerprintHasher::default();
+        for piece in bytes.chunks(Self::PIECE) {
+            hasher.add(piece);
+        }
+        hasher.finish()
+    }
+
+    /// The fingerprint of the file at `path`, read a piece at a time.
+    pub(crate) fn of_file(path: &Path) -> std::io::Result<Fingerprint> {
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = FingerprintHasher::default();
+        let mut piece = vec![0; Self::PIECE];
+        loop {
+            // Fill the piece before hashing it: reads may return less.
+            let mut filled = 0;
+            while filled < piece.len() {
+                match file.read(&mut piece[filled..])? {
+                    0 => break,
+                    n => filled += n,
+                }
+            }
+            if filled == 0 {
+                return Ok(hasher.finish());
+            }
+            hasher.add(&piece[..filled]);
+        }
+    }
+}
+
+/// A [`Fingerprint`] being computed.
+#[derive(Default)]
+struct FingerprintHasher {
+    len: usize,
+    // SipHash with fixed keys: a hash no saved edit collides with by chance.
+    hasher: std::hash::DefaultHasher,
+}
+
+impl FingerprintHasher {
+    fn add(&mut self, piece: &[u8]) {
+        use std::hash::Hasher as _;
+        self.len += piece.len();
+        self.hasher.write(piece);
+    }
+
+    fn finish(&self) -> Fingerprint {
+        use std::hash::Hasher as _;
+        Fingerprint {
+            len: self.len,
+            hash: self.hasher.finish(),
+        }
+    }
 }
 
 /// A file a dry run (`--diff`, `--check`) would change.
@@ -74,7 +147,8 @@ impl Change for Write {
             diff: with_diff.then(|| file_diff(&path.display().to_string(), before, &after)),
             action: action(before),
             path,
-            after,
+            after: std::sync::Arc::new(after),
+            read: None,
         }
     }
 
@@ -82,7 +156,8 @@ impl Change for Write {
         Write {
             diff: with_diff.then(|| notebook_diff(&path.display().to_string(), notebook, edits)),
             action: Action::Modify,
-            after: notebook.render(edits),
+            after: std::sync::Arc::new(notebook.render(edits)),
+            read: Some(Fingerprint::of(notebook.text().as_bytes())),
             path,
         }
     }

@@ -77,6 +77,9 @@ pub struct ExtractArgs {
     /// Write nothing; exit with 1 when something would change (for CI and pre-commit).
     #[arg(long)]
     pub check: bool,
+    /// Fail at once, instead of waiting, when another nbhoist run is writing the same package.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write as _};
 
 use anyhow::Context;
 
-use crate::apply::apply;
+use crate::apply::{apply, lock_package, remove_stale_temporaries_of};
 use crate::batch::{Found, common_root, find_notebooks};
 use crate::change::{Change, Preview, Write};
 use crate::cli::{Command, ExtractArgs, Format, Inputs, ScanArgs};
@@ -120,13 +120,20 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     let failed_to_find = !found.errors.is_empty();
     let (changes, errors) = match mode {
         Mode::Write => {
+            // Held from reading the package to the last write: runs on one package take turns.
+            let _lock = lock_package(&request.package_dir(), !args.no_wait)?;
+            remove_stale_temporaries_of(&request.notebooks, &request.package_dir());
             let plan = extract::run::<Write>(&request)?;
             render(&plan, json, false, color);
-            apply(&plan.changes).context("no file was changed")?;
+            let applied = apply(&plan.changes).context("no file was changed")?;
             if !json {
-                print(&report::written_line(&plan.changes));
+                print(&report::written_line(&applied.written));
             }
-            finish(&plan, json, false)
+            for skipped in &applied.skipped {
+                eprintln!("nbhoist: {skipped}");
+            }
+            let (changes, errors) = finish(&plan, json, false);
+            (changes, errors || !applied.skipped.is_empty())
         }
         Mode::Check { diffs } => {
             let plan = extract::run::<Preview>(&request)?;

@@ -20,6 +20,17 @@ pub(crate) enum ErrorKind {
     /// The file could not be read from disk.
     #[error("cannot read the file: {0}")]
     Io(#[source] std::io::Error),
+    /// The path is a folder, a FIFO or a device, not a notebook file.
+    #[error("not a regular file; give a notebook file")]
+    NotAFile,
+    /// The file changed size while it was read.
+    #[error("the file changed while nbhoist read it; try again once it is saved")]
+    ChangedWhileRead,
+    /// The notebook has other names, which replacing it would leave with the old text.
+    #[error(
+        "the file is a hard link ({0} names); nbhoist replaces a notebook with a new file, which would split them, so it is left as it is: make it a single file or a symbolic link"
+    )]
+    HardLink(u64),
     /// A folder could not be walked.
     #[error("cannot walk the folder: {0}")]
     Walk(String),
@@ -80,6 +91,18 @@ pub(crate) enum PackageError {
     /// `--package-dir` does not end in the package's name.
     #[error("the package directory must be named `{0}` so that `import {0}` finds it")]
     DirectoryName(String),
+    /// A symbolic link sends the package folder outside the notebooks' folder.
+    #[error(
+        "a symbolic link sends the package folder to {}, outside {}; nbhoist does not write there: remove the link, or give that folder with --package-dir",
+        real.display(),
+        root.display()
+    )]
+    LinkedOutside {
+        /// Where the package folder really is.
+        real: PathBuf,
+        /// The folder that holds the notebooks.
+        root: PathBuf,
+    },
     /// The package folder could not be read.
     #[error("cannot read the package folder: {0}")]
     Unreadable(#[source] std::io::Error),

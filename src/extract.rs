@@ -19,7 +19,7 @@ use crate::plan::{ExtractOptions, NotebookPlan, module_name, plan_notebook};
 use crate::position::CellNumber;
 use crate::python::parse::parse_cell;
 use crate::run_graph::{Context, Decided, decide_batch};
-use crate::scan::{NotebookReport, error_report, read_notebook, report};
+use crate::scan::{NotebookReport, error_report, read_notebook_to_rewrite, report};
 use crate::workspace::PackageSnapshot;
 
 /// What the user asked for.
@@ -47,7 +47,8 @@ pub(crate) struct ExtractRequest {
 }
 
 impl ExtractRequest {
-    fn package_dir(&self) -> PathBuf {
+    /// The package folder.
+    pub(crate) fn package_dir(&self) -> PathBuf {
         self.package_dir
             .clone()
             .unwrap_or_else(|| self.root.join(&self.package))
@@ -202,10 +203,11 @@ struct Place {
 /// goes (in parallel).
 pub(crate) fn run<C: Change>(request: &ExtractRequest) -> Result<ExtractPlan<C>, Error> {
     check_package_dir(request)?;
+    check_package_not_redirected(request)?;
     let package_dir = request.package_dir();
     let snapshot = PackageSnapshot::read(&package_dir)
         .map_err(|error| Error::new(&package_dir, PackageError::Unreadable(error)))?;
-    Ok(plan_extract(request, &snapshot, &read_notebook))
+    Ok(plan_extract(request, &snapshot, &read_notebook_to_rewrite))
 }
 
 fn check_package_dir(request: &ExtractRequest) -> Result<(), Error> {
@@ -215,6 +217,57 @@ fn check_package_dir(request: &ExtractRequest) -> Result<(), Error> {
         ),
         _ => Ok(()),
     }
+}
+
+/// Refuses a package folder that is inside the notebooks' folder as written but that a
+/// symbolic link (the folder itself or one above it) sends outside it: nbhoist writes only
+/// where the user can see it is writing. A `--package-dir` outside, as written, is the
+/// user's choice.
+fn check_package_not_redirected(request: &ExtractRequest) -> Result<(), Error> {
+    let (Some(dir), Some(root)) = (absolute(&request.package_dir()), absolute(&request.root))
+    else {
+        return Ok(());
+    };
+    let (dir, root) = (normalized(&dir), normalized(&root));
+    if !dir.starts_with(&root) {
+        return Ok(());
+    }
+    let Some(existing) = dir.ancestors().find(|ancestor| ancestor.exists()) else {
+        return Ok(());
+    };
+    let (Ok(real_existing), Ok(real_root)) = (
+        std::fs::canonicalize(existing),
+        std::fs::canonicalize(&root),
+    ) else {
+        return Ok(());
+    };
+    let real = match dir.strip_prefix(existing) {
+        Ok(rest) if !rest.as_os_str().is_empty() => real_existing.join(rest),
+        _ => real_existing,
+    };
+    if real.starts_with(&real_root) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            request.package_dir(),
+            PackageError::LinkedOutside { real, root },
+        ))
+    }
+}
+
+/// `path` with `.` and `..` resolved as written, without following links.
+fn normalized(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
 }
 
 /// Plans the extraction of every notebook of the request, given the package folder as it is
@@ -459,7 +512,10 @@ fn plan_one<C: Change>(
     let mut modules = Vec::new();
     let mut subpackages = Vec::new();
     for (file, text) in files {
-        if snapshot.has_file(&file) && !request.force {
+        // A module that already holds exactly this text is the one a stopped run wrote:
+        // re-running finishes that run.
+        let same = snapshot.text(&file) == Some(text.as_str());
+        if snapshot.has_file(&file) && !same && !request.force {
             return Err(Error::new(path, ErrorKind::ModuleExists(file)));
         }
         ensure_subpackages(snapshot, &file, request.diffs, &mut subpackages);

@@ -33,6 +33,9 @@ mod diff;
 mod emit;
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod magics;
 mod notebook;
 mod plan;

@@ -1,7 +1,7 @@
 //! Rendering reports for people (aligned text) and for programs (JSON).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -141,18 +141,17 @@ pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
                 hint: None,
             }))
             .collect();
-        // The versions of a name defined several times go together, at the first one.
-        let first_cell = |name: &str| {
-            report
-                .definitions
-                .iter()
-                .filter(|d| d.name == name)
-                .map(|d| d.cell)
-                .min()
-        };
+        // The versions of a name defined several times go together, at the first one. The
+        // first cells are collected once: the sort asks n log n times.
+        let mut first_cells: std::collections::BTreeMap<&str, CellNumber> =
+            std::collections::BTreeMap::new();
+        for d in &report.definitions {
+            let first = first_cells.entry(&d.name).or_insert(d.cell);
+            *first = (*first).min(d.cell);
+        }
         rows.sort_by_key(|row| {
             let group = (row.kind != "%%writefile")
-                .then(|| first_cell(row.name))
+                .then(|| first_cells.get(row.name).copied())
                 .flatten();
             (group.unwrap_or(row.cell), row.cell)
         });
@@ -316,13 +315,13 @@ pub(crate) fn extract_diffs<C: Change>(plan: &ExtractPlan<C>, color: bool) -> St
 }
 
 /// The closing line of an extraction that wrote files.
-pub(crate) fn written_line<C: Change>(changes: &[C]) -> String {
-    if changes.is_empty() {
+pub(crate) fn written_line(written: &[PathBuf]) -> String {
+    if written.is_empty() {
         return "Nothing to change.\n".to_owned();
     }
-    let paths: Vec<String> = changes
+    let paths: Vec<String> = written
         .iter()
-        .map(|change| change.path().display().to_string())
+        .map(|path| path.display().to_string())
         .collect();
     format!("Wrote {}.\n", paths.join(", "))
 }

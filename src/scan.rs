@@ -12,10 +12,47 @@ use crate::plan::module_name;
 use crate::position::CellNumber;
 use crate::run_graph::{Context, decide_batch};
 
-/// Reads a notebook from disk.
+/// Reads a notebook from disk: a regular file (or a symbolic link to one), which must not
+/// change size while it is read.
 pub(crate) fn read_notebook(path: &Path) -> Result<Notebook, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::new(path, ErrorKind::Io(source)))?;
+    let io = |source| Error::new(path, ErrorKind::Io(source));
+    // Checked before opening: opening a FIFO would wait for a writer.
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(Error::new(path, ErrorKind::NotAFile));
+    }
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    check_size(path, metadata.len(), len, bytes.len())?;
     Notebook::parse_bytes(bytes).map_err(|source| Error::new(path, source))
+}
+
+/// Reads a notebook that `extract` will rewrite: as [`read_notebook`], and not a hard link,
+/// which replacing the file would split in two (its other names keeping the old text).
+pub(crate) fn read_notebook_to_rewrite(path: &Path) -> Result<Notebook, Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let links = std::fs::metadata(path)
+            .map_err(|source| Error::new(path, ErrorKind::Io(source)))?
+            .nlink();
+        if links > 1 {
+            return Err(Error::new(path, ErrorKind::HardLink(links)));
+        }
+    }
+    read_notebook(path)
+}
+
+/// Fails when the file's size before reading, after reading, and what was read disagree: it
+/// was being written meanwhile.
+fn check_size(path: &Path, before: u64, after: u64, read: usize) -> Result<(), Error> {
+    if before == after && u64::try_from(read).is_ok_and(|read| read == after) {
+        Ok(())
+    } else {
+        Err(Error::new(path, ErrorKind::ChangedWhileRead))
+    }
 }
 
 /// The decisions about one notebook, as reported to the user (`--format json` serialises it
@@ -283,4 +320,23 @@ pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) ->
 
 fn display_path(path: &Path) -> String {
     path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_changes_size_while_read_is_refused() {
+        let path = Path::new("nb.ipynb");
+        assert!(check_size(path, 10, 10, 10).is_ok());
+        for (before, after, read) in [(10, 12, 12), (10, 10, 12), (12, 10, 10), (10, 10, 8)] {
+            let error = check_size(path, before, after, read).unwrap_err();
+            assert!(matches!(error.kind, ErrorKind::ChangedWhileRead));
+            assert_eq!(
+                error.to_string(),
+                "nb.ipynb: the file changed while nbhoist read it; try again once it is saved"
+            );
+        }
+    }
 }

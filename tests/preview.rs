@@ -310,61 +310,87 @@ fn is_header(lines: &[&str], i: usize) -> bool {
 fn a_real_run_writes_exactly_the_after_side_of_every_diff() {
     for fixture in FIXTURES {
         let (preview, name) = copy_of(fixture);
-        let (code, json) = nbhoist(
-            preview.path(),
-            &[
-                "extract",
-                &name,
-                "--package",
-                "pkg",
-                "--diff",
-                "--format",
-                "json",
-            ],
-        );
-        assert_eq!(code, Some(0), "{fixture}");
         let (real, _) = copy_of(fixture);
-        let (code, _) = nbhoist(real.path(), &["extract", &name, "--package", "pkg"]);
-        assert_eq!(code, Some(0), "{fixture}");
+        assert_diffs_are_what_is_written(preview.path(), real.path(), &name, fixture);
+    }
+}
 
-        let json: Value = serde_json::from_str(&json).unwrap();
-        let mut changes: Vec<&Value> = json["changes"].as_array().unwrap().iter().collect();
-        for notebook in json["notebooks"].as_array().unwrap() {
-            changes.extend(notebook["changes"].as_array().unwrap());
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// The same on generated notebooks.
+    #[test]
+    fn diffs_of_generated_notebooks_are_what_is_written(notebook in common::python_notebook()) {
+        let preview = tempfile::tempdir().unwrap();
+        let real = tempfile::tempdir().unwrap();
+        for dir in [&preview, &real] {
+            std::fs::write(dir.path().join("nb.ipynb"), &notebook).unwrap();
         }
-        let mut written = Vec::new();
-        for change in changes {
-            let path = change["path"].as_str().unwrap();
-            let diff = change["diff"].as_str().unwrap();
-            written.push(PathBuf::from(path));
-            let actual = real.path().join(path);
-            if path.ends_with(".ipynb") {
-                let original = cell_sources(&preview.path().join(path));
-                assert_eq!(
-                    notebook_after(&original, diff),
-                    cell_sources(&actual),
-                    "{fixture}: {path}"
-                );
-            } else {
-                let before = std::fs::read_to_string(preview.path().join(path)).unwrap_or_default();
-                let [(_, _, hunks)] = sections(diff).try_into().unwrap();
-                assert_eq!(
-                    apply_hunks(&before, &hunks),
-                    std::fs::read_to_string(&actual).unwrap(),
-                    "{fixture}: {path}"
-                );
-            }
+        assert_diffs_are_what_is_written(preview.path(), real.path(), "nb.ipynb", &notebook);
+    }
+}
+
+/// Runs `extract --diff` on notebook `name` in `preview` and a real `extract` in `real` (two
+/// copies of one tree), and checks that applying each diff to the first gives what the real
+/// run wrote, and that the diffs name every file it wrote.
+fn assert_diffs_are_what_is_written(preview: &Path, real: &Path, name: &str, context: &str) {
+    let (code, json) = nbhoist(
+        preview,
+        &[
+            "extract",
+            name,
+            "--package",
+            "pkg",
+            "--diff",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{context}");
+    let (code, _) = nbhoist(real, &["extract", name, "--package", "pkg"]);
+    assert_eq!(code, Some(0), "{context}");
+
+    let json: Value = serde_json::from_str(&json).unwrap();
+    let mut changes: Vec<&Value> = json["changes"].as_array().unwrap().iter().collect();
+    for notebook in json["notebooks"].as_array().unwrap() {
+        changes.extend(notebook["changes"].as_array().unwrap());
+    }
+    let mut written = Vec::new();
+    for change in changes {
+        let path = change["path"].as_str().unwrap();
+        let diff = change["diff"].as_str().unwrap();
+        written.push(PathBuf::from(path));
+        let actual = real.join(path);
+        if path.ends_with(".ipynb") {
+            let original = cell_sources(&preview.join(path));
+            assert_eq!(
+                notebook_after(&original, diff),
+                cell_sources(&actual),
+                "{context}: {path}"
+            );
+        } else {
+            let before = std::fs::read_to_string(preview.join(path)).unwrap_or_default();
+            let [(_, _, hunks)] = sections(diff).try_into().unwrap();
+            assert_eq!(
+                apply_hunks(&before, &hunks),
+                std::fs::read_to_string(&actual).unwrap(),
+                "{context}: {path}"
+            );
         }
-        // Every file the real run wrote is in the preview.
-        for (path, _, _) in snapshot(real.path()) {
-            let relative = path.strip_prefix(real.path()).unwrap().to_owned();
-            if relative.to_str().unwrap().contains("pkg") {
-                assert!(
-                    written.contains(&relative),
-                    "{fixture}: {} not previewed",
-                    relative.display()
-                );
-            }
+    }
+    // Every file the real run wrote is in the preview.
+    for (path, _, _) in snapshot(real) {
+        let relative = path.strip_prefix(real).unwrap().to_owned();
+        if relative.to_str().unwrap().contains("pkg") {
+            assert!(
+                written.contains(&relative),
+                "{context}: {} not previewed",
+                relative.display()
+            );
         }
     }
 }

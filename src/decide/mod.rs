@@ -220,16 +220,23 @@ impl Moving {
         let mut moving = Moving::default();
         let mut constants = BTreeSet::new();
         let mut seen = BTreeSet::new();
+        // Collected once: looking for them per definition made 100,000 definitions take
+        // minutes.
+        let with_earlier_version: BTreeSet<&str> = analysis
+            .definitions
+            .iter()
+            .zip(verdicts)
+            .filter(|(_, verdict)| {
+                matches!(verdict, Verdict::Stay(StayReason::EarlierVersion { .. }))
+            })
+            .map(|(definition, _)| definition.name.as_str())
+            .collect();
         for (definition, verdict) in analysis.definitions.iter().zip(verdicts) {
             let Verdict::Move(needs) = verdict else {
                 continue;
             };
             let at = definition.at;
-            let earlier = |(other, verdict): (&crate::analysis::Definition, &Verdict)| {
-                other.name == definition.name
-                    && matches!(verdict, Verdict::Stay(StayReason::EarlierVersion { .. }))
-            };
-            if analysis.definitions.iter().zip(verdicts).any(earlier) {
+            if with_earlier_version.contains(definition.name.as_str()) {
                 moving.in_place.push((at, definition.name.clone()));
             } else {
                 moving.cut.push(at);

@@ -16,13 +16,42 @@ pub fn parse_cell(source: &str) -> Parsed<ModModule> {
 /// Like [`parse_cell`]; with a `version`, syntax newer than that Python (a `match` on 3.9,
 /// PEP 695 generics on 3.11) is reported too, since the kernel would reject it.
 pub fn parse_cell_for(source: &str, version: Option<PythonVersion>) -> Parsed<ModModule> {
-    let mut options = ParseOptions::from(PySourceType::Ipynb);
-    if let Some(version) = version {
-        options = options.with_target_version(version);
-    }
-    parse_unchecked(source, options)
+    let options = |source_type| {
+        let options = ParseOptions::from(source_type);
+        match version {
+            Some(version) => options.with_target_version(version),
+            None => options,
+        }
+    };
+    // The parser panics on some broken IPython input (`{)` then a line starting with `/`,
+    // found by fuzzing): such a cell is parsed as plain Python instead, where it is a
+    // syntax error like any other.
+    let parsed = quietly(|| parse_unchecked(source, options(PySourceType::Ipynb)))
+        .unwrap_or_else(|| parse_unchecked(source, options(PySourceType::Python)));
+    parsed
         .try_into_module()
-        .expect("the IPython source type always parses to a module")
+        .expect("the IPython and Python source types always parse to a module")
+}
+
+/// Runs `f`, turning a panic into `None` without printing it: the panic hook stays silent
+/// while this thread is inside `f`, and prints every other panic as before.
+fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
+    thread_local! {
+        static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.get() {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.set(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.set(false);
+    result.ok()
 }
 
 /// A syntax error inside one cell.
@@ -58,5 +87,20 @@ pub fn line_column(index: &LineIndex, source: &str, offset: TextSize) -> LineCol
     LineColumn {
         line: location.line.get(),
         column: location.column.get(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `cell_decisions` fuzz target: the parser's IPython mode panics on it.
+    #[test]
+    fn a_cell_the_parser_panics_on_is_a_syntax_error() {
+        for source in ["{)\n/", "x = {)\n/ 'a'}) ", "%time f()\n{)\n/"] {
+            let parsed = parse_cell(source);
+            let error = first_syntax_error(&parsed, source);
+            assert!(error.is_some(), "{source:?}");
+        }
     }
 }

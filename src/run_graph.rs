@@ -21,6 +21,7 @@ use crate::decide::{Decisions, Runners, Target, decide, notebook_effect};
 use crate::error::Error;
 use crate::notebook::Notebook;
 use crate::position::CellNumber;
+use crate::python::scope::BindingKind;
 
 /// A notebook, its analysis and the decisions about it.
 pub(crate) struct Decided {
@@ -199,10 +200,36 @@ pub(crate) fn decide_batch<T: Send>(
         })
         .collect();
     break_cycles(&mut edges);
-    let runners: Vec<Option<Runners>> = (0..paths.len())
+    let mut runners: Vec<Option<Runners>> = (0..paths.len())
         .map(|j| runners_of(j, &paths, &edges, &read))
         .collect();
     let levels = levels(&edges);
+    // A notebook run by a notebook that another runs shares its names with that one too:
+    // hand each notebook's runners down to the notebooks it runs, callers first.
+    let mut by_level: Vec<usize> = (0..paths.len()).collect();
+    by_level.sort_by_key(|&i| std::cmp::Reverse(levels[i]));
+    for i in by_level {
+        let Some(inherited) = runners[i].clone() else {
+            continue;
+        };
+        for edge in &edges[i] {
+            if let Leads::Notebook(j) = edge.leads {
+                let runners = runners[j].get_or_insert_with(Runners::default);
+                for (name, by) in &inherited.rebound {
+                    runners
+                        .rebound
+                        .entry(name.clone())
+                        .or_insert_with(|| by.clone());
+                }
+                if runners.any.is_none() {
+                    runners.any.clone_from(&inherited.any);
+                }
+                if runners.first.is_none() {
+                    runners.first.clone_from(&inherited.first);
+                }
+            }
+        }
+    }
     let modules: Vec<Option<(String, Option<String>)>> = (0..paths.len())
         .map(|i| member[i].then(|| (context.module_of)(&paths[i])))
         .collect();
@@ -488,13 +515,33 @@ fn runners_of(
         };
         let runners = runners.get_or_insert_with(Runners::default);
         let caller = paths[i].display().to_string();
+        runners.first.get_or_insert((caller.clone(), first.cell));
         let run_lines: Vec<StatementRef> = caller_edges.iter().map(|edge| edge.at).collect();
-        // Running it again, or another file nbhoist cannot follow, may bind anything.
-        if let Some(later) = caller_edges
-            .iter()
-            .find(|edge| edge.at > first.at && !matches!(edge.leads, Leads::Python(_)))
-        {
-            runners.any.get_or_insert((caller.clone(), later.cell));
+        // Running it again, or another file nbhoist cannot follow, may bind anything; a
+        // Python file run later binds its names.
+        for later in caller_edges.iter().filter(|edge| edge.at > first.at) {
+            let bound = match &later.leads {
+                Leads::Python(file) => match std::fs::read_to_string(file)
+                    .map(|source| python_file_effect(&source, &later.file))
+                {
+                    Ok(RunEffect::Binds(bindings)) => Some(bindings),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match bound {
+                Some(bindings) => {
+                    for (name, _) in bindings {
+                        runners
+                            .rebound
+                            .entry(name)
+                            .or_insert_with(|| (caller.clone(), later.cell));
+                    }
+                }
+                None => {
+                    runners.any.get_or_insert((caller.clone(), later.cell));
+                }
+            }
         }
         with_read(&read[i], |(_, analysis)| {
             with_read(&read[j], |(_, callee)| {
@@ -511,7 +558,10 @@ fn runners_of(
                 }
                 for name in names.names() {
                     for site in names.sites(name) {
-                        if !after(&site.at) || run_lines.contains(&site.at) {
+                        // A function that declares `global` binds the name when it is called,
+                        // which may be after the `%run` wherever it is defined.
+                        let global = site.kind == SiteKind::Other(BindingKind::Global);
+                        if !(after(&site.at) || global) || run_lines.contains(&site.at) {
                             continue;
                         }
                         // The same import again binds the same object.

@@ -298,6 +298,10 @@ pub(crate) fn python_file_effect(source: &str, file: &str) -> RunEffect {
     let index = LineIndex::from_source_text(source);
     let mut names: BTreeMap<String, RunBinding> = BTreeMap::new();
     for stmt in &parsed.syntax().body {
+        // What follows a top-level `raise` or `sys.exit()` may never run.
+        if stops(stmt) {
+            return opaque(Opacity::Errors);
+        }
         let strings = strings::find(stmt);
         if strings.binds_dynamically || !strings.executed.is_empty() {
             return opaque(Opacity::DynamicBindings);
@@ -317,6 +321,26 @@ pub(crate) fn python_file_effect(source: &str, file: &str) -> RunEffect {
         }
     }
     RunEffect::Binds(names.into_iter().collect())
+}
+
+/// Whether a top-level statement of a Python file ends it: `raise`, or a call of `exit`,
+/// `quit`, `sys.exit` or `os._exit`.
+fn stops(stmt: &Stmt) -> bool {
+    use ruff_python_ast::Expr;
+    match stmt {
+        Stmt::Raise(_) => true,
+        Stmt::Expr(expr) => match &*expr.value {
+            Expr::Call(call) => {
+                let path = scope::dotted_path(&call.func, |name| name.as_str());
+                matches!(
+                    path.as_deref(),
+                    Some(["exit" | "quit"] | ["sys", "exit"] | ["os", "_exit"])
+                )
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -421,6 +445,13 @@ mod tests {
             python_file_effect("exec(code)\n", "h.py"),
             RunEffect::Unknown(Unfollowed::Opaque {
                 what: Opacity::DynamicBindings,
+                ..
+            })
+        ));
+        assert!(matches!(
+            python_file_effect("import sys\nsys.exit(0)\nX = 1\n", "h.py"),
+            RunEffect::Unknown(Unfollowed::Opaque {
+                what: Opacity::Errors,
                 ..
             })
         ));

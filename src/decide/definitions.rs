@@ -532,6 +532,25 @@ impl Rules<'_> {
             }
         }
         for (call, via) in &time.calls {
+            // A function another notebook defines may keep state in that notebook's names,
+            // which this one shares through `%run`; what it does is not followed.
+            let from_run = call.path.first().is_some_and(|root| {
+                names
+                    .sites(root)
+                    .iter()
+                    .any(|site| names.run_binding(site.at, root).is_some())
+            });
+            if from_run {
+                return Err(StayReason::DefinitionTimeState {
+                    call: call
+                        .path
+                        .iter()
+                        .map(ruff_python_ast::name::Name::as_str)
+                        .collect::<Vec<_>>()
+                        .join("."),
+                    via: via.clone(),
+                });
+            }
             if let Some(call) = stateful_call(call, self.analysis) {
                 return Err(StayReason::DefinitionTimeState {
                     call,
@@ -828,7 +847,7 @@ impl Rules<'_> {
             None if let Some(star) = self.star_source(read)? => {
                 candidate.needs.star.insert(read.to_owned(), star);
             }
-            None if scope::is_builtin(read) => {}
+            None if scope::is_builtin(read) && names.unknown_runs.is_empty() => {}
             None => {
                 return Err(match names.unknown_runs.first() {
                     Some((at, why)) => StayReason::RunUnknown {

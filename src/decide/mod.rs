@@ -302,6 +302,12 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     let mut verdicts = definitions::decide(notebook, analysis, &execution);
     if let Some(runners) = target.runners {
         runs::keep_bound_by_runners(analysis, runners, &mut verdicts);
+        runs::keep_after_errors(notebook, analysis, runners, &mut verdicts);
+        if let Some((notebook, _)) = &runners.first {
+            writefiles.keep_all(writefile::WriteFileStay::RunBy {
+                notebook: notebook.clone(),
+            });
+        }
     }
     // A notebook that already imports from its module was extracted before; adding to the
     // module needs merging, which nbhoist does not do yet.
@@ -399,16 +405,15 @@ fn settle_earlier_versions(analysis: &Analysis, verdicts: &mut [Verdict]) {
 }
 
 /// Whether binding the package's top-level name in the notebook (as `%aimport` does) could
-/// change what it computes: the notebook binds or reads that name, or lists its names.
+/// change what it computes: the notebook binds or reads that name, or lists its names, or
+/// another notebook runs it with `%run`.
 fn binds_package_name(analysis: &Analysis, execution: &Execution<'_>, target: Target<'_>) -> bool {
     let package = target.dotted.map_or(target.module, |dotted| {
         dotted.split('.').next().unwrap_or(dotted)
     });
-    // A notebook that runs this one with `%run` shares its names.
-    let runner_binds = target
-        .runners
-        .is_some_and(|runners| runners.any.is_some() || runners.rebound.contains_key(package));
-    runner_binds
+    // A notebook that runs this one with `%run` shares its names and its extensions: it
+    // would see `%aimport` bind the package's name, and autoreload already loaded.
+    target.runners.is_some()
         || !analysis.names.sites(package).is_empty()
         || execution.runs().iter().any(|(_, run)| {
             run.listing.is_some() || run.uses.iter().any(|(name, _)| name.as_str() == package)

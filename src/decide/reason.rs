@@ -426,6 +426,14 @@ pub(crate) enum StayReason {
         /// The cell of that notebook that binds it.
         cell: CellNumber,
     },
+    /// Another notebook runs this one with `%run`, which stops at the first cell with an
+    /// error; the definition comes at or after it.
+    RunStops {
+        /// The first cell with an error.
+        cell: CellNumber,
+        /// The notebook that runs this one.
+        notebook: String,
+    },
     /// The notebook already imports from the module nbhoist would write: it was extracted
     /// before, and nbhoist does not add to a module it wrote before.
     AlreadyHoisted {
@@ -584,6 +592,7 @@ impl StayReason {
             StayReason::StarMayRebind { .. } => "star-may-rebind",
             StayReason::DynamicMayRebind { .. } => "dynamic-may-rebind",
             StayReason::RunMayRebind { .. } => "run-may-rebind",
+            StayReason::RunStops { .. } => "run-stops",
             StayReason::RunVariable { .. } => "run-variable",
             StayReason::RunUnknown { .. } => "run-unknown",
             StayReason::BoundByRunner { .. } => "bound-by-runner",
@@ -620,6 +629,7 @@ impl StayReason {
             }
             StayReason::Redefined { .. } | StayReason::DefinedAgain { .. } => Hint::KeepOneVersion,
             StayReason::ErrorInCell { .. }
+            | StayReason::RunStops { .. }
             | StayReason::AfterNameError { .. }
             | StayReason::NeverBound { .. }
             | StayReason::AfterMissingImport { .. } => Hint::RunWithoutErrors,
@@ -789,6 +799,9 @@ impl StayReason {
             ),
             StayReason::RunMayRebind { cell, why } => format!(
                 "may be bound again by the `%run` of cell {cell}, which code in the package would not see; nbhoist cannot tell what it binds: {why}"
+            ),
+            StayReason::RunStops { cell, notebook } => format!(
+                "comes at or after cell {cell}, which has an error; {notebook} runs this notebook with `%run`, which stops there, so for it this never exists"
             ),
             StayReason::RunVariable {
                 name,

@@ -23,6 +23,40 @@ pub(crate) struct Runners {
     /// A notebook that may bind any name afterwards (`exec`, a star import, a `%run` nbhoist
     /// cannot follow), and its cell.
     pub(crate) any: Option<(String, CellNumber)>,
+    /// The first notebook found running this one, and the cell of its `%run` line.
+    pub(crate) first: Option<(String, CellNumber)>,
+}
+
+/// Keeps every definition after the first cell that has an error: `%run` stops the notebook
+/// there, so what follows never exists for the notebook running it, while the import cell,
+/// above, would bind it.
+pub(super) fn keep_after_errors(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    runners: &Runners,
+    verdicts: &mut [Verdict],
+) {
+    let Some((runner, _)) = &runners.first else {
+        return;
+    };
+    let first_error = analysis
+        .cells
+        .iter()
+        .filter(|cell| cell.has_syntax_error || notebook.cells()[cell.index.0].error_output)
+        .map(|cell| cell.index)
+        .min();
+    let Some(error) = first_error else {
+        return;
+    };
+    for i in 0..analysis.definitions.len() {
+        if verdicts[i].is_move() && analysis.definitions[i].cell >= error {
+            let reason = StayReason::RunStops {
+                cell: error.number(),
+                notebook: runner.clone(),
+            };
+            keep(analysis, verdicts, i, reason);
+        }
+    }
 }
 
 /// Keeps every definition that, hoisted, would not see a name as a notebook running this
@@ -37,11 +71,29 @@ pub(super) fn keep_bound_by_runners(
             continue;
         };
         let own = &analysis.definitions[i].name;
+        // What it and the definitions it takes along read, builtins included.
+        let statements = std::iter::once(analysis.definitions[i].at).chain(
+            needs
+                .definitions
+                .iter()
+                .chain(&needs.constants)
+                .filter_map(|name| Some(analysis.names.sites(name).first()?.at)),
+        );
+        let reads: Vec<String> = statements
+            .flat_map(|at| {
+                analysis
+                    .reads(at)
+                    .reads
+                    .iter()
+                    .map(|read| read.name.to_string())
+            })
+            .collect();
         let rebound = std::iter::once(own)
             .chain(&needs.imports)
             .chain(&needs.constants)
             .chain(&needs.definitions)
             .chain(needs.star.keys())
+            .chain(&reads)
             .find_map(|name| Some((name, runners.rebound.get(name)?)));
         let reason = match (rebound, &runners.any) {
             (Some((name, (notebook, cell))), _) => StayReason::BoundByRunner {
@@ -158,8 +210,9 @@ fn bindings(
             Some(NameClass::Import) => match names.run_binding(first.at, name) {
                 Some(binding) => binding.clone(),
                 None => match plain_import(statement(&analysis.cells, first.at), name) {
-                    // Imported from its own module: hoisted on an earlier run.
-                    Some(import) if import.module() == module => RunBinding::Hoisted(import),
+                    // Imported from its own module, hoisted on an earlier run: a constant or
+                    // a definition, which the import does not tell.
+                    Some(import) if import.module() == module => variable(),
                     // A module one of its `%%writefile` cells writes may not exist anymore.
                     Some(import) if decisions.writefiles.get(top_module(&import)).is_none() => {
                         RunBinding::Import(import)
@@ -167,13 +220,13 @@ fn bindings(
                     _ => variable(),
                 },
             },
-            Some(NameClass::Definitions | NameClass::Constant) if moves(name) => {
-                RunBinding::Hoisted(RunImport::From {
-                    module: module.to_owned(),
-                    member: name.to_owned(),
-                    alias: None,
-                })
-            }
+            // A constant's value may be changed in place by the notebook running this one,
+            // which the constant rules of that notebook do not see: it stays a variable.
+            Some(NameClass::Definitions) if moves(name) => RunBinding::Hoisted(RunImport::From {
+                module: module.to_owned(),
+                member: name.to_owned(),
+                alias: None,
+            }),
             _ => match names.run_binding(last.at, name) {
                 Some(binding @ RunBinding::Variable { .. }) => binding.clone(),
                 _ => variable(),

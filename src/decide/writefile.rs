@@ -111,6 +111,11 @@ pub(crate) enum WriteFileStay {
         /// That cell.
         cell: CellNumber,
     },
+    /// Another notebook runs this one with `%run`, and may use the file.
+    RunBy {
+        /// That notebook.
+        notebook: String,
+    },
 }
 
 impl fmt::Display for WriteFileStay {
@@ -172,6 +177,10 @@ impl fmt::Display for WriteFileStay {
             WriteFileStay::WithOther { cell } => {
                 write!(f, "cell {cell}, which writes the same file, stays")
             }
+            WriteFileStay::RunBy { notebook } => write!(
+                f,
+                "{notebook} runs this notebook with `%run`, and may use the file it writes"
+            ),
         }
     }
 }

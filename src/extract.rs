@@ -12,7 +12,7 @@ use ruff_python_ast::Stmt;
 use crate::analysis::analyse;
 use crate::batch;
 use crate::change::Change;
-use crate::decide::{Moved, Target, check_package_name, decide};
+use crate::decide::{Moved, Target, check_package_imports, decide};
 use crate::emit::{INIT_MARKER, init_text};
 use crate::error::{Error, ErrorKind, PackageError};
 use crate::notebook::Notebook;
@@ -26,13 +26,17 @@ use crate::workspace::PackageSnapshot;
 pub(crate) struct ExtractRequest {
     /// The notebooks, sorted.
     pub(crate) notebooks: Vec<PathBuf>,
-    /// The folder the package's layout is relative to: each notebook's module sits at the
-    /// notebook's path relative to it.
+    /// Each notebook's path relative to the project's root (`None` when it is outside it):
+    /// its module sits at that path in the package, whatever path was given.
+    pub(crate) in_root: Vec<Option<PathBuf>>,
+    /// The project's root.
     pub(crate) root: PathBuf,
     /// The package's import name.
     pub(crate) package: String,
-    /// The package directory; by default `NAME/` in `root`.
-    pub(crate) package_dir: Option<PathBuf>,
+    /// Whether the package's name comes from a configuration file.
+    pub(crate) package_configured: bool,
+    /// The package directory.
+    pub(crate) package_dir: PathBuf,
     /// Add autoreload magics to the import cell.
     pub(crate) autoreload: bool,
     /// Replace modules that already exist.
@@ -43,14 +47,6 @@ pub(crate) struct ExtractRequest {
     pub(crate) jobs: Option<usize>,
     /// Show a progress bar on a terminal.
     pub(crate) progress: bool,
-}
-
-impl ExtractRequest {
-    fn package_dir(&self) -> PathBuf {
-        self.package_dir
-            .clone()
-            .unwrap_or_else(|| self.root.join(&self.package))
-    }
 }
 
 /// The plan of one notebook, or why it could not be made.
@@ -184,20 +180,14 @@ struct Place {
 /// Reads the package folder, then plans every notebook of the request, reading each as it
 /// goes (in parallel).
 pub(crate) fn run<C: Change>(request: &ExtractRequest) -> Result<ExtractPlan<C>, Error> {
-    check_package_dir(request)?;
-    let package_dir = request.package_dir();
-    let snapshot = PackageSnapshot::read(&package_dir)
-        .map_err(|error| Error::new(&package_dir, PackageError::Unreadable(error)))?;
+    let package_dir = &request.package_dir;
+    let folders = request
+        .notebooks
+        .iter()
+        .map(|path| path.parent().unwrap_or(Path::new("")));
+    let snapshot = PackageSnapshot::read(package_dir, folders)
+        .map_err(|error| Error::new(package_dir, PackageError::Unreadable(error)))?;
     Ok(plan_extract(request, &snapshot, &read_notebook))
-}
-
-fn check_package_dir(request: &ExtractRequest) -> Result<(), Error> {
-    match &request.package_dir {
-        Some(dir) if dir.file_name().and_then(|n| n.to_str()) != Some(&request.package) => Err(
-            Error::new(dir, PackageError::DirectoryName(request.package.clone())),
-        ),
-        _ => Ok(()),
-    }
 }
 
 /// Plans the extraction of every notebook of the request, given the package folder as it is
@@ -208,16 +198,22 @@ pub(crate) fn plan_extract<C: Change>(
     snapshot: &PackageSnapshot,
     load: &(dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
 ) -> ExtractPlan<C> {
-    let places: Vec<Place> = request
-        .notebooks
+    let places: Vec<Option<Place>> = request
+        .in_root
         .iter()
-        .map(|path| place(request, snapshot.dir(), path))
+        .map(|in_root| Some(place(request, snapshot.dir(), in_root.as_deref()?)))
         .collect();
     let outcomes = batch::run(
         &request.notebooks,
         request.jobs,
         request.progress,
-        |i, path| plan_one::<C>(path, &places[i], request, snapshot, load),
+        |i, path| match &places[i] {
+            Some(place) => plan_one::<C>(path, place, request, snapshot, load),
+            None => Err(Error::new(
+                path,
+                ErrorKind::OutsideRoot(request.root.clone()),
+            )),
+        },
     );
 
     let mut plan = ExtractPlan {
@@ -231,7 +227,10 @@ pub(crate) fn plan_extract<C: Change>(
     let mut planned_modules: Vec<PathBuf> = Vec::new();
     let mut exports: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ((path, place), outcome) in request.notebooks.iter().zip(&places).zip(outcomes) {
-        let module_path = place.dir.join(format!("{}.py", place.module));
+        let module_path = place
+            .as_ref()
+            .map(|place| place.dir.join(format!("{}.py", place.module)))
+            .unwrap_or_default();
         let mut outcome = outcome.map_err(|error| (error_report(path, &error), error));
         if let Ok((planned, _)) = &outcome
             && let Some(taken) = planned
@@ -255,6 +254,7 @@ pub(crate) fn plan_extract<C: Change>(
             subpackages,
             ..
         }) = &outcome
+            && let Some(place) = place
         {
             for change in module_changes.iter().chain(subpackages) {
                 if !planned_modules.iter().any(|p| p == change.path()) {
@@ -310,18 +310,10 @@ pub(crate) fn plan_extract<C: Change>(
     plan
 }
 
-/// The folder and module of a notebook: its path relative to the root, each folder name
-/// made a valid module name the way file names are.
-fn place(request: &ExtractRequest, package_dir: &Path, notebook: &Path) -> Place {
-    let folder = absolute(notebook.parent().unwrap_or(Path::new("")));
-    let root = absolute(&request.root);
-    let relative = match (folder, root) {
-        (Some(folder), Some(root)) => folder
-            .strip_prefix(&root)
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
-        _ => PathBuf::new(),
-    };
+/// The folder and module of a notebook, from its path relative to the root: each folder
+/// name made a valid module name the way file names are.
+fn place(request: &ExtractRequest, package_dir: &Path, in_root: &Path) -> Place {
+    let relative = in_root.parent().unwrap_or(Path::new(""));
     let mut dir = package_dir.to_owned();
     let mut parent = request.package.clone();
     for component in relative.components() {
@@ -329,7 +321,7 @@ fn place(request: &ExtractRequest, package_dir: &Path, notebook: &Path) -> Place
         dir.push(&name);
         parent = format!("{parent}.{name}");
     }
-    let stem = notebook
+    let stem = in_root
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("notebook");
@@ -349,7 +341,9 @@ fn plan_one<C: Change>(
 ) -> Result<(Planned<C>, NotebookReport), Error> {
     let notebook = load(path)?;
     let analysis = analyse(&notebook);
-    check_package_name(&request.package, &analysis, snapshot.exists())
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let own = request.package_configured || snapshot.exists() || snapshot.own_package_in(folder);
+    check_package_imports(&request.package, &analysis, own)
         .map_err(|error| Error::new(path, error))?;
     let dotted = format!("{}.{}", place.parent, place.module);
     let target = Target {
@@ -577,9 +571,19 @@ mod tests {
     fn request(notebooks: &[&str]) -> ExtractRequest {
         ExtractRequest {
             notebooks: notebooks.iter().map(PathBuf::from).collect(),
+            in_root: notebooks
+                .iter()
+                .map(|path| {
+                    Path::new(path)
+                        .strip_prefix("repo")
+                        .ok()
+                        .map(Path::to_owned)
+                })
+                .collect(),
             root: PathBuf::from("repo"),
             package: "pkg".to_owned(),
-            package_dir: None,
+            package_configured: false,
+            package_dir: PathBuf::from("repo/pkg"),
             autoreload: false,
             force: false,
             diffs: false,

@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-use common::cell_sources;
+use common::{cell_sources, run_nbhoist};
 use serde_json::{Value, json};
 
 mod common;
@@ -42,18 +41,8 @@ fn write(dir: &Path, name: &str, text: &str) {
 }
 
 fn extract(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let output = Command::cargo_bin("nbhoist")
-        .unwrap()
-        .current_dir(dir)
-        .arg("extract")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    let args: Vec<&str> = ["extract"].iter().chain(args).copied().collect();
+    run_nbhoist(dir, &args)
 }
 
 const SIMPLE: &[&str] = &["import os", "def sep():\n    return os.sep", "print(sep())"];
@@ -92,16 +81,34 @@ fn bad_package_names_are_refused() {
         "nb.ipynb",
         &notebook(5, &["import helpers", "def f():\n    return 1"]),
     );
+    write(
+        dir.path(),
+        "other.ipynb",
+        &notebook(5, &["def g():\n    return 1"]),
+    );
+    // Wrong for the whole run: said once, not once per notebook.
     for (name, expected) in [
         ("my-lib", "not a valid Python package name"),
         ("class", "is a Python keyword"),
         ("json", "would shadow the standard-library module"),
-        ("helpers", "the notebook imports a module named `helpers`"),
+        ("test", "would shadow the standard-library module"),
     ] {
-        let (code, stdout, _) = extract(dir.path(), &["nb.ipynb", "--package", name]);
+        let (code, stdout, stderr) = extract(dir.path(), &[".", "--package", name]);
         assert_eq!(code, Some(2), "{name}");
-        assert!(stdout.contains(expected), "{name}: {stdout}");
+        assert_eq!(stderr.matches(expected).count(), 1, "{name}: {stderr}");
+        assert!(
+            stderr.starts_with("nbhoist: --package: "),
+            "{name}: {stderr}"
+        );
+        assert!(stdout.is_empty(), "{name}: {stdout}");
     }
+    // Wrong for one notebook: said in its report.
+    let (code, stdout, _) = extract(dir.path(), &["nb.ipynb", "--package", "helpers"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stdout.contains("the notebook imports a module named `helpers` that nbhoist did not write"),
+        "{stdout}"
+    );
     assert!(!dir.path().join("my-lib").exists());
 }
 
@@ -295,7 +302,8 @@ fn a_package_elsewhere_comes_with_a_note_on_importing_it() {
     );
     assert_eq!(code, Some(0));
     assert!(stdout.contains("pip install -e ."), "{stdout}");
-    assert!(dir.path().join("src/pkg/nb.py").exists());
+    // The module's path is the notebook's, relative to the project's root.
+    assert!(dir.path().join("src/pkg/notebooks/nb.py").exists());
 }
 
 #[test]

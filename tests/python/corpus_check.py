@@ -950,10 +950,17 @@ class ExtractCheck:
         return invocations, outcomes
 
     def extract(self, paths: list[str], timeout: float):
-        return _run([self.binary, "extract", "--package", PACKAGE, *paths], timeout)
+        # Run in the copies' folder, which is then the project's root: one package for the
+        # whole corpus, each module at its notebook's path relative to the folder.
+        return _run([self.binary, "extract", "--package", PACKAGE, *paths], timeout,
+                    cwd=self.work)
 
     def parse(self, invocation: list[str], stdout: bytes, which: str) -> ExtractOutput:
         parsed = parse_extract_output(stdout.decode("utf-8", "replace"), invocation)
+        for outcome in parsed.notebooks.values():
+            # Modules are reported relative to the folder extract ran in.
+            if outcome.module is not None:
+                outcome.module = os.path.join(self.work, outcome.module)
         for problem in parsed.problems:
             self.violation(f"nbhoist extract{which} output over {invocation[0]} ...: {problem}")
         return parsed

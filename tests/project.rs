@@ -1,0 +1,272 @@
+//! A repository as a team keeps it: the configuration file, the project's root, module paths
+//! that do not depend on the paths given, and which notebooks a run takes.
+
+use common::{code_notebook as notebook, run_nbhoist as nbhoist, tree, write_file as write};
+use serde_json::Value;
+
+mod common;
+
+/// A repository configured with `[tool.nbhoist] package = "teamlib"`, with two notebooks in
+/// sub-folders and one that `.gitignore` hides.
+fn repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    write(
+        root,
+        "pyproject.toml",
+        "[project]\nname = \"team-project\"\n\n[tool.nbhoist]\npackage = \"teamlib\"\n",
+    );
+    write(root, ".gitignore", "scratch/\n");
+    write(
+        root,
+        "notebooks/eda/clean.ipynb",
+        &notebook(&["def tidy(s):\n    return s.strip()", "print(tidy(' a '))"]),
+    );
+    write(
+        root,
+        "notebooks/model/fit.ipynb",
+        &notebook(&["def fit(x):\n    return x * 2", "print(fit(2))"]),
+    );
+    write(
+        root,
+        "scratch/draft.ipynb",
+        &notebook(&["def draft():\n    return 0"]),
+    );
+    dir
+}
+
+#[test]
+fn module_paths_do_not_depend_on_the_paths_given() {
+    let full = repository();
+    let (code, out, err) = nbhoist(full.path(), &["extract"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(full.path().join("teamlib/notebooks/eda/clean.py").is_file());
+    assert!(!full.path().join("teamlib/scratch").exists(), "{out}");
+
+    // A pre-commit hook passes only the changed files, from wherever it runs.
+    let one_by_one = repository();
+    let eda = one_by_one.path().join("notebooks/eda");
+    let (code, out, err) = nbhoist(&eda, &["extract", "clean.ipynb"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("../../teamlib/notebooks/eda/clean.py"),
+        "{out}"
+    );
+    let (code, out, err) = nbhoist(
+        one_by_one.path(),
+        &["extract", "./notebooks/model/../model/fit.ipynb"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(tree(full.path()), tree(one_by_one.path()));
+
+    // A second run from anywhere changes nothing.
+    let (code, out, _) = nbhoist(&eda, &["extract", "--check", "../.."]);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn the_same_notebook_given_twice_is_taken_once() {
+    let dir = repository();
+    let root = dir.path();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        root.join("notebooks/eda/clean.ipynb"),
+        root.join("notebooks/link.ipynb"),
+    )
+    .unwrap();
+    let (code, json, _) = nbhoist(
+        root,
+        &[
+            "scan",
+            "notebooks/eda/clean.ipynb",
+            "./notebooks/eda/clean.ipynb",
+            "notebooks/link.ipynb",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["notebooks"].as_array().unwrap().len(), 1, "{json}");
+}
+
+#[test]
+fn a_notebook_outside_the_root_is_an_error_that_says_so() {
+    let dir = repository();
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        "far.ipynb",
+        &notebook(&["def f():\n    return 1"]),
+    );
+    let far = outside.path().join("far.ipynb");
+    let (code, out, _) = nbhoist(dir.path(), &["extract", far.to_str().unwrap()]);
+    let said = out.contains("the notebook is outside the project's root");
+    assert_eq!((code, said), (Some(2), true), "{out}");
+    assert!(!outside.path().join("teamlib").exists() && !dir.path().join("teamlib").exists());
+}
+
+#[test]
+fn unknown_keys_are_errors_naming_the_key_and_the_file() {
+    let dir = repository();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.nbhoist]\npackage = \"teamlib\"\npakage-dir = \"src\"\n",
+    );
+    let (code, out, err) = nbhoist(&dir.path().join("notebooks"), &["extract"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(err.contains("pyproject.toml"), "{err}");
+    assert!(err.contains("unknown field `pakage-dir`"), "{err}");
+}
+
+#[test]
+fn config_and_isolated_choose_the_configuration() {
+    let dir = repository();
+    let root = dir.path();
+    write(root, "other/nbhoist.toml", "package = \"otherlib\"\n");
+    // `--isolated` ignores pyproject.toml, also its project name.
+    let (code, _, err) = nbhoist(root, &["extract", "--isolated", "--check"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("no package name: pass --package NAME"),
+        "{err}"
+    );
+    // `--config` names the file, and its folder is the root.
+    let (code, out, err) = nbhoist(
+        root,
+        &[
+            "extract",
+            "--config",
+            "other/nbhoist.toml",
+            "--diff",
+            "other",
+        ],
+    );
+    assert_eq!(
+        code,
+        Some(0),
+        "only a check fails without notebooks: {out}{err}"
+    );
+    assert!(err.contains("no notebooks found in other"), "{err}");
+    let (code, out, _) = nbhoist(
+        root,
+        &[
+            "extract",
+            "--config",
+            "other/nbhoist.toml",
+            "--diff",
+            "notebooks",
+        ],
+    );
+    assert_eq!(code, Some(2), "notebooks are outside other/: {out}");
+}
+
+#[test]
+fn the_project_name_gives_the_package_when_nothing_else_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    write(root, "nb.ipynb", &notebook(&["def f():\n    return 1"]));
+    // No `[tool.nbhoist]` and no usable name: no configuration at all.
+    write(root, "pyproject.toml", "[build-system]\nrequires = []\n");
+    let (code, _, err) = nbhoist(root, &["extract", "--diff"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no package name"), "{err}");
+    write(
+        root,
+        "pyproject.toml",
+        "[project]\nname = \"My-Team.Lib\"\n",
+    );
+    let (code, out, err) = nbhoist(root, &["extract", "--diff"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("my_team_lib/nb.py"), "{out}");
+}
+
+#[test]
+fn include_exclude_and_no_ignore_choose_the_notebooks() {
+    let dir = repository();
+    let root = dir.path();
+    write(
+        root,
+        "pyproject.toml",
+        "[tool.nbhoist]\npackage = \"teamlib\"\nexclude = [\"notebooks/model\"]\n",
+    );
+    let scanned = |args: &[&str]| {
+        let mut all = vec!["scan", "--format", "json"];
+        all.extend(args);
+        let (_, json, _) = nbhoist(root, &all);
+        let json: Value = serde_json::from_str(&json).unwrap();
+        json["notebooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["path"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(scanned(&[]), ["./notebooks/eda/clean.ipynb"]);
+    assert_eq!(
+        scanned(&["--no-ignore"]),
+        ["./notebooks/eda/clean.ipynb", "./scratch/draft.ipynb"]
+    );
+    // `--exclude` replaces the configuration's.
+    assert_eq!(
+        scanned(&["--exclude", "eda"]),
+        ["./notebooks/model/fit.ipynb"]
+    );
+    write(
+        root,
+        "pyproject.toml",
+        "[tool.nbhoist]\npackage = \"teamlib\"\ninclude = [\"notebooks/model/**\"]\n",
+    );
+    assert_eq!(scanned(&[]), ["./notebooks/model/fit.ipynb"]);
+}
+
+#[test]
+fn a_check_that_finds_no_notebook_fails() {
+    let dir = repository();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let (code, out, err) = nbhoist(dir.path(), &["extract", "--check", "empty"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(err.contains("no notebooks found in empty"), "{err}");
+}
+
+#[test]
+fn an_import_of_a_package_nbhoist_wrote_is_not_a_module_named_like_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let nbs = dir.path().join("nbs");
+    write(
+        &nbs,
+        "a.ipynb",
+        &notebook(&["def f():\n    return 1", "print(f())"]),
+    );
+    // Extracted alone, from its own folder: the package goes next to it.
+    let (code, out, err) = nbhoist(&nbs, &["extract", "a.ipynb", "-p", "mylib"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    write(&nbs, "a.ipynb", &{
+        let mut cells = common::cell_sources(&nbs.join("a.ipynb"));
+        cells.push("def g():\n    return 2".to_owned());
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        notebook(&cells)
+    });
+    // Later, from the folder above, into a package there: the notebook's import of the first
+    // package is nbhoist's own, not another module named `mylib`.
+    let (code, out, _) = nbhoist(dir.path(), &["extract", "nbs", "-p", "mylib"]);
+    assert!(!out.contains("imports a module named"), "{out}");
+    assert_eq!(code, Some(0), "{out}");
+    // A package nbhoist did not write is still refused.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "other/mylib/__init__.py", "# mine\n");
+    write(
+        dir.path(),
+        "other/b.ipynb",
+        &notebook(&["import mylib", "def h():\n    return 3"]),
+    );
+    let (code, out, _) = nbhoist(dir.path(), &["extract", "other", "-p", "mylib"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("imports a module named `mylib` that nbhoist did not write"),
+        "{out}"
+    );
+}

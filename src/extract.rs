@@ -7,13 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ruff_python_ast::Stmt;
+use ruff_python_ast::{Expr, Stmt};
+use ruff_text_size::Ranged;
 
 use crate::analysis::analyse;
 use crate::batch;
 use crate::change::Change;
 use crate::decide::{Moved, Target, check_package_imports, decide};
-use crate::emit::{INIT_MARKER, init_text};
+use crate::emit::{INIT_BEGIN, INIT_END, INIT_MARKER, init_region, init_text, merge_init};
 use crate::error::{Error, ErrorKind, PackageError};
 use crate::notebook::Notebook;
 use crate::plan::{ExtractOptions, NotebookPlan, module_name, plan_notebook};
@@ -485,8 +486,13 @@ fn init_change<C: Change>(
         }
         names.retain(|name| !submodules.contains(name));
     }
-    let after = init_text(&exports);
     let before = snapshot.text(&path);
+    let after = match before {
+        Some(existing) => merge_init(existing, &init_region(&exports), || {
+            kept_from_old_init(existing)
+        }),
+        None => init_text(&exports),
+    };
     (before != Some(after.as_str())).then(|| C::file(path, before, after, diffs))
 }
 
@@ -510,11 +516,21 @@ fn submodule_names(snapshot: &PackageSnapshot, planned: &[PathBuf]) -> BTreeSet<
         .collect()
 }
 
-/// `module → names` of the `from .module import a, b` lines of an `__init__.py` nbhoist wrote.
+/// `module → names` of the `from .module import a, b` lines of an `__init__.py` nbhoist
+/// wrote: under `if TYPE_CHECKING:` in nbhoist's part, or at the top level in a file from
+/// before re-exports were lazy. The user's lines are not nbhoist's exports.
 fn existing_exports(text: &str) -> BTreeMap<String, Vec<String>> {
+    let text = match (text.find(INIT_BEGIN), text.find(INIT_END)) {
+        (Some(begin), Some(end)) if begin < end => &text[begin..end],
+        _ => text,
+    };
     let parsed = parse_cell(text);
     let mut exports = BTreeMap::new();
-    for stmt in &parsed.syntax().body {
+    let nested = parsed.syntax().body.iter().flat_map(|stmt| match stmt {
+        Stmt::If(block) => block.body.iter().collect(),
+        stmt => vec![stmt],
+    });
+    for stmt in nested {
         if let Stmt::ImportFrom(import) = stmt
             && import.level == 1
             && let Some(module) = &import.module
@@ -532,7 +548,32 @@ fn existing_exports(text: &str) -> BTreeMap<String, Vec<String>> {
     exports
 }
 
+/// The statements of an `__init__.py` nbhoist wrote before its part had markers that are
+/// not nbhoist's: everything but the docstring, relative `from` imports and `__all__`.
+fn kept_from_old_init(text: &str) -> String {
+    let parsed = parse_cell(text);
+    let mut kept = String::new();
+    for stmt in &parsed.syntax().body {
+        let generated = match stmt {
+            Stmt::ImportFrom(import) => import.level > 0,
+            Stmt::Assign(assign) => assign
+                .targets
+                .iter()
+                .any(|target| matches!(target, Expr::Name(name) if name.id.as_str() == "__all__")),
+            Stmt::Expr(expr) => expr.value.is_string_literal_expr(),
+            _ => false,
+        };
+        if !generated {
+            kept.push_str(&text[stmt.range()]);
+            kept.push('\n');
+        }
+    }
+    kept
+}
+
 /// When a notebook's module is not importable from the notebook's folder, how to make it so.
+/// A project file that declares a `[project]` is taken to install the package: a note on
+/// every run would only be noise once it is installed.
 fn importability_note(
     request: &ExtractRequest,
     package_dir: &Path,
@@ -562,7 +603,7 @@ fn absolute(path: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{Action, Preview};
+    use crate::change::{Action, Preview, Write};
 
     fn notebook(cells: &[&str]) -> Notebook {
         crate::notebook::code_notebook(cells)
@@ -593,10 +634,10 @@ mod tests {
     }
 
     /// Plans over in-memory notebooks: `repo/a.ipynb` and `repo/sub/b.ipynb`.
-    fn plan_in_memory(
+    fn plan_in_memory<C: Change>(
         request: &ExtractRequest,
         snapshot: &PackageSnapshot,
-    ) -> ExtractPlan<Preview> {
+    ) -> ExtractPlan<C> {
         let load = |path: &Path| -> Result<Notebook, Error> {
             Ok(match path.to_str() {
                 Some("repo/a.ipynb") => notebook(&["import os", "def sep():\n    return os.sep"]),
@@ -636,26 +677,51 @@ mod tests {
     fn an_existing_module_is_an_error_and_an_existing_init_is_merged() {
         let request = request(&["repo/a.ipynb"]);
         let snapshot = PackageSnapshot::empty(Path::new("repo/pkg")).with_file("a.py", "x = 1\n");
-        let plan = plan_in_memory(&request, &snapshot);
+        let plan: ExtractPlan<Preview> = plan_in_memory(&request, &snapshot);
         let error = plan.notebooks[0].outcome.as_ref().unwrap_err();
         assert!(matches!(&error.kind, ErrorKind::ModuleExists(path) if path.ends_with("a.py")));
 
-        let init = format!("{INIT_MARKER}\n\nfrom .old import thing\n");
-        let snapshot =
-            PackageSnapshot::empty(Path::new("repo/pkg")).with_file("__init__.py", &init);
-        let plan = plan_in_memory(&request, &snapshot);
-        let init = plan
-            .changes
-            .iter()
-            .find(|change| change.path.ends_with("__init__.py"))
-            .unwrap();
+        let init: Preview = planned_init(&format!("{INIT_MARKER}\n\nfrom .old import thing\n"));
         assert_eq!(init.action, Action::Modify);
-        assert!(init.diff.contains("+from .a import sep"), "{}", init.diff);
         assert!(
-            init.diff.contains(" from .old import thing"),
+            init.diff.contains("+    from .a import sep"),
             "{}",
             init.diff
         );
+        assert!(
+            init.diff.contains("+    from .old import thing"),
+            "{}",
+            init.diff
+        );
+    }
+
+    /// The `__init__.py` change of planning `repo/a.ipynb` into a package whose
+    /// `__init__.py` holds `init`.
+    fn planned_init<C: Change>(init: &str) -> C {
+        let request = request(&["repo/a.ipynb"]);
+        let snapshot = PackageSnapshot::empty(Path::new("repo/pkg")).with_file("__init__.py", init);
+        let plan: ExtractPlan<C> = plan_in_memory(&request, &snapshot);
+        plan.changes
+            .into_iter()
+            .find(|change| change.path().ends_with("__init__.py"))
+            .unwrap()
+    }
+
+    #[test]
+    fn lines_added_to_the_init_survive_and_are_not_exports() {
+        let region = init_region(&BTreeMap::from([("old".to_owned(), vec!["x".to_owned()])]));
+        // The user's `sep` comes from another module than the notebook's `sep`.
+        let init: Write = planned_init(&format!(
+            "{INIT_MARKER}\nfrom .mine import sep  # keep me\n\n{region}\n\nEXTRA = 1\n"
+        ));
+        let expected = format!(
+            "{INIT_MARKER}\nfrom .mine import sep  # keep me\n\n{}\n\nEXTRA = 1\n",
+            init_region(&BTreeMap::from([
+                ("a".to_owned(), vec!["sep".to_owned()]),
+                ("old".to_owned(), vec!["x".to_owned()]),
+            ]))
+        );
+        assert_eq!(init.after, expected);
     }
 
     #[test]
@@ -663,7 +729,7 @@ mod tests {
         let request = request(&["repo/a.ipynb"]);
         let snapshot =
             PackageSnapshot::empty(Path::new("repo/pkg")).with_file("__init__.py", "# mine\n");
-        let plan = plan_in_memory(&request, &snapshot);
+        let plan: ExtractPlan<Preview> = plan_in_memory(&request, &snapshot);
         assert!(
             !plan
                 .changes

@@ -1,6 +1,8 @@
 //! A repository as a team keeps it: the configuration file, the project's root, module paths
 //! that do not depend on the paths given, and which notebooks a run takes.
 
+use std::path::Path;
+
 use common::{code_notebook as notebook, run_nbhoist as nbhoist, tree, write_file as write};
 use serde_json::Value;
 
@@ -268,5 +270,74 @@ fn an_import_of_a_package_nbhoist_wrote_is_not_a_module_named_like_it() {
     assert!(
         out.contains("imports a module named `mylib` that nbhoist did not write"),
         "{out}"
+    );
+}
+
+/// The Python of the test environment, or `None` (with a note) when it is not set up.
+fn python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("NBHOIST_PYTHON").map(std::path::PathBuf::from);
+    if python.is_none() {
+        // Not captured by the test harness, so that a plain `cargo test` says it.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: Python tests of the package skipped: NBHOIST_PYTHON is not set; \
+             `scripts/test` sets it"
+        );
+    }
+    python
+}
+
+/// Runs `code` with `python` in `dir`: its exit code and what it printed (stdout, stderr).
+fn run_python(python: &Path, dir: &Path, code: &str) -> (Option<i32>, String) {
+    let output = std::process::Command::new(python)
+        .args(["-c", code])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+#[test]
+fn importing_one_module_of_the_package_imports_no_other() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "a.ipynb",
+        &notebook(&["import json", "def norm(x):\n    return json.dumps(x)"]),
+    );
+    write(root, "b.ipynb", &notebook(&["def boom():\n    return 1"]));
+    let (code, out, err) = nbhoist(root, &["extract", "-p", "mylib"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // A module whose import fails, as one whose dependency is not installed does.
+    write(
+        root,
+        "mylib/b.py",
+        "raise ImportError('mylib.b was imported')\n",
+    );
+    let (code, out) = run_python(
+        &python,
+        root,
+        "import sys\n\
+         from mylib.a import norm\n\
+         import mylib\n\
+         assert 'mylib.b' not in sys.modules, sorted(sys.modules)\n\
+         print(norm([1]), mylib.norm is norm, sorted(mylib.__all__), 'norm' in dir(mylib))\n\
+         try:\n    mylib.boom\nexcept ImportError as error:\n    print(error)\n\
+         try:\n    mylib.nothing\nexcept AttributeError as error:\n    print(error)\n",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        out,
+        "[1] True ['boom', 'norm'] True\nmylib.b was imported\n\
+         module 'mylib' has no attribute 'nothing'\n"
     );
 }

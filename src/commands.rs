@@ -138,6 +138,7 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     let request = ExtractRequest {
         in_root,
         root: settings.display(&settings.root),
+        installable: crate::config::declares_project(&settings.root),
         notebooks: found.notebooks,
         package: package.name,
         package_configured: package.configured,

@@ -148,6 +148,14 @@ pub(crate) fn project_package(dir: &Path) -> Result<Option<String>, ConfigError>
     }))
 }
 
+/// Whether `dir/pyproject.toml` declares a `[project]`, which `pip install -e` can install.
+pub(crate) fn declares_project(dir: &Path) -> bool {
+    let path = dir.join(PYPROJECT_TOML);
+    read(&path)
+        .and_then(|text| parse_pyproject(&path, &text))
+        .is_ok_and(|pyproject| pyproject.project.is_some())
+}
+
 /// A distribution name as an import name: lower case, each run of `-`, `_` and `.` one `_`.
 pub(crate) fn import_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

@@ -32,6 +32,8 @@ pub(crate) struct ExtractRequest {
     pub(crate) in_root: Vec<Option<PathBuf>>,
     /// The project's root.
     pub(crate) root: PathBuf,
+    /// Whether the root's `pyproject.toml` declares a project that can install the package.
+    pub(crate) installable: bool,
     /// The package's import name.
     pub(crate) package: String,
     /// Whether the package's name comes from a configuration file.
@@ -100,14 +102,16 @@ pub(crate) enum Note {
         /// The package folder.
         package_dir: PathBuf,
     },
-    /// The package is not next to every notebook.
+    /// The package is not next to every notebook, and no project file makes it installable.
     NotImportable {
-        /// The package folder.
-        package_dir: PathBuf,
         /// The package's name.
         package: String,
-        /// The folder to put on `sys.path` instead.
+        /// The folder that holds the package, as reports show paths.
         parent: PathBuf,
+        /// The same folder, absolute: what `sys.path` would need.
+        absolute_parent: PathBuf,
+        /// The project's root, where `nbhoist init` and `pip install -e` run.
+        root: PathBuf,
     },
 }
 
@@ -134,15 +138,28 @@ impl fmt::Display for Note {
                 package_dir.display()
             ),
             Note::NotImportable {
-                package_dir,
                 package,
                 parent,
-            } => write!(
-                f,
-                "{} is not next to every notebook, so a notebook cannot import `{package}` on its own: install the project that contains it (for example `pip install -e .`), or add {} to `sys.path`",
-                package_dir.display(),
-                parent.display()
-            ),
+                absolute_parent,
+                root,
+            } => {
+                let fix = if root == Path::new(".") {
+                    "run `nbhoist init`, then `pip install -e .`".to_owned()
+                } else {
+                    let root = root.display();
+                    format!("run `nbhoist init` in {root}, then `pip install -e {root}`")
+                };
+                let parent = if parent == Path::new(".") {
+                    "the current folder".to_owned()
+                } else {
+                    parent.display().to_string()
+                };
+                write!(
+                    f,
+                    "a notebook in another folder than {parent} cannot import `{package}` from its own folder until the project is installed: {fix} in the environment of the notebooks' kernel (or add {} to `sys.path`)",
+                    absolute_parent.display()
+                )
+            }
         }
     }
 }
@@ -581,13 +598,20 @@ fn importability_note(
 ) -> Option<Note> {
     let notebook_dir = notebook.parent().unwrap_or(Path::new(""));
     let parent = package_dir.parent().unwrap_or(Path::new(""));
-    if absolute(parent) == absolute(notebook_dir) {
+    let absolute_parent = absolute(parent)?;
+    if request.installable || Some(&absolute_parent) == absolute(notebook_dir).as_ref() {
         return None;
     }
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
     Some(Note::NotImportable {
-        package_dir: package_dir.to_owned(),
         package: request.package.clone(),
-        parent: absolute(parent).unwrap_or_else(|| parent.to_owned()),
+        parent: parent.to_owned(),
+        absolute_parent,
+        root: request.root.clone(),
     })
 }
 
@@ -622,6 +646,7 @@ mod tests {
                 })
                 .collect(),
             root: PathBuf::from("repo"),
+            installable: false,
             package: "pkg".to_owned(),
             package_configured: false,
             package_dir: PathBuf::from("repo/pkg"),

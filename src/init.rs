@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use crate::apply::apply;
 use crate::change::{Change, Write};
@@ -13,7 +13,8 @@ use crate::commands::ExitStatus;
 use crate::config::{self, PYPROJECT_TOML};
 use crate::decide::check_package_name;
 
-/// Writes `pyproject.toml` in the current folder, or adds `[tool.nbhoist]` to the one there.
+/// Writes `pyproject.toml` in the current folder, or adds to the one there what it lacks: a
+/// `[project]` (with a build backend) and the `[tool.nbhoist]` table.
 pub(crate) fn run(args: &InitArgs) -> anyhow::Result<ExitStatus> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let path = PathBuf::from(PYPROJECT_TOML);
@@ -22,12 +23,28 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<ExitStatus> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(error).context(format!("cannot read {}", path.display())),
     };
-    if Path::new("nbhoist.toml").exists() {
-        bail!("nbhoist.toml already configures nbhoist here; nothing to do");
-    }
-    let name = match &args.package {
-        Some(name) => name.clone(),
-        None => match config::project_package(&cwd)? {
+    let table: toml::Table = match &existing {
+        Some(text) => toml::from_str(text).with_context(|| format!("{}", path.display()))?,
+        None => toml::Table::new(),
+    };
+    let has = |section: &str| table.contains_key(section);
+    let nbhoist_toml = Path::new("nbhoist.toml");
+    let configured = if nbhoist_toml.is_file() {
+        Some(config::load(nbhoist_toml)?)
+    } else if table
+        .get("tool")
+        .and_then(|tool| tool.get("nbhoist"))
+        .is_some()
+    {
+        Some(config::load(&path)?)
+    } else {
+        None
+    };
+    let options = configured.as_ref().map(|c| &c.options);
+    let name = match (&args.package, options.and_then(|o| o.package.clone())) {
+        (Some(name), _) => name.clone(),
+        (None, Some(name)) => name,
+        (None, None) => match config::project_package(&cwd)? {
             Some(name) => name,
             None => config::import_name(
                 &cwd.file_name()
@@ -37,39 +54,59 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<ExitStatus> {
         },
     };
     check_package_name(&name).context("choose the package's name with --package NAME")?;
-    let package_dir = args.package_dir.as_deref();
-    let after = match &existing {
-        None => pyproject(&name, package_dir),
-        Some(text) => {
-            if config::load(&path)?.options != config::Options::default()
-                || text.contains("[tool.nbhoist]")
-            {
-                bail!(
-                    "{} already has a [tool.nbhoist] table; edit it instead",
-                    path.display()
-                );
+    let package_dir = args
+        .package_dir
+        .clone()
+        .or_else(|| options.and_then(|o| o.package_dir.clone()));
+    let mut added = Vec::new();
+    let mut after = existing.clone().unwrap_or_default();
+    let mut append = |section: String, what: &'static str| {
+        if !after.is_empty() {
+            if !after.ends_with('\n') {
+                after.push('\n');
             }
-            let mut text = text.clone();
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push('\n');
-            text.push_str(&nbhoist_table(&name, package_dir));
-            text
+            after.push('\n');
         }
+        after.push_str(&section);
+        added.push(what);
     };
+    if !has("project") && !has("build-system") {
+        append(project(&name, package_dir.as_deref()), "[project]");
+    }
+    if configured.is_none() {
+        append(
+            nbhoist_table(&name, package_dir.as_deref()),
+            "[tool.nbhoist]",
+        );
+    }
+    if added.is_empty() {
+        println!(
+            "{} already has a [project] and nbhoist's configuration; nothing to do.",
+            path.display()
+        );
+        return Ok(ExitStatus::Success);
+    }
     let change = Write::file(path.clone(), existing.as_deref(), after, false);
     apply(&[change]).context("nothing was written")?;
-    if existing.is_some() {
+    println!(
+        "{} {}: {} for package `{name}`.",
+        if existing.is_some() {
+            "Added to"
+        } else {
+            "Wrote"
+        },
+        path.display(),
+        added.join(" and ")
+    );
+    if added.contains(&"[project]") {
         println!(
-            "Added [tool.nbhoist] to {}; its [project] and [build-system] are left as they \
-             were, and must make `{name}` installable for `pip install -e .` to work.",
-            path.display()
+            "Run `pip install -e .` here, in the environment of the notebooks' kernel, so that \
+             every notebook can import `{name}`."
         );
     } else {
         println!(
-            "Wrote {}: package `{name}`. Run `pip install -e .` in the environment of the \
-             notebooks' kernel, so that every notebook can import `{name}`.",
+            "The existing [project] of {} must make `{name}` installable for `pip install -e .` \
+             to work.",
             path.display()
         );
     }
@@ -88,10 +125,10 @@ fn nbhoist_table(name: &str, package_dir: Option<&Path>) -> String {
     table
 }
 
-/// A whole `pyproject.toml`: setuptools as the build backend (every pip has it at hand),
-/// packages found only under the package's name, so that the notebooks' folders never
-/// make setuptools' discovery fail.
-fn pyproject(name: &str, package_dir: Option<&Path>) -> String {
+/// The tables that make the package installable: setuptools as the build backend (every
+/// pip has it at hand), and packages found only under the package's name, so that the
+/// notebooks' folders never make setuptools' discovery fail.
+fn project(name: &str, package_dir: Option<&Path>) -> String {
     let distribution = name.replace('_', "-");
     let dir = package_dir.map_or_else(|| ".".to_owned(), |d| d.to_string_lossy().into_owned());
     format!(
@@ -106,13 +143,10 @@ fn pyproject(name: &str, package_dir: Option<&Path>) -> String {
          \n\
          [tool.setuptools.packages.find]\n\
          where = [{}]\n\
-         include = [{}]\n\
-         \n\
-         {}",
+         include = [{}]\n",
         quoted(&distribution),
         quoted(&dir),
         quoted(&format!("{name}*")),
-        nbhoist_table(name, package_dir)
     )
 }
 
@@ -139,7 +173,12 @@ mod tests {
     fn the_pyproject_is_valid_and_configures_nbhoist() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(PYPROJECT_TOML);
-        std::fs::write(&path, pyproject("team_lib", Some(Path::new("src")))).unwrap();
+        let text = format!(
+            "{}\n{}",
+            project("team_lib", Some(Path::new("src"))),
+            nbhoist_table("team_lib", Some(Path::new("src")))
+        );
+        std::fs::write(&path, text).unwrap();
         let config = config::load(&path).unwrap();
         assert_eq!(config.options.package.as_deref(), Some("team_lib"));
         assert_eq!(config.options.package_dir, Some(PathBuf::from("src")));

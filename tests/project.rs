@@ -8,8 +8,8 @@ use serde_json::Value;
 
 mod common;
 
-/// A repository configured with `[tool.nbhoist] package = "teamlib"`, with two notebooks in
-/// sub-folders and one that `.gitignore` hides.
+/// A repository as a team keeps it: configured in pyproject.toml, notebooks in two folders,
+/// one importing a package that is not installed, and one that `.gitignore` hides.
 fn repository() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -17,18 +17,28 @@ fn repository() -> tempfile::TempDir {
     write(
         root,
         "pyproject.toml",
-        "[project]\nname = \"team-project\"\n\n[tool.nbhoist]\npackage = \"teamlib\"\n",
+        "[tool.nbhoist]\npackage = \"teamlib\"\n",
     );
-    write(root, ".gitignore", "scratch/\n");
+    write(root, ".gitignore", "scratch/\n*.egg-info/\n");
     write(
         root,
         "notebooks/eda/clean.ipynb",
-        &notebook(&["def tidy(s):\n    return s.strip()", "print(tidy(' a '))"]),
+        &notebook(&[
+            "import json",
+            "def tidy(s):\n    return json.dumps(s.strip())",
+            "print(tidy('  a  '))",
+        ]),
     );
     write(
         root,
         "notebooks/model/fit.ipynb",
-        &notebook(&["def fit(x):\n    return x * 2", "print(fit(2))"]),
+        &notebook(&[
+            "import surely_not_installed_pkg",
+            "def predict(x):\n    return surely_not_installed_pkg.predict(x)",
+            "def fit(x):\n    return x * 2",
+            "print(fit(21))",
+            "predict(1)",
+        ]),
     );
     write(
         root,
@@ -36,35 +46,6 @@ fn repository() -> tempfile::TempDir {
         &notebook(&["def draft():\n    return 0"]),
     );
     dir
-}
-
-#[test]
-fn module_paths_do_not_depend_on_the_paths_given() {
-    let full = repository();
-    let (code, out, err) = nbhoist(full.path(), &["extract"]);
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert!(full.path().join("teamlib/notebooks/eda/clean.py").is_file());
-    assert!(!full.path().join("teamlib/scratch").exists(), "{out}");
-
-    // A pre-commit hook passes only the changed files, from wherever it runs.
-    let one_by_one = repository();
-    let eda = one_by_one.path().join("notebooks/eda");
-    let (code, out, err) = nbhoist(&eda, &["extract", "clean.ipynb"]);
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert!(
-        out.contains("../../teamlib/notebooks/eda/clean.py"),
-        "{out}"
-    );
-    let (code, out, err) = nbhoist(
-        one_by_one.path(),
-        &["extract", "./notebooks/model/../model/fit.ipynb"],
-    );
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert_eq!(tree(full.path()), tree(one_by_one.path()));
-
-    // A second run from anywhere changes nothing.
-    let (code, out, _) = nbhoist(&eda, &["extract", "--check", "../.."]);
-    assert_eq!(code, Some(0), "{out}");
 }
 
 #[test]
@@ -127,6 +108,11 @@ fn unknown_keys_are_errors_naming_the_key_and_the_file() {
 fn config_and_isolated_choose_the_configuration() {
     let dir = repository();
     let root = dir.path();
+    write(
+        root,
+        "pyproject.toml",
+        "[project]\nname = \"team-project\"\n\n[tool.nbhoist]\n",
+    );
     write(root, "other/nbhoist.toml", "package = \"otherlib\"\n");
     // `--isolated` ignores pyproject.toml, also its project name.
     let (code, _, err) = nbhoist(root, &["extract", "--isolated", "--check"]);
@@ -340,4 +326,213 @@ fn importing_one_module_of_the_package_imports_no_other() {
         "[1] True ['boom', 'norm'] True\nmylib.b was imported\n\
          module 'mylib' has no attribute 'nothing'\n"
     );
+}
+
+/// Runs a notebook in IPython from its own folder with `python`: its events (kind and text,
+/// without cell numbers, which change when cells are added or removed).
+fn run_notebook(python: &Path, notebook: &Path) -> Vec<(String, Value)> {
+    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/run_notebook.py");
+    let output = std::process::Command::new(python)
+        .arg(runner)
+        .arg(notebook)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "running {}: {}",
+        notebook.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    events
+        .into_iter()
+        .map(|event| {
+            (
+                event["kind"].as_str().unwrap().to_owned(),
+                event["text"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_team_repository_end_to_end() {
+    // Without Python: the layout does not depend on where extract runs or what it is given.
+    let full = repository();
+    let (code, out, err) = nbhoist(full.path(), &["extract"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // A pre-commit hook passes only the changed files, from wherever it runs.
+    let by_path = repository();
+    let eda = by_path.path().join("notebooks/eda");
+    let (code, out, err) = nbhoist(&eda, &["extract", "clean.ipynb"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("../../teamlib/notebooks/eda/clean.py"),
+        "{out}"
+    );
+    let spelled = "./notebooks/model/../model/fit.ipynb";
+    let (code, out, err) = nbhoist(by_path.path(), &["extract", spelled]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(tree(full.path()), tree(by_path.path()));
+    assert!(!full.path().join("teamlib/scratch").exists());
+    // Run again from a sub-folder with one path: nothing changes.
+    let before = tree(full.path());
+    let (code, out, _) = nbhoist(
+        &full.path().join("notebooks/model"),
+        &["extract", "fit.ipynb"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Nothing to change."), "{out}");
+    assert_eq!(tree(full.path()), before);
+
+    // `init` makes the project installable, keeping the configuration.
+    let (code, out, err) = nbhoist(full.path(), &["init"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let pyproject = std::fs::read_to_string(full.path().join("pyproject.toml")).unwrap();
+    assert_eq!(
+        pyproject.matches("[tool.nbhoist]").count(),
+        1,
+        "{pyproject}"
+    );
+    assert!(pyproject.contains("build-backend"), "{pyproject}");
+
+    let Some(python) = python() else {
+        return;
+    };
+    // A virtual environment of its own, which sees the test environment's IPython.
+    let venv = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(&python)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(venv.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let venv_python = venv.path().join("bin/python");
+    let (_, site) = run_python(
+        &python,
+        full.path(),
+        "import sysconfig; print(sysconfig.get_paths()['purelib'], end='')",
+    );
+    let (_, venv_site) = run_python(
+        &venv_python,
+        full.path(),
+        "import sysconfig; print(sysconfig.get_paths()['purelib'], end='')",
+    );
+    write(Path::new(&venv_site), "test_env.pth", &format!("{site}\n"));
+    let output = std::process::Command::new(&python)
+        .args(["-m", "pip", "--python"])
+        .arg(&venv_python)
+        .args([
+            "install",
+            "--quiet",
+            "--no-build-isolation",
+            "--no-deps",
+            "--no-index",
+            "-e",
+            ".",
+        ])
+        .current_dir(full.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "pip install -e .: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Every notebook, run from its own folder, behaves as its original did: the one whose
+    // import is missing fails where it failed, and affects no other.
+    let event = |kind: &str, text: &str| (kind.to_owned(), Value::from(text));
+    for (notebook, expected) in [
+        (
+            "notebooks/eda/clean.ipynb",
+            vec![event("stdout", "\"a\"\n")],
+        ),
+        (
+            "notebooks/model/fit.ipynb",
+            vec![
+                event("error", "ModuleNotFoundError"),
+                event("stdout", "42\n"),
+                event("error", "NameError"),
+            ],
+        ),
+    ] {
+        let original = run_notebook(&python, &repository().path().join(notebook));
+        assert_eq!(original, expected, "{notebook}");
+        let rewritten = run_notebook(&venv_python, &full.path().join(notebook));
+        assert_eq!(rewritten, original, "{notebook}");
+    }
+}
+
+#[test]
+fn notebooks_away_from_the_package_are_told_once_how_to_import_it() {
+    let dir = repository();
+    let root = dir.path().canonicalize().unwrap();
+    write(
+        &root,
+        "pyproject.toml",
+        "[tool.nbhoist]\npackage = \"teamlib\"\n",
+    );
+    let (code, out, _) = nbhoist(&root, &["extract", "--diff"]);
+    assert_eq!(code, Some(0), "{out}");
+    let expected = format!(
+        "note: a notebook in another folder than the current folder cannot import `teamlib` \
+         from its own folder until the project is installed: run `nbhoist init`, then \
+         `pip install -e .` in the environment of the notebooks' kernel (or add {} to \
+         `sys.path`)\n",
+        root.display()
+    );
+    assert_eq!(out.matches(&expected).count(), 1, "{out}");
+    let (_, out, _) = nbhoist(&root.join("notebooks/eda"), &["extract", "--diff"]);
+    assert!(
+        out.contains("run `nbhoist init` in ../.., then `pip install -e ../..`"),
+        "{out}"
+    );
+    // A project that can be installed is taken to be installed.
+    write(
+        &root,
+        "pyproject.toml",
+        "[project]\nname = \"teamlib\"\n\n[tool.nbhoist]\n",
+    );
+    let (_, out, _) = nbhoist(&root, &["extract", "--diff"]);
+    assert!(!out.contains("note: a notebook"), "{out}");
+}
+
+#[test]
+fn init_adds_only_what_the_project_file_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("Team-Lib");
+    std::fs::create_dir(&root).unwrap();
+    let (code, out, err) = nbhoist(&root, &["init"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("package `team_lib`"), "{out}");
+    let written = std::fs::read_to_string(root.join("pyproject.toml")).unwrap();
+    assert!(
+        written.contains("[tool.nbhoist]\npackage = \"team_lib\"\n"),
+        "{written}"
+    );
+    assert!(written.contains("include = [\"team_lib*\"]"), "{written}");
+    let (code, out, _) = nbhoist(&root, &["init"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("nothing to do"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("pyproject.toml")).unwrap(),
+        written
+    );
+
+    // Someone else's project: only nbhoist's table is added, at the end.
+    let mine = "[project]\nname = \"analytics\"\n\n[build-system]\nrequires = [\"hatchling\"]\n";
+    write(&root, "pyproject.toml", mine);
+    let (code, out, _) = nbhoist(&root, &["init"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("must make `analytics` installable"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("pyproject.toml")).unwrap(),
+        format!("{mine}\n[tool.nbhoist]\npackage = \"analytics\"\n")
+    );
+    // A name that would shadow the standard library is refused, and nothing is written.
+    let (code, _, err) = nbhoist(&root, &["init", "--package", "test"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("standard-library"), "{err}");
 }

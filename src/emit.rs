@@ -274,6 +274,9 @@ pub fn import_lines(imports: &[Import], package: &str) -> String {
     groups.join("\n\n")
 }
 
+/// How the docstring of every module nbhoist hoists code into starts.
+pub const MODULE_HEADER: &str = "\"\"\"Code hoisted from";
+
 /// The text of a hoisted module: docstring, imports, constants, then definitions. The blank
 /// lines are isort's, which ruff's I001 checks: after the imports, one before a constant and
 /// two before a function or class; two between top-level blocks.
@@ -284,11 +287,11 @@ pub fn module_text(
     definitions: &[String],
 ) -> String {
     let name = docstring_text(notebook_name);
-    let mut text = format!("\"\"\"Code hoisted from {name} by nbhoist.\"\"\"");
+    let mut text = format!("{MODULE_HEADER} {name} by nbhoist.\"\"\"");
     if text.chars().count() > LINE_LENGTH {
         // On a line of its own, a long name without spaces is one word, which ruff's E501
         // lets run long.
-        text = format!("\"\"\"Code hoisted from\n{name}\nby nbhoist.\n\"\"\"");
+        text = format!("{MODULE_HEADER}\n{name}\nby nbhoist.\n\"\"\"");
     }
     if !imports.is_empty() {
         text.push_str("\n\n");

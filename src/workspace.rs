@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::emit::INIT_MARKER;
+use crate::emit::{INIT_MARKER, MODULE_HEADER};
 
 /// The package folder as it is before a run: every Python file under it, with its text.
 #[derive(Clone, Debug, Default)]
@@ -122,7 +122,19 @@ impl PackageSnapshot {
 }
 
 /// Whether the package folder `dir` was written by nbhoist: its `__init__.py` starts with
-/// nbhoist's marker.
+/// nbhoist's marker, or one of its modules with the docstring of a module nbhoist hoisted.
 fn written_by_nbhoist(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("__init__.py")).is_ok_and(|text| text.starts_with(INIT_MARKER))
+    let starts_with = |path: &Path, header: &str| {
+        std::fs::read_to_string(path).is_ok_and(|text| text.starts_with(header))
+    };
+    if starts_with(&dir.join("__init__.py"), INIT_MARKER) {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let path = entry.path();
+        path.extension().is_some_and(|ext| ext == "py") && starts_with(&path, MODULE_HEADER)
+    })
 }

@@ -239,7 +239,12 @@ fn an_import_of_a_package_nbhoist_wrote_is_not_a_module_named_like_it() {
         notebook(&cells)
     });
     // Later, from the folder above, into a package there: the notebook's import of the first
-    // package is nbhoist's own, not another module named `mylib`.
+    // package is nbhoist's own, not another module named `mylib`: its `__init__.py` says so,
+    let (code, out, _) = nbhoist(dir.path(), &["extract", "nbs", "-p", "mylib", "--diff"]);
+    assert!(!out.contains("imports a module named"), "{out}");
+    assert_eq!(code, Some(0), "{out}");
+    // and so do its modules, even when someone rewrote its `__init__.py`.
+    write(&nbs, "mylib/__init__.py", "# mine\n");
     let (code, out, _) = nbhoist(dir.path(), &["extract", "nbs", "-p", "mylib"]);
     assert!(!out.contains("imports a module named"), "{out}");
     assert_eq!(code, Some(0), "{out}");

@@ -361,3 +361,38 @@ fn a_second_run_changes_nothing_even_when_placement_kept_definitions() {
         );
     }
 }
+
+#[test]
+fn the_import_cell_imports_only_what_the_notebook_still_mentions() {
+    let imported = |last: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let cells = [
+            "LIMIT = 3",
+            "def helper(x):\n    return x + LIMIT",
+            "def main(x):\n    return helper(x) * 2",
+            last,
+        ];
+        write(dir.path(), "nb.ipynb", &notebook(5, &cells));
+        let (code, out, _) = extract(
+            dir.path(),
+            &["nb.ipynb", "--package", "pkg", "--no-autoreload"],
+        );
+        assert_eq!(code, Some(0), "{out}");
+        cell_sources(&dir.path().join("nb.ipynb"))[0].clone()
+    };
+    // `helper` and `LIMIT` are used only by `main`, which imports them itself.
+    assert_eq!(imported("print(main(1))"), "from pkg.nb import main");
+    // A mention nbhoist cannot parse still counts.
+    assert_eq!(
+        imported("%time main(helper(1))"),
+        "from pkg.nb import helper, main"
+    );
+    // A notebook that reaches its names without writing them, or mentions none, gets all.
+    for last in ["%who", "print(globals()['main'](1))", "print(1)"] {
+        assert_eq!(
+            imported(last),
+            "from pkg.nb import LIMIT, helper, main",
+            "{last}"
+        );
+    }
+}

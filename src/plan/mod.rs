@@ -16,7 +16,7 @@ use crate::analysis::{Analysis, StatementRef, statement};
 use crate::decide::writefile::WriteFiles;
 use crate::decide::{Autoreload, Decisions, Moving};
 use crate::emit::{self, Import};
-use crate::notebook::{CellEdit, Notebook};
+use crate::notebook::{CellEdit, Notebook, ResolvedEdits};
 use crate::python::imports::bound_name;
 use crate::python::scope::{self, ReadTime};
 use crate::python::span::cut_range;
@@ -88,15 +88,14 @@ pub(crate) fn plan_notebook(
             notebook_name,
             options,
         ));
-        // Every moved name comes back, constants too: the notebook may read them where no
-        // analysis can see (`%time f(X)`, `!echo {X}`, `eval("X")`).
         // A last version is imported where it stood, not here.
-        let imported: Vec<String> = moving
+        let moved: Vec<String> = moving
             .items
             .iter()
             .map(|item| item.name.clone())
             .filter(|name| !moving.in_place.iter().any(|(_, n)| n == name))
             .collect();
+        let imported = mentioned(notebook, analysis, &plan.edits, moved);
         if let Some(source) = import_cell(module, &imported, decisions.autoreload, options) {
             plan.edits.push(CellEdit::InsertCode {
                 before: position,
@@ -459,6 +458,90 @@ fn keep_quiet(
     Some((end..end, ";".to_owned()))
 }
 
+/// Builtins that reach a notebook's names without writing them, when called.
+const NAMESPACE_CALLS: &[&str] = &["globals", "locals", "vars", "dir", "eval", "exec"];
+
+/// Magics that list, save or drop the notebook's names, or hand them to other code.
+const NAMESPACE_MAGICS: &[&str] = &["who", "whos", "who_ls", "store", "run", "reset"];
+
+/// Names through which code reaches the notebook's namespace.
+const NAMESPACE_NAMES: &[&str] = &["user_ns", "__main__", "__dict__", "dill"];
+
+/// Whether `text` reaches the notebook's names without writing them: `globals()`, `%who`
+/// (or automagic `who`), `get_ipython().user_ns`, a pickled session, `%run -i` ...
+fn reaches_namespace(text: &str) -> bool {
+    let called = |word: &str| {
+        words(text, word).any(|(at, _)| {
+            !text[..at].ends_with('.') && text[at + word.len()..].trim_start().starts_with('(')
+        })
+    };
+    let magic = |word: &str| {
+        text.lines().any(|line| {
+            let line = line.trim_start();
+            let (percent, line) = match line.strip_prefix('%') {
+                Some(rest) => (true, rest),
+                None => (false, line),
+            };
+            line.strip_prefix(word).is_some_and(|rest| {
+                let next = rest.trim_start();
+                // Without `%`, a line such as `store = {}` is Python, not automagic.
+                rest.is_empty()
+                    || rest.starts_with(char::is_whitespace)
+                        && (percent || !next.starts_with(['=', '(', '[', '.', ',', ':']))
+            })
+        })
+    };
+    NAMESPACE_CALLS.iter().any(|word| called(word))
+        || NAMESPACE_MAGICS.iter().any(|word| magic(word))
+        || NAMESPACE_NAMES.iter().any(|word| has_word(text, word))
+}
+
+/// The moved names the rest of the notebook still mentions, which the import cell imports: a
+/// helper only other moved code uses is not imported. A mention is any whole word in what is
+/// left of a code cell (magics, shell lines and strings included: `%time f(X)`,
+/// `!echo {X}`, `eval("X")`), which can only over-count. All of them when the notebook reaches
+/// its names without writing them, or when it mentions none (the import cell is how a later
+/// run knows the notebook was extracted).
+fn mentioned(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    edits: &[CellEdit],
+    moved: Vec<String>,
+) -> Vec<String> {
+    let resolved = ResolvedEdits::new(notebook.cells().len(), edits);
+    let remaining: Vec<&str> = analysis
+        .cells
+        .iter()
+        .filter(|cell| !resolved.removed[cell.index.0])
+        .map(|cell| resolved.sources[cell.index.0].unwrap_or_else(|| cell.text(notebook)))
+        .collect();
+    if remaining.iter().any(|text| reaches_namespace(text)) {
+        return moved;
+    }
+    let mentions = |name: &str| remaining.iter().any(|text| has_word(text, name));
+    let used: Vec<String> = moved
+        .iter()
+        .filter(|name| mentions(name))
+        .cloned()
+        .collect();
+    if used.is_empty() { moved } else { used }
+}
+
+/// Whether `word` occurs in `text` with no identifier character on either side.
+fn has_word(text: &str, word: &str) -> bool {
+    words(text, word).next().is_some()
+}
+
+/// The places where `word` occurs in `text` with no identifier character on either side.
+fn words<'t>(text: &'t str, word: &'t str) -> impl Iterator<Item = (usize, &'t str)> {
+    let is_identifier = |c: char| c == '_' || c.is_alphanumeric();
+    text.match_indices(word).filter(move |(at, _)| {
+        let before = text[..*at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_identifier) && !after.is_some_and(is_identifier)
+    })
+}
+
 /// The new cell: autoreload (unless the notebook has it or it is off) and the import; `None`
 /// when it would be empty, every moved name being imported in place.
 fn import_cell(
@@ -586,6 +669,39 @@ mod tests {
             quiet("%who_ls\ndef g():\n    pass\n", &[1]).as_deref(),
             Some("%who_ls\n")
         );
+    }
+
+    #[test]
+    fn a_mention_is_a_whole_word() {
+        assert!(has_word("%time f(X)", "f"));
+        assert!(has_word("!echo {X}", "X"));
+        assert!(has_word("eval('main(1)')", "main"));
+        assert!(!has_word("domain(1)", "main"));
+        assert!(!has_word("main_2 = mainly", "main"));
+        assert!(!has_word("größe", "gr"));
+    }
+
+    #[test]
+    fn reaching_the_namespace_is_a_call_a_magic_or_a_name() {
+        for text in [
+            "print(globals()['f'])",
+            "x = eval ('f(1)')",
+            "%who",
+            "  %run -i other.py",
+            "whos",
+            "ns = get_ipython().user_ns",
+        ] {
+            assert!(reaches_namespace(text), "{text}");
+        }
+        for text in [
+            "subprocess.run(['ls'])",
+            "os.dir = 1",
+            "store = {}",
+            "run_all(x)",
+            "df.eval('a + b')",
+        ] {
+            assert!(!reaches_namespace(text), "{text}");
+        }
     }
 
     #[test]

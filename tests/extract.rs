@@ -176,7 +176,8 @@ fn autoreload_can_be_left_out() {
     assert_eq!(code, Some(0));
     assert_eq!(
         cell_sources(&dir.path().join("nb.ipynb")),
-        ["import os", "from pkg.nb import sep", "print(sep())"]
+        // `import os` is cut: only `sep`, which the module holds, used it.
+        ["from pkg.nb import sep", "print(sep())"]
     );
 }
 
@@ -395,4 +396,62 @@ fn the_import_cell_imports_only_what_the_notebook_still_mentions() {
             "{last}"
         );
     }
+}
+
+#[test]
+fn imports_only_moved_code_used_are_cut_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = [
+        "import json\nimport matplotlib\nimport math\nfrom collections import Counter, OrderedDict",
+        "def f(x):\n    return json.dumps(x) + str(math.pi) + str(OrderedDict(Counter()))",
+        "import matplotlib.pyplot",
+        "print(f(1), math.e)",
+    ];
+    write(dir.path(), "nb.ipynb", &notebook(5, &cells));
+    let args = ["nb.ipynb", "--package", "pkg", "--no-autoreload"];
+    let (_, json, _) = extract(
+        dir.path(),
+        &[&args[..], &["--diff", "--format", "json"]].concat(),
+    );
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["notebooks"][0]["dropped_imports"],
+        json!([
+            {"cell": 1, "import": "import json"},
+            {"cell": 1, "import": "from collections import Counter, OrderedDict"},
+        ])
+    );
+    let (code, out, _) = extract(dir.path(), &args);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(
+            "  drop  import json  cell 1  nothing left in the notebook uses it; the module imports it"
+        ),
+        "{out}"
+    );
+    // `math` is still used, and `matplotlib` sets things up where it is imported.
+    assert_eq!(
+        cell_sources(&dir.path().join("nb.ipynb")),
+        [
+            "import matplotlib\nimport math",
+            "from pkg.nb import f",
+            "import matplotlib.pyplot",
+            "print(f(1), math.e)"
+        ]
+    );
+
+    // A notebook that reads its numbered history keeps its cells, and so its imports.
+    let cells = [
+        "import json",
+        "def g():\n    return json.dumps(1)",
+        "print(len(In), g())",
+    ];
+    write(dir.path(), "history.ipynb", &notebook(5, &cells));
+    let (code, out, _) = extract(dir.path(), &["history.ipynb", "--package", "pkg"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("drop"), "{out}");
+    assert_eq!(
+        cell_sources(&dir.path().join("history.ipynb"))[0],
+        "import json"
+    );
 }

@@ -367,6 +367,8 @@ FORBIDDEN_PYFLAKES = (pyflakes_messages.UndefinedName, pyflakes_messages.Undefin
                       pyflakes_messages.UnusedImport)
 # A `%%writefile` cell's name is its target path, which may hold spaces.
 _ROW = re.compile(r"  (move|stay) +(\S.*?) +cell (\d+) +(\S.*)")
+_DROPPED = re.compile(r"  drop  (\S.*?)  cell (\d+)  nothing left in the notebook uses it; "
+                      r"the module imports it")
 # The totals line that may follow the closing line: "3 notebooks: 1 changed, ...".
 _TOTALS = re.compile(r"\d+ notebooks?: .*")
 _MISSING = object()
@@ -437,6 +439,8 @@ def parse_extract_output(text: str, paths: list[str]) -> ExtractOutput:
         out.totals = lines.pop()
     current: Outcome | None = None
     for number, line in enumerate(lines, start=1):
+        if _DROPPED.fullmatch(line) and current is not None and current.status == "module":
+            continue  # an import the notebook no longer needs, cut
         row = _ROW.fullmatch(line)
         if row and current is not None and current.status != "error":
             if row[1] == "move" and row[4] not in MOVED_KINDS:

@@ -355,6 +355,9 @@ def main() -> int:
         return 1
 
     notebooks = find_notebooks(folder)
+    # nbhoist takes the current folder as the project's root (without a configuration file
+    # or a repository above), and refuses notebooks outside it: run every command in DIR.
+    os.chdir(folder)
     paths = [str(p) for p in notebooks] if args.files else [str(folder)]
     paths_text = f"<{len(notebooks)} notebooks>" if args.files else str(folder)
     rows = [

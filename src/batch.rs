@@ -2,74 +2,70 @@
 //! parallel, in a stable order, with one notebook's failure (even a panic) never stopping the
 //! others.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ignore::WalkBuilder;
-use ignore::overrides::OverrideBuilder;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind};
+use crate::settings::{Globs, Walk, normalize};
 
 /// The notebooks found under some paths, sorted, and the paths that could not be walked.
 #[derive(Debug, Default)]
 pub(crate) struct Found {
-    /// Notebook files, sorted and without duplicates.
+    /// Notebook files, sorted, each file once however many ways it was given.
     pub(crate) notebooks: Vec<PathBuf>,
-    /// Folders that could not be walked, and bad `--exclude` patterns.
+    /// Folders that could not be walked, and bad globs.
     pub(crate) errors: Vec<Error>,
 }
 
 /// Finds notebooks. Paths given explicitly are always taken; folders are walked like ripgrep
-/// walks them: `.gitignore`, `.ignore` and hidden entries are respected, `.ipynb_checkpoints`
-/// is always skipped, only `*.ipynb` files are taken, and `exclude` globs leave out more.
-pub(crate) fn find_notebooks(paths: &[PathBuf], exclude: &[String]) -> Found {
+/// walks them: `.gitignore`, `.ignore` (unless `no_ignore`) and hidden entries are
+/// respected, `.ipynb_checkpoints` is always skipped, only files matching `include` are
+/// taken, and `exclude` leaves out more. `cwd` is the folder relative paths start from.
+pub(crate) fn find_notebooks(walk: &Walk, cwd: &Path) -> Found {
     let mut found = Found::default();
-    for path in paths {
+    let include = matcher(&walk.include, "include", &mut found.errors);
+    let exclude = matcher(&walk.exclude, "exclude", &mut found.errors);
+    let (Some(include), Some(exclude)) = (include, exclude) else {
+        return found;
+    };
+    for path in &walk.paths {
         // A path that is not a folder is taken as a notebook, even when it does not exist:
         // reading it then reports what is wrong, in the notebook's own report.
         if !path.is_dir() {
             found.notebooks.push(path.clone());
             continue;
         }
-        let mut overrides = OverrideBuilder::new(path);
-        let mut patterns_ok = true;
-        for glob in exclude
-            .iter()
-            .map(String::as_str)
-            .chain([".ipynb_checkpoints"])
-        {
-            if let Err(error) = overrides.add(&format!("!{glob}")) {
-                found.errors.push(Error::new(
-                    path,
-                    ErrorKind::BadExclude {
-                        glob: glob.to_owned(),
-                        message: error.to_string(),
-                    },
-                ));
-                patterns_ok = false;
-            }
-        }
-        let Ok(overrides) = overrides.build() else {
-            continue;
-        };
-        if !patterns_ok {
-            continue;
-        }
         let walker = WalkBuilder::new(path)
-            .overrides(overrides)
             // Respect .gitignore even outside a git repository, as a user expects.
             .require_git(false)
+            .git_ignore(!walk.no_ignore)
+            .git_exclude(!walk.no_ignore)
+            .git_global(!walk.no_ignore)
+            .ignore(!walk.no_ignore)
+            .parents(!walk.no_ignore)
+            .filter_entry({
+                let exclude = exclude.clone();
+                let cwd = cwd.to_owned();
+                move |entry| {
+                    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                    entry.file_name() != ".ipynb_checkpoints"
+                        && !matches(&exclude, &cwd, entry.path(), is_dir)
+                }
+            })
             .build();
         for entry in walker {
             match entry {
                 Ok(entry) => {
                     let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                    let is_notebook = entry.path().extension().is_some_and(|e| e == "ipynb");
-                    if is_file && is_notebook {
+                    if is_file && matches(&include, cwd, entry.path(), false) {
                         found.notebooks.push(entry.into_path());
                     }
                 }
@@ -83,47 +79,48 @@ pub(crate) fn find_notebooks(paths: &[PathBuf], exclude: &[String]) -> Found {
     }
     found.notebooks.sort();
     found.notebooks.dedup();
+    // The same file given twice, spelled differently or through a symlink, is one notebook.
+    let mut seen = HashSet::new();
+    found.notebooks.retain(|path| {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| normalize(&cwd.join(path)));
+        seen.insert(key)
+    });
     found
 }
 
-/// The deepest folder that contains every path (for a single file, its folder), relative to
-/// the working directory when it is inside it, so that reports show short paths.
-pub(crate) fn common_root(paths: &[PathBuf]) -> PathBuf {
-    let root = absolute_common_root(paths);
-    match std::env::current_dir() {
-        Ok(cwd) => match root.strip_prefix(&cwd) {
-            Ok(relative) => relative.to_path_buf(),
-            Err(_) => root,
-        },
-        Err(_) => root,
+/// A matcher for gitignore-style globs relative to their base folder; `None`, with the
+/// error recorded, when a glob is not valid.
+fn matcher(globs: &Globs, option: &'static str, errors: &mut Vec<Error>) -> Option<Gitignore> {
+    let mut builder = GitignoreBuilder::new(&globs.base);
+    let mut ok = true;
+    for glob in &globs.patterns {
+        if let Err(error) = builder.add_line(None, glob) {
+            errors.push(Error::new(
+                &globs.base,
+                ErrorKind::BadGlob {
+                    option,
+                    glob: glob.clone(),
+                    message: error.to_string(),
+                },
+            ));
+            ok = false;
+        }
     }
+    let matcher = builder.build().ok()?;
+    ok.then_some(matcher)
 }
 
-fn absolute_common_root(paths: &[PathBuf]) -> PathBuf {
-    let folders: Vec<PathBuf> = paths
-        .iter()
-        .map(|path| {
-            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            if path.is_dir() {
-                path
-            } else {
-                path.parent().map(Path::to_path_buf).unwrap_or_default()
-            }
-        })
-        .collect();
-    let Some(first) = folders.first() else {
-        return PathBuf::from(".");
+/// Whether `path` (relative to `cwd`), or a folder above it, matches one of the globs.
+fn matches(matcher: &Gitignore, cwd: &Path, path: &Path, is_dir: bool) -> bool {
+    let absolute = normalize(&cwd.join(path));
+    // A path outside the globs' folder is matched by its name only.
+    let relative = match absolute.strip_prefix(matcher.path()) {
+        Ok(relative) => relative.to_owned(),
+        Err(_) => PathBuf::from(path.file_name().unwrap_or_default()),
     };
-    let mut root: Vec<_> = first.components().collect();
-    for folder in &folders[1..] {
-        let shared = root
-            .iter()
-            .zip(folder.components())
-            .take_while(|(a, b)| **a == *b)
-            .count();
-        root.truncate(shared);
-    }
-    root.iter().collect()
+    matcher
+        .matched_path_or_any_parents(&relative, is_dir)
+        .is_ignore()
 }
 
 /// Runs `job` on every notebook (with its index in `notebooks`), on `jobs` threads (all cores
@@ -211,20 +208,6 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn common_root_of_files_and_folders() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a/b");
-        std::fs::create_dir_all(&a).unwrap();
-        std::fs::write(a.join("x.ipynb"), "{}").unwrap();
-        std::fs::create_dir_all(dir.path().join("a/c")).unwrap();
-        assert_eq!(absolute_common_root(&[a.join("x.ipynb")]), a);
-        assert_eq!(
-            absolute_common_root(&[a.join("x.ipynb"), dir.path().join("a/c")]),
-            dir.path().join("a")
-        );
-    }
 
     #[test]
     fn panics_become_errors_and_order_is_kept() {

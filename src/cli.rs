@@ -23,17 +23,40 @@ pub enum Command {
     /// Move every hoistable function and class into a package, and rewrite the notebook to
     /// import them.
     Extract(ExtractArgs),
+    /// Write a minimal `pyproject.toml` for the package, with its `[tool.nbhoist]` settings,
+    /// so that `pip install -e .` makes the package importable from every notebook.
+    Init(InitArgs),
+}
+
+/// Which configuration file to use.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// Use this configuration file (`pyproject.toml` or `nbhoist.toml`) instead of looking
+    /// for one; its folder is the project's root.
+    #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    pub isolated: bool,
 }
 
 /// Which notebooks, and how to go through them.
 #[derive(Debug, clap::Args)]
 pub struct Inputs {
-    /// Notebooks, or folders to search for notebooks (`.gitignore` is respected).
-    #[arg(required = true, value_name = "PATH")]
+    /// Notebooks, or folders to search for notebooks (`.gitignore` is respected)
+    /// [default: the current folder].
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Leave out files and folders matching this glob (repeatable).
+    /// Leave out files and folders matching this glob (repeatable); replaces the
+    /// configuration's `exclude`.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Walk folders that `.gitignore` and `.ignore` files hide.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// The configuration file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Number of threads [default: all cores].
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
@@ -59,14 +82,20 @@ pub struct ExtractArgs {
     /// The notebooks.
     #[command(flatten)]
     pub inputs: Inputs,
-    /// The package to hoist into (a Python identifier).
+    /// The package to hoist into (a Python identifier) [default: the configuration's
+    /// `package`, else the import name of `[project] name` in the root's `pyproject.toml`].
     #[arg(long, short, value_name = "NAME")]
-    pub package: String,
-    /// The package directory [default: NAME/ in the folder that holds all the notebooks].
+    pub package: Option<String>,
+    /// The package directory itself, ending in NAME [default: NAME/ in the configuration's
+    /// `package-dir`, else in the project's root].
     #[arg(long, value_name = "DIR")]
     pub package_dir: Option<PathBuf>,
-    /// Do not add `%load_ext autoreload` and `%autoreload 2` to the import cell.
-    #[arg(long)]
+    /// Add `%load_ext autoreload` to the import cell (the default, unless the configuration
+    /// says `autoreload = false`).
+    #[arg(long, overrides_with = "no_autoreload")]
+    pub autoreload: bool,
+    /// Do not add `%load_ext autoreload` and `%autoreload` to the import cell.
+    #[arg(long, overrides_with = "autoreload")]
     pub no_autoreload: bool,
     /// Replace modules that already exist.
     #[arg(long)]
@@ -86,6 +115,18 @@ pub struct ExtractArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// Arguments of `nbhoist init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The package's import name [default: the import name of the current folder's name].
+    #[arg(long, short, value_name = "NAME")]
+    pub package: Option<String>,
+    /// The folder that holds the package, relative to the current folder [default: the
+    /// current folder].
+    #[arg(long, value_name = "DIR")]
+    pub package_dir: Option<PathBuf>,
 }
 
 /// How reports are printed.

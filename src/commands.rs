@@ -6,12 +6,14 @@ use std::io::{IsTerminal, Write as _};
 use anyhow::Context;
 
 use crate::apply::{apply, lock_package, remove_stale_temporaries_of};
-use crate::batch::{Found, common_root, find_notebooks};
+use crate::batch::{Found, find_notebooks};
 use crate::change::{Change, Preview, Write};
-use crate::cli::{Command, ExtractArgs, Format, Inputs, ScanArgs};
+use crate::cli::{Command, ExtractArgs, Format, ScanArgs};
+use crate::decide::check_package_name;
 use crate::extract::{self, ExtractPlan, ExtractRequest};
 use crate::report;
 use crate::scan::{Status, scan_paths};
+use crate::settings::Settings;
 use crate::terminal::{ColorChoice, no_color_requested, use_color};
 
 /// How a run ended.
@@ -64,8 +66,9 @@ impl Mode {
 /// Runs one command; errors that end the whole run are reported on stderr.
 pub(crate) fn run(command: Command) -> ExitStatus {
     let outcome = match command {
-        Command::Scan(args) => Ok(scan(args)),
+        Command::Scan(args) => scan(args),
         Command::Extract(args) => extract(args),
+        Command::Init(args) => crate::init::run(&args),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("nbhoist: {error:#}");
@@ -73,17 +76,28 @@ pub(crate) fn run(command: Command) -> ExitStatus {
     })
 }
 
-/// Finds the notebooks, reporting paths that cannot be walked on stderr.
-fn notebooks(inputs: &Inputs) -> Found {
-    let found = find_notebooks(&inputs.paths, &inputs.exclude);
+/// Finds the notebooks, reporting paths that cannot be walked on stderr, and saying so when
+/// there are none.
+fn notebooks(settings: &Settings) -> Found {
+    let found = find_notebooks(&settings.walk, &settings.cwd);
     for error in &found.errors {
         eprintln!("nbhoist: {error}");
+    }
+    if found.notebooks.is_empty() && found.errors.is_empty() {
+        let paths: Vec<String> = settings
+            .walk
+            .paths
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        eprintln!("nbhoist: no notebooks found in {}", paths.join(", "));
     }
     found
 }
 
-fn scan(args: ScanArgs) -> ExitStatus {
-    let found = notebooks(&args.inputs);
+fn scan(args: ScanArgs) -> anyhow::Result<ExitStatus> {
+    let settings = Settings::resolve(&args.inputs)?;
+    let found = notebooks(&settings);
     let json = args.format == Format::Json;
     let reports = scan_paths(&found.notebooks, args.inputs.jobs, !json);
     match args.format {
@@ -94,23 +108,42 @@ fn scan(args: ScanArgs) -> ExitStatus {
         }
     }
     let failed = reports.iter().any(|r| r.status == Status::Error);
-    if failed || !found.errors.is_empty() {
+    Ok(if failed || !found.errors.is_empty() {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
-    }
+    })
 }
 
 fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
-    let found = notebooks(&args.inputs);
-    let json = args.format == Format::Json;
+    let settings = Settings::resolve(&args.inputs)?;
+    let package = settings.package(&args)?;
+    // Once for the run, not once per notebook.
+    check_package_name(&package.name).with_context(|| match (&args.package, &settings.config) {
+        (None, Some(config)) => format!("{}: `package`", config.path.display()),
+        _ => "--package".to_owned(),
+    })?;
+    let found = notebooks(&settings);
     let mode = Mode::from_cli(&args);
+    if found.notebooks.is_empty() && matches!(mode, Mode::Check { .. }) {
+        // A check that looked at nothing must not pass.
+        return Ok(ExitStatus::Failure);
+    }
+    let json = args.format == Format::Json;
+    let in_root = found
+        .notebooks
+        .iter()
+        .map(|path| settings.in_root(path))
+        .collect();
     let request = ExtractRequest {
-        root: common_root(&args.inputs.paths),
+        in_root,
+        root: settings.display(&settings.root),
+        installable: crate::config::declares_project(&settings.root),
         notebooks: found.notebooks,
-        package: args.package,
-        package_dir: args.package_dir,
-        autoreload: !args.no_autoreload,
+        package: package.name,
+        package_configured: package.configured,
+        package_dir: settings.display(&package.dir),
+        autoreload: package.autoreload,
         force: args.force,
         diffs: json,
         jobs: args.inputs.jobs,
@@ -121,8 +154,8 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     let (changes, errors) = match mode {
         Mode::Write => {
             // Held from reading the package to the last write: runs on one package take turns.
-            let _lock = lock_package(&request.package_dir(), !args.no_wait)?;
-            remove_stale_temporaries_of(&request.notebooks, &request.package_dir());
+            let _lock = lock_package(&request.package_dir, !args.no_wait)?;
+            remove_stale_temporaries_of(&request.notebooks, &request.package_dir);
             let plan = extract::run::<Write>(&request)?;
             render(&plan, json, false, color);
             let applied = apply(&plan.changes).context("no file was changed")?;

@@ -274,6 +274,9 @@ pub fn import_lines(imports: &[Import], package: &str) -> String {
     groups.join("\n\n")
 }
 
+/// How the docstring of every module nbhoist hoists code into starts.
+pub const MODULE_HEADER: &str = "\"\"\"Code hoisted from";
+
 /// The text of a hoisted module: docstring, imports, constants, then definitions. The blank
 /// lines are isort's, which ruff's I001 checks: after the imports, one before a constant and
 /// two before a function or class; two between top-level blocks.
@@ -284,11 +287,11 @@ pub fn module_text(
     definitions: &[String],
 ) -> String {
     let name = docstring_text(notebook_name);
-    let mut text = format!("\"\"\"Code hoisted from {name} by nbhoist.\"\"\"");
+    let mut text = format!("{MODULE_HEADER} {name} by nbhoist.\"\"\"");
     if text.chars().count() > LINE_LENGTH {
         // On a line of its own, a long name without spaces is one word, which ruff's E501
         // lets run long.
-        text = format!("\"\"\"Code hoisted from\n{name}\nby nbhoist.\n\"\"\"");
+        text = format!("{MODULE_HEADER}\n{name}\nby nbhoist.\n\"\"\"");
     }
     if !imports.is_empty() {
         text.push_str("\n\n");
@@ -327,42 +330,105 @@ fn docstring_text(text: &str) -> String {
 pub const INIT_MARKER: &str =
     "\"\"\"Package written by nbhoist: re-exports the hoisted code.\"\"\"";
 
-/// The text of an `__init__.py` that re-exports `exports` (module → public names).
+/// The line that opens the part of an `__init__.py` nbhoist writes; everything outside it
+/// and [`INIT_END`] is the user's and is kept as it is.
+pub const INIT_BEGIN: &str =
+    "# nbhoist: begin re-exports (rewritten on every run; add your lines above or below)";
+
+/// The line that closes the part of an `__init__.py` nbhoist writes.
+pub const INIT_END: &str = "# nbhoist: end re-exports";
+
+/// The function that imports a re-exported name's submodule when the name is first used
+/// (PEP 562), so that importing one module of the package never imports another.
+const LAZY_GETATTR: &str = "def __getattr__(name):
+    if name in _SUBMODULES:
+        from importlib import import_module
+
+        return getattr(import_module(f\".{_SUBMODULES[name]}\", __name__), name)
+    raise AttributeError(f\"module {__name__!r} has no attribute {name!r}\")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))";
+
+/// The text of a new `__init__.py` that re-exports `exports` (module → public names).
 pub fn init_text(exports: &BTreeMap<String, Vec<String>>) -> String {
-    let mut text = INIT_MARKER.to_owned();
-    text.push('\n');
-    let mut all = Vec::new();
-    let mut lines = Vec::new();
-    let mut modules: Vec<(&String, &Vec<String>)> = exports.iter().collect();
+    format!("{INIT_MARKER}\n\n{}\n", init_region(exports))
+}
+
+/// nbhoist's part of an `__init__.py`, from [`INIT_BEGIN`] to [`INIT_END`]: `__all__`, the
+/// real imports for type checkers and editors (under `if TYPE_CHECKING:`, so they never run),
+/// and a module-level `__getattr__` that imports a name's submodule on first use.
+pub fn init_region(exports: &BTreeMap<String, Vec<String>>) -> String {
+    let mut modules: Vec<(&String, Vec<String>)> = exports
+        .iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(module, names)| {
+            let sorted = sorted_members(names.iter().map(|n| (n.clone(), ())).collect())
+                .into_iter()
+                .map(|(name, ())| name)
+                .collect();
+            (module, sorted)
+        })
+        .collect();
     modules
         .sort_by_key(|(module, _)| (Natural(module.to_lowercase()), Natural(module.to_string())));
-    for (module, names) in modules {
-        if names.is_empty() {
-            continue;
-        }
-        let sorted: Vec<String> = sorted_members(names.iter().map(|n| (n.clone(), ())).collect())
-            .into_iter()
-            .map(|(name, ())| name)
-            .collect();
-        lines.push(allow_long(&from_import(&format!(".{module}"), &sorted), 0));
-        all.extend(sorted);
-    }
-    if !lines.is_empty() {
-        text.push('\n');
-        text.push_str(&lines.join("\n"));
-        text.push('\n');
-    }
+    let mut all: Vec<&String> = modules.iter().flat_map(|(_, names)| names).collect();
     all.sort();
     let quoted: Vec<String> = all.iter().map(|name| format!("\"{name}\"")).collect();
+    let mut text = format!("{INIT_BEGIN}\n");
+    if modules.is_empty() {
+        text.push_str("__all__ = []\n");
+        text.push_str(INIT_END);
+        return text;
+    }
+    text.push_str("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n");
+    for (module, names) in &modules {
+        let import = allow_long(&wrapped_from_import(&format!(".{module}"), names, 4), 4);
+        for line in import.lines() {
+            text.push_str(&format!("    {line}\n"));
+        }
+    }
     let line = format!("\n__all__ = [{}]\n", quoted.join(", "));
     if line.trim_end().chars().count() <= LINE_LENGTH {
         text.push_str(&line);
     } else {
         text.push_str("\n__all__ = [\n");
-        for name in quoted {
+        for name in &quoted {
             text.push_str(&format!("    {name},\n"));
         }
         text.push_str("]\n");
+    }
+    text.push_str("\n# The submodule of each name, imported when the name is first used.\n");
+    text.push_str("_SUBMODULES = {\n");
+    for (module, names) in &modules {
+        for name in names {
+            text.push_str(&allow_long(&format!("    \"{name}\": \"{module}\","), 0));
+            text.push('\n');
+        }
+    }
+    text.push_str("}\n\n\n");
+    text.push_str(LAZY_GETATTR);
+    text.push('\n');
+    text.push_str(INIT_END);
+    text
+}
+
+/// An `__init__.py` nbhoist wrote before, with its part replaced by `region`: the user's
+/// lines above and below it are kept. A file from before the markers existed was nbhoist's
+/// but for `old_kept`, the statements nbhoist never writes, which go after the region.
+pub fn merge_init(existing: &str, region: &str, old_kept: impl FnOnce() -> String) -> String {
+    if let Some(begin) = existing.find(INIT_BEGIN)
+        && let Some(end) = existing[begin..].find(INIT_END)
+    {
+        let end = begin + end + INIT_END.len();
+        return format!("{}{region}{}", &existing[..begin], &existing[end..]);
+    }
+    let kept = old_kept();
+    let mut text = format!("{INIT_MARKER}\n\n{region}\n");
+    if !kept.is_empty() {
+        text.push('\n');
+        text.push_str(&kept);
     }
     text
 }
@@ -553,7 +619,9 @@ mod tests {
             ("nb_10_b".to_owned(), vec!["g".to_owned()]),
             ("nb_2_a".to_owned(), vec!["f".to_owned()]),
         ]);
-        assert!(init_text(&exports).contains("from .nb_2_a import f\nfrom .nb_10_b import g\n"));
+        assert!(
+            init_text(&exports).contains("    from .nb_2_a import f\n    from .nb_10_b import g\n")
+        );
     }
 
     #[test]
@@ -608,7 +676,7 @@ mod tests {
         );
         let exports = BTreeMap::from([(module.clone(), vec!["f".to_owned()])]);
         assert!(init_text(&exports).contains(&format!(
-            "from .{module} import (  # noqa: E501\n    f,\n)\n"
+            "    from .{module} import (  # noqa: E501\n        f,\n    )\n"
         )));
     }
 
@@ -737,17 +805,46 @@ mod tests {
     }
 
     #[test]
-    fn init_reexports_with_all() {
+    fn init_reexports_lazily_with_all() {
         let mut exports = BTreeMap::new();
         exports.insert(
             "analysis".to_owned(),
             vec!["parse".to_owned(), "Report".to_owned()],
         );
+        exports.insert("sub.clean".to_owned(), vec!["tidy".to_owned()]);
+        exports.insert("empty".to_owned(), vec![]);
         assert_eq!(
             init_text(&exports),
             format!(
-                "{INIT_MARKER}\n\nfrom .analysis import Report, parse\n\n__all__ = [\"Report\", \"parse\"]\n"
+                "{INIT_MARKER}\n\n{INIT_BEGIN}\nfrom typing import TYPE_CHECKING\n\n\
+                 if TYPE_CHECKING:\n    from .analysis import Report, parse\n    \
+                 from .sub.clean import tidy\n\n__all__ = [\"Report\", \"parse\", \"tidy\"]\n\n\
+                 # The submodule of each name, imported when the name is first used.\n\
+                 _SUBMODULES = {{\n    \"Report\": \"analysis\",\n    \"parse\": \"analysis\",\n    \
+                 \"tidy\": \"sub.clean\",\n}}\n\n\n{LAZY_GETATTR}\n{INIT_END}\n"
             )
+        );
+        assert_eq!(
+            init_text(&BTreeMap::new()),
+            format!("{INIT_MARKER}\n\n{INIT_BEGIN}\n__all__ = []\n{INIT_END}\n")
+        );
+    }
+
+    #[test]
+    fn the_users_lines_around_the_region_are_kept() {
+        let region =
+            |name: &str| init_region(&BTreeMap::from([("m".to_owned(), vec![name.to_owned()])]));
+        let mine = format!(
+            "{INIT_MARKER}\n\nimport os  # mine\n\n{}\n\nVERSION = os.sep  # mine too\n",
+            region("f")
+        );
+        let merged = merge_init(&mine, &region("g"), || unreachable!());
+        assert_eq!(merged, mine.replace(&region("f"), &region("g")));
+        // Before the markers, nbhoist wrote all but the statements it never writes.
+        let old = format!("{INIT_MARKER}\n\nfrom .m import f\n\n__all__ = [\"f\"]\n");
+        assert_eq!(
+            merge_init(&old, &region("g"), || "import mine\n".to_owned()),
+            format!("{INIT_MARKER}\n\n{}\n\nimport mine\n", region("g"))
         );
     }
 }

@@ -40,9 +40,11 @@ pub(crate) enum ErrorKind {
     /// The package cannot be created as asked.
     #[error(transparent)]
     Package(#[from] PackageError),
-    /// An `--exclude` pattern is not a valid glob.
-    #[error("bad --exclude pattern `{glob}`: {message}")]
-    BadExclude {
+    /// An `include` or `exclude` glob is not valid.
+    #[error("bad {option} glob `{glob}`: {message}")]
+    BadGlob {
+        /// The setting.
+        option: &'static str,
         /// The pattern.
         glob: String,
         /// What is wrong with it.
@@ -64,6 +66,12 @@ pub(crate) enum ErrorKind {
         .0.display()
     )]
     RunsFailed(PathBuf),
+    /// The notebook is not inside the project's root, so it has no module path.
+    #[error(
+        "the notebook is outside the project's root {}; run nbhoist from inside that project, or pass --config with the configuration of the project that holds it",
+        .0.display()
+    )]
+    OutsideRoot(PathBuf),
     /// Another notebook of the same run writes the same module.
     #[error("another notebook of this run also writes {}; rename one of them", .0.display())]
     ModuleClash(PathBuf),
@@ -86,11 +94,10 @@ pub(crate) enum PackageError {
     )]
     ShadowsStandardLibrary(String),
     /// A module the notebook imports.
-    #[error("the notebook imports a module named `{0}`; choose another package name")]
+    #[error(
+        "the notebook imports a module named `{0}` that nbhoist did not write; choose another package name"
+    )]
     ImportedByNotebook(String),
-    /// `--package-dir` does not end in the package's name.
-    #[error("the package directory must be named `{0}` so that `import {0}` finds it")]
-    DirectoryName(String),
     /// A symbolic link sends the package folder outside the notebooks' folder.
     #[error(
         "a symbolic link sends the package folder to {}, outside {}; nbhoist does not write there: remove the link, or give that folder with --package-dir",

@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ruff_python_ast::Stmt;
+use ruff_python_ast::{Expr, Stmt};
+use ruff_text_size::Ranged;
 
 use crate::analysis::Analysis;
 use crate::change::Change;
-use crate::decide::{Moved, check_package_name};
-use crate::emit::{INIT_MARKER, init_text};
+use crate::decide::{Moved, check_package_imports};
+use crate::emit::{INIT_BEGIN, INIT_END, INIT_MARKER, init_region, init_text, merge_init};
 use crate::error::{Error, ErrorKind, PackageError};
 use crate::notebook::Notebook;
 use crate::plan::{ExtractOptions, NotebookPlan, module_name, plan_notebook};
@@ -27,13 +28,19 @@ use crate::workspace::PackageSnapshot;
 pub(crate) struct ExtractRequest {
     /// The notebooks, sorted.
     pub(crate) notebooks: Vec<PathBuf>,
-    /// The folder the package's layout is relative to: each notebook's module sits at the
-    /// notebook's path relative to it.
+    /// Each notebook's path relative to the project's root (`None` when it is outside it):
+    /// its module sits at that path in the package, whatever path was given.
+    pub(crate) in_root: Vec<Option<PathBuf>>,
+    /// The project's root.
     pub(crate) root: PathBuf,
+    /// Whether the root's `pyproject.toml` declares a project that can install the package.
+    pub(crate) installable: bool,
     /// The package's import name.
     pub(crate) package: String,
-    /// The package directory; by default `NAME/` in `root`.
-    pub(crate) package_dir: Option<PathBuf>,
+    /// Whether the package's name comes from a configuration file.
+    pub(crate) package_configured: bool,
+    /// The package directory.
+    pub(crate) package_dir: PathBuf,
     /// Add autoreload magics to the import cell.
     pub(crate) autoreload: bool,
     /// Replace modules that already exist.
@@ -44,15 +51,6 @@ pub(crate) struct ExtractRequest {
     pub(crate) jobs: Option<usize>,
     /// Show a progress bar on a terminal.
     pub(crate) progress: bool,
-}
-
-impl ExtractRequest {
-    /// The package folder.
-    pub(crate) fn package_dir(&self) -> PathBuf {
-        self.package_dir
-            .clone()
-            .unwrap_or_else(|| self.root.join(&self.package))
-    }
 }
 
 /// The plan of one notebook, or why it could not be made.
@@ -115,14 +113,16 @@ pub(crate) enum Note {
         /// The cell of the `%run` line.
         cell: CellNumber,
     },
-    /// The package is not next to every notebook.
+    /// The package is not next to every notebook, and no project file makes it installable.
     NotImportable {
-        /// The package folder.
-        package_dir: PathBuf,
         /// The package's name.
         package: String,
-        /// The folder to put on `sys.path` instead.
+        /// The folder that holds the package, as reports show paths.
         parent: PathBuf,
+        /// The same folder, absolute: what `sys.path` would need.
+        absolute_parent: PathBuf,
+        /// The project's root, where `nbhoist init` and `pip install -e` run.
+        root: PathBuf,
     },
 }
 
@@ -155,15 +155,28 @@ impl fmt::Display for Note {
                 by.display(),
             ),
             Note::NotImportable {
-                package_dir,
                 package,
                 parent,
-            } => write!(
-                f,
-                "{} is not next to every notebook, so a notebook cannot import `{package}` on its own: install the project that contains it (for example `pip install -e .`), or add {} to `sys.path`",
-                package_dir.display(),
-                parent.display()
-            ),
+                absolute_parent,
+                root,
+            } => {
+                let fix = if root == Path::new(".") {
+                    "run `nbhoist init`, then `pip install -e .`".to_owned()
+                } else {
+                    let root = root.display();
+                    format!("run `nbhoist init` in {root}, then `pip install -e {root}`")
+                };
+                let parent = if parent == Path::new(".") {
+                    "the current folder".to_owned()
+                } else {
+                    parent.display().to_string()
+                };
+                write!(
+                    f,
+                    "a notebook in another folder than {parent} cannot import `{package}` from its own folder until the project is installed: {fix} in the environment of the notebooks' kernel (or add {} to `sys.path`)",
+                    absolute_parent.display()
+                )
+            }
         }
     }
 }
@@ -202,21 +215,15 @@ struct Place {
 /// Reads the package folder, then plans every notebook of the request, reading each as it
 /// goes (in parallel).
 pub(crate) fn run<C: Change>(request: &ExtractRequest) -> Result<ExtractPlan<C>, Error> {
-    check_package_dir(request)?;
     check_package_not_redirected(request)?;
-    let package_dir = request.package_dir();
-    let snapshot = PackageSnapshot::read(&package_dir)
-        .map_err(|error| Error::new(&package_dir, PackageError::Unreadable(error)))?;
+    let package_dir = &request.package_dir;
+    let folders = request
+        .notebooks
+        .iter()
+        .map(|path| path.parent().unwrap_or(Path::new("")));
+    let snapshot = PackageSnapshot::read(package_dir, folders)
+        .map_err(|error| Error::new(package_dir, PackageError::Unreadable(error)))?;
     Ok(plan_extract(request, &snapshot, &read_notebook_to_rewrite))
-}
-
-fn check_package_dir(request: &ExtractRequest) -> Result<(), Error> {
-    match &request.package_dir {
-        Some(dir) if dir.file_name().and_then(|n| n.to_str()) != Some(&request.package) => Err(
-            Error::new(dir, PackageError::DirectoryName(request.package.clone())),
-        ),
-        _ => Ok(()),
-    }
 }
 
 /// Refuses a package folder that is inside the notebooks' folder as written but that a
@@ -224,8 +231,7 @@ fn check_package_dir(request: &ExtractRequest) -> Result<(), Error> {
 /// where the user can see it is writing. A `--package-dir` outside, as written, is the
 /// user's choice.
 fn check_package_not_redirected(request: &ExtractRequest) -> Result<(), Error> {
-    let (Some(dir), Some(root)) = (absolute(&request.package_dir()), absolute(&request.root))
-    else {
+    let (Some(dir), Some(root)) = (absolute(&request.package_dir), absolute(&request.root)) else {
         return Ok(());
     };
     let (dir, root) = (normalized(&dir), normalized(&root));
@@ -249,7 +255,7 @@ fn check_package_not_redirected(request: &ExtractRequest) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::new(
-            request.package_dir(),
+            request.package_dir.clone(),
             PackageError::LinkedOutside { real, root },
         ))
     }
@@ -278,13 +284,28 @@ pub(crate) fn plan_extract<C: Change>(
     snapshot: &PackageSnapshot,
     load: &(dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
 ) -> ExtractPlan<C> {
-    let module_of = |path: &Path| {
-        let place = place(request, snapshot.dir(), path);
-        let dotted = format!("{}.{}", place.parent, place.module);
-        (place.module, Some(dotted))
+    let place_of = |path: &Path| {
+        let in_root = in_root(request, path)?;
+        Some(place(request, snapshot.dir(), &in_root))
+    };
+    let module_of = |path: &Path| match place_of(path) {
+        Some(place) => {
+            let dotted = format!("{}.{}", place.parent, place.module);
+            (place.module, Some(dotted))
+        }
+        None => (String::new(), None),
     };
     let check = |path: &Path, analysis: &Analysis| {
-        check_package_name(&request.package, analysis, snapshot.exists())
+        if place_of(path).is_none() {
+            return Err(Error::new(
+                path,
+                ErrorKind::OutsideRoot(request.root.clone()),
+            ));
+        }
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let own =
+            request.package_configured || snapshot.exists() || snapshot.own_package_in(folder);
+        check_package_imports(&request.package, analysis, own)
             .map_err(|error| Error::new(path, error))
     };
     let context = Context {
@@ -295,14 +316,12 @@ pub(crate) fn plan_extract<C: Change>(
         check: &check,
     };
     let decided = decide_batch(&request.notebooks, &context, &|path, decided| {
-        let place = place(request, snapshot.dir(), path);
+        let place = place_of(path)
+            .ok_or_else(|| Error::new(path, ErrorKind::OutsideRoot(request.root.clone())))?;
         plan_one::<C>(path, &place, request, snapshot, decided)
     });
     let paths = &decided.paths;
-    let places: Vec<Place> = paths
-        .iter()
-        .map(|path| place(request, snapshot.dir(), path))
-        .collect();
+    let places: Vec<Option<Place>> = paths.iter().map(|path| place_of(path)).collect();
     let mut outcomes = decided.results;
     let mut planned_modules: Vec<PathBuf> = Vec::new();
     for (outcome, path) in outcomes.iter_mut().zip(paths) {
@@ -354,7 +373,10 @@ pub(crate) fn plan_extract<C: Change>(
     for (((path, place), outcome), run_by) in
         paths.iter().zip(&places).zip(outcomes).zip(decided.run_by)
     {
-        let module_path = place.dir.join(format!("{}.py", place.module));
+        let module_path = place
+            .as_ref()
+            .map(|place| place.dir.join(format!("{}.py", place.module)))
+            .unwrap_or_default();
         let (outcome, report) = match outcome {
             Ok((planned, report)) => (Ok(planned), report),
             Err(error) => {
@@ -369,6 +391,7 @@ pub(crate) fn plan_extract<C: Change>(
             subpackages,
             ..
         }) = &outcome
+            && let Some(place) = place
         {
             if let Some(run_by) = run_by {
                 plan.notes.push(Note::RunByExtracted {
@@ -431,18 +454,21 @@ pub(crate) fn plan_extract<C: Change>(
     plan
 }
 
-/// The folder and module of a notebook: its path relative to the root, each folder name
-/// made a valid module name the way file names are.
-fn place(request: &ExtractRequest, package_dir: &Path, notebook: &Path) -> Place {
-    let folder = absolute(notebook.parent().unwrap_or(Path::new("")));
-    let root = absolute(&request.root);
-    let relative = match (folder, root) {
-        (Some(folder), Some(root)) => folder
-            .strip_prefix(&root)
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
-        _ => PathBuf::new(),
-    };
+/// A notebook's path relative to the project's root: as the request says for a notebook it
+/// names, and from the file system for one a notebook of the run runs with `%run`.
+fn in_root(request: &ExtractRequest, path: &Path) -> Option<PathBuf> {
+    if let Some(i) = request.notebooks.iter().position(|given| given == path) {
+        return request.in_root[i].clone();
+    }
+    let real = path.canonicalize().ok()?;
+    let root = request.root.canonicalize().ok()?;
+    real.strip_prefix(root).ok().map(Path::to_path_buf)
+}
+
+/// The folder and module of a notebook, from its path relative to the root: each folder
+/// name made a valid module name the way file names are.
+fn place(request: &ExtractRequest, package_dir: &Path, in_root: &Path) -> Place {
+    let relative = in_root.parent().unwrap_or(Path::new(""));
     let mut dir = package_dir.to_owned();
     let mut parent = request.package.clone();
     for component in relative.components() {
@@ -450,7 +476,7 @@ fn place(request: &ExtractRequest, package_dir: &Path, notebook: &Path) -> Place
         dir.push(&name);
         parent = format!("{parent}.{name}");
     }
-    let stem = notebook
+    let stem = in_root
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("notebook");
@@ -610,8 +636,13 @@ fn init_change<C: Change>(
         }
         names.retain(|name| !submodules.contains(name));
     }
-    let after = init_text(&exports);
     let before = snapshot.text(&path);
+    let after = match before {
+        Some(existing) => merge_init(existing, &init_region(&exports), || {
+            kept_from_old_init(existing)
+        }),
+        None => init_text(&exports),
+    };
     (before != Some(after.as_str())).then(|| C::file(path, before, after, diffs))
 }
 
@@ -635,11 +666,21 @@ fn submodule_names(snapshot: &PackageSnapshot, planned: &[PathBuf]) -> BTreeSet<
         .collect()
 }
 
-/// `module → names` of the `from .module import a, b` lines of an `__init__.py` nbhoist wrote.
+/// `module → names` of the `from .module import a, b` lines of an `__init__.py` nbhoist
+/// wrote: under `if TYPE_CHECKING:` in nbhoist's part, or at the top level in a file from
+/// before re-exports were lazy. The user's lines are not nbhoist's exports.
 fn existing_exports(text: &str) -> BTreeMap<String, Vec<String>> {
+    let text = match (text.find(INIT_BEGIN), text.find(INIT_END)) {
+        (Some(begin), Some(end)) if begin < end => &text[begin..end],
+        _ => text,
+    };
     let parsed = parse_cell(text);
     let mut exports = BTreeMap::new();
-    for stmt in &parsed.syntax().body {
+    let nested = parsed.syntax().body.iter().flat_map(|stmt| match stmt {
+        Stmt::If(block) => block.body.iter().collect(),
+        stmt => vec![stmt],
+    });
+    for stmt in nested {
         if let Stmt::ImportFrom(import) = stmt
             && import.level == 1
             && let Some(module) = &import.module
@@ -657,7 +698,32 @@ fn existing_exports(text: &str) -> BTreeMap<String, Vec<String>> {
     exports
 }
 
+/// The statements of an `__init__.py` nbhoist wrote before its part had markers that are
+/// not nbhoist's: everything but the docstring, relative `from` imports and `__all__`.
+fn kept_from_old_init(text: &str) -> String {
+    let parsed = parse_cell(text);
+    let mut kept = String::new();
+    for stmt in &parsed.syntax().body {
+        let generated = match stmt {
+            Stmt::ImportFrom(import) => import.level > 0,
+            Stmt::Assign(assign) => assign
+                .targets
+                .iter()
+                .any(|target| matches!(target, Expr::Name(name) if name.id.as_str() == "__all__")),
+            Stmt::Expr(expr) => expr.value.is_string_literal_expr(),
+            _ => false,
+        };
+        if !generated {
+            kept.push_str(&text[stmt.range()]);
+            kept.push('\n');
+        }
+    }
+    kept
+}
+
 /// When a notebook's module is not importable from the notebook's folder, how to make it so.
+/// A project file that declares a `[project]` is taken to install the package: a note on
+/// every run would only be noise once it is installed.
 fn importability_note(
     request: &ExtractRequest,
     package_dir: &Path,
@@ -665,13 +731,20 @@ fn importability_note(
 ) -> Option<Note> {
     let notebook_dir = notebook.parent().unwrap_or(Path::new(""));
     let parent = package_dir.parent().unwrap_or(Path::new(""));
-    if absolute(parent) == absolute(notebook_dir) {
+    let absolute_parent = absolute(parent)?;
+    if request.installable || Some(&absolute_parent) == absolute(notebook_dir).as_ref() {
         return None;
     }
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
     Some(Note::NotImportable {
-        package_dir: package_dir.to_owned(),
         package: request.package.clone(),
-        parent: absolute(parent).unwrap_or_else(|| parent.to_owned()),
+        parent: parent.to_owned(),
+        absolute_parent,
+        root: request.root.clone(),
     })
 }
 
@@ -687,7 +760,7 @@ fn absolute(path: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{Action, Preview};
+    use crate::change::{Action, Preview, Write};
 
     fn notebook(cells: &[&str]) -> Notebook {
         crate::notebook::code_notebook(cells)
@@ -696,9 +769,20 @@ mod tests {
     fn request(notebooks: &[&str]) -> ExtractRequest {
         ExtractRequest {
             notebooks: notebooks.iter().map(PathBuf::from).collect(),
+            in_root: notebooks
+                .iter()
+                .map(|path| {
+                    Path::new(path)
+                        .strip_prefix("repo")
+                        .ok()
+                        .map(Path::to_owned)
+                })
+                .collect(),
             root: PathBuf::from("repo"),
+            installable: false,
             package: "pkg".to_owned(),
-            package_dir: None,
+            package_configured: false,
+            package_dir: PathBuf::from("repo/pkg"),
             autoreload: false,
             force: false,
             diffs: false,
@@ -708,10 +792,10 @@ mod tests {
     }
 
     /// Plans over in-memory notebooks: `repo/a.ipynb` and `repo/sub/b.ipynb`.
-    fn plan_in_memory(
+    fn plan_in_memory<C: Change>(
         request: &ExtractRequest,
         snapshot: &PackageSnapshot,
-    ) -> ExtractPlan<Preview> {
+    ) -> ExtractPlan<C> {
         let load = |path: &Path| -> Result<Notebook, Error> {
             Ok(match path.to_str() {
                 Some("repo/a.ipynb") => notebook(&["import os", "def sep():\n    return os.sep"]),
@@ -751,26 +835,51 @@ mod tests {
     fn an_existing_module_is_an_error_and_an_existing_init_is_merged() {
         let request = request(&["repo/a.ipynb"]);
         let snapshot = PackageSnapshot::empty(Path::new("repo/pkg")).with_file("a.py", "x = 1\n");
-        let plan = plan_in_memory(&request, &snapshot);
+        let plan: ExtractPlan<Preview> = plan_in_memory(&request, &snapshot);
         let error = plan.notebooks[0].outcome.as_ref().unwrap_err();
         assert!(matches!(&error.kind, ErrorKind::ModuleExists(path) if path.ends_with("a.py")));
 
-        let init = format!("{INIT_MARKER}\n\nfrom .old import thing\n");
-        let snapshot =
-            PackageSnapshot::empty(Path::new("repo/pkg")).with_file("__init__.py", &init);
-        let plan = plan_in_memory(&request, &snapshot);
-        let init = plan
-            .changes
-            .iter()
-            .find(|change| change.path.ends_with("__init__.py"))
-            .unwrap();
+        let init: Preview = planned_init(&format!("{INIT_MARKER}\n\nfrom .old import thing\n"));
         assert_eq!(init.action, Action::Modify);
-        assert!(init.diff.contains("+from .a import sep"), "{}", init.diff);
         assert!(
-            init.diff.contains(" from .old import thing"),
+            init.diff.contains("+    from .a import sep"),
             "{}",
             init.diff
         );
+        assert!(
+            init.diff.contains("+    from .old import thing"),
+            "{}",
+            init.diff
+        );
+    }
+
+    /// The `__init__.py` change of planning `repo/a.ipynb` into a package whose
+    /// `__init__.py` holds `init`.
+    fn planned_init<C: Change>(init: &str) -> C {
+        let request = request(&["repo/a.ipynb"]);
+        let snapshot = PackageSnapshot::empty(Path::new("repo/pkg")).with_file("__init__.py", init);
+        let plan: ExtractPlan<C> = plan_in_memory(&request, &snapshot);
+        plan.changes
+            .into_iter()
+            .find(|change| change.path().ends_with("__init__.py"))
+            .unwrap()
+    }
+
+    #[test]
+    fn lines_added_to_the_init_survive_and_are_not_exports() {
+        let region = init_region(&BTreeMap::from([("old".to_owned(), vec!["x".to_owned()])]));
+        // The user's `sep` comes from another module than the notebook's `sep`.
+        let init: Write = planned_init(&format!(
+            "{INIT_MARKER}\nfrom .mine import sep  # keep me\n\n{region}\n\nEXTRA = 1\n"
+        ));
+        let expected = format!(
+            "{INIT_MARKER}\nfrom .mine import sep  # keep me\n\n{}\n\nEXTRA = 1\n",
+            init_region(&BTreeMap::from([
+                ("a".to_owned(), vec!["sep".to_owned()]),
+                ("old".to_owned(), vec!["x".to_owned()]),
+            ]))
+        );
+        assert_eq!(*init.after, expected);
     }
 
     #[test]
@@ -778,7 +887,7 @@ mod tests {
         let request = request(&["repo/a.ipynb"]);
         let snapshot =
             PackageSnapshot::empty(Path::new("repo/pkg")).with_file("__init__.py", "# mine\n");
-        let plan = plan_in_memory(&request, &snapshot);
+        let plan: ExtractPlan<Preview> = plan_in_memory(&request, &snapshot);
         assert!(
             !plan
                 .changes

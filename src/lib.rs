@@ -28,6 +28,7 @@ mod batch;
 mod change;
 pub mod cli;
 mod commands;
+mod config;
 mod decide;
 mod diff;
 mod emit;
@@ -36,6 +37,7 @@ mod extract;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod init;
 mod magics;
 mod notebook;
 mod plan;
@@ -44,6 +46,7 @@ mod python;
 mod report;
 mod run_graph;
 mod scan;
+mod settings;
 mod terminal;
 mod workspace;
 

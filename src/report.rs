@@ -212,6 +212,11 @@ fn painted_verdict(moves: bool, color: bool) -> String {
     }
 }
 
+/// A statement on one line, for a report row.
+fn one_line(statement: &str) -> String {
+    statement.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A reason, and its hint after a colon, dimmed: the reason is what matters.
 fn painted_reason(reason: &str, hint: Option<&str>, color: bool) -> String {
     match hint {
@@ -301,6 +306,16 @@ pub(crate) fn extract_text<C: Change>(plan: &ExtractPlan<C>, color: bool) -> Str
             )
             .unwrap();
         }
+        for dropped in &planned.plan.dropped {
+            writeln!(
+                out,
+                "  {}  {}  cell {}  nothing left in the notebook uses it; the module imports it",
+                Paint::Removed.paint("drop", color),
+                one_line(&dropped.statement),
+                dropped.cell
+            )
+            .unwrap();
+        }
     }
     for note in &plan.notes {
         writeln!(out, "note: {note}").unwrap();
@@ -386,7 +401,13 @@ pub(crate) fn extract_json<C: Change>(plan: &ExtractPlan<C>) -> String {
     struct Notebook<'a> {
         #[serde(flatten)]
         report: &'a NotebookReport,
+        dropped_imports: Vec<DroppedImport>,
         changes: Vec<FileChange<'a>>,
+    }
+    #[derive(Serialize)]
+    struct DroppedImport {
+        cell: usize,
+        import: String,
     }
     #[derive(Serialize)]
     struct Document<'a> {
@@ -406,6 +427,18 @@ pub(crate) fn extract_json<C: Change>(plan: &ExtractPlan<C>) -> String {
         .iter()
         .map(|notebook| Notebook {
             report: &notebook.report,
+            dropped_imports: match &notebook.outcome {
+                Ok(planned) => planned
+                    .plan
+                    .dropped
+                    .iter()
+                    .map(|dropped| DroppedImport {
+                        cell: dropped.cell.0,
+                        import: one_line(&dropped.statement),
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
             changes: match &notebook.outcome {
                 Ok(planned) => planned
                     .modules

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::emit::{INIT_MARKER, MODULE_HEADER};
+
 /// The package folder as it is before a run: every Python file under it, with its text.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PackageSnapshot {
@@ -16,12 +18,27 @@ pub(crate) struct PackageSnapshot {
     files: BTreeMap<PathBuf, Option<String>>,
     /// The names of the folder's direct entries.
     entries: BTreeSet<String>,
+    /// Notebook folders that hold a package of the same name that nbhoist wrote (by an
+    /// earlier run that put the package next to the notebook).
+    own_packages: BTreeSet<PathBuf>,
 }
 
 impl PackageSnapshot {
-    /// Reads the package folder `dir` (which may not exist).
-    pub(crate) fn read(dir: &Path) -> std::io::Result<PackageSnapshot> {
+    /// Reads the package folder `dir` (which may not exist), and looks for a package of the
+    /// same name nbhoist wrote in each of the notebooks' `folders`.
+    pub(crate) fn read<'a>(
+        dir: &Path,
+        folders: impl Iterator<Item = &'a Path>,
+    ) -> std::io::Result<PackageSnapshot> {
         let mut snapshot = PackageSnapshot::empty(dir);
+        if let Some(name) = dir.file_name() {
+            for folder in folders {
+                if !snapshot.own_packages.contains(folder) && written_by_nbhoist(&folder.join(name))
+                {
+                    snapshot.own_packages.insert(folder.to_owned());
+                }
+            }
+        }
         match std::fs::metadata(dir) {
             Ok(metadata) if metadata.is_dir() => snapshot.exists = true,
             Ok(_) => return Ok(snapshot),
@@ -83,6 +100,11 @@ impl PackageSnapshot {
         self.exists
     }
 
+    /// Whether `folder` (a notebook's) holds a package of this name that nbhoist wrote.
+    pub(crate) fn own_package_in(&self, folder: &Path) -> bool {
+        self.own_packages.contains(folder)
+    }
+
     /// Whether a Python file exists at `path` (under the package folder).
     pub(crate) fn has_file(&self, path: &Path) -> bool {
         self.files.contains_key(path)
@@ -97,4 +119,22 @@ impl PackageSnapshot {
     pub(crate) fn entries(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(String::as_str)
     }
+}
+
+/// Whether the package folder `dir` was written by nbhoist: its `__init__.py` starts with
+/// nbhoist's marker, or one of its modules with the docstring of a module nbhoist hoisted.
+fn written_by_nbhoist(dir: &Path) -> bool {
+    let starts_with = |path: &Path, header: &str| {
+        std::fs::read_to_string(path).is_ok_and(|text| text.starts_with(header))
+    };
+    if starts_with(&dir.join("__init__.py"), INIT_MARKER) {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let path = entry.path();
+        path.extension().is_some_and(|ext| ext == "py") && starts_with(&path, MODULE_HEADER)
+    })
 }

@@ -3,30 +3,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{code_notebook as notebook, run_nbhoist, write_file as write};
 use serde_json::{Value, json};
 
-fn notebook(cells: &[&str]) -> String {
-    let cells: Vec<Value> = cells
-        .iter()
-        .map(|source| {
-            json!({"cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [], "source": source})
-        })
-        .collect();
-    serde_json::to_string_pretty(&json!({
-        "cells": cells,
-        "metadata": {"kernelspec": {"language": "python"}},
-        "nbformat": 4,
-        "nbformat_minor": 4,
-    }))
-    .unwrap()
-}
-
-fn write(root: &Path, path: &str, text: &str) {
-    let path = root.join(path);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+mod common;
 
 /// A repository of notebooks: nested ones, an ignored folder, a checkpoint, a hidden folder,
 /// a file that is not a notebook, and a broken notebook.
@@ -64,16 +44,8 @@ fn tree() -> tempfile::TempDir {
 }
 
 fn nbhoist(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::cargo_bin("nbhoist")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8(output.stdout).unwrap(),
-    )
+    let (code, stdout, _) = run_nbhoist(dir, args);
+    (code, stdout)
 }
 
 fn scanned_paths(json: &str) -> Vec<(String, String)> {

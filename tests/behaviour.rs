@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use common::{cell_sources, cells};
+use common::{cell_sources, cells, tree};
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -65,27 +65,6 @@ fn nbhoist(dir: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-/// Every file under `dir`, relative path → content, sorted.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(next) = stack.pop() {
-        for entry in std::fs::read_dir(&next).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                if path.file_name().unwrap() != "__pycache__" {
-                    stack.push(path);
-                }
-            } else {
-                let relative = path.strip_prefix(dir).unwrap().display().to_string();
-                files.push((relative, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// The sources of a notebook's cells, for snapshots.

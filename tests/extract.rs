@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-use common::cell_sources;
+use common::{cell_sources, run_nbhoist};
 use serde_json::{Value, json};
 
 mod common;
@@ -42,18 +41,8 @@ fn write(dir: &Path, name: &str, text: &str) {
 }
 
 fn extract(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let output = Command::cargo_bin("nbhoist")
-        .unwrap()
-        .current_dir(dir)
-        .arg("extract")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    let args: Vec<&str> = ["extract"].iter().chain(args).copied().collect();
+    run_nbhoist(dir, &args)
 }
 
 const SIMPLE: &[&str] = &["import os", "def sep():\n    return os.sep", "print(sep())"];
@@ -92,16 +81,34 @@ fn bad_package_names_are_refused() {
         "nb.ipynb",
         &notebook(5, &["import helpers", "def f():\n    return 1"]),
     );
+    write(
+        dir.path(),
+        "other.ipynb",
+        &notebook(5, &["def g():\n    return 1"]),
+    );
+    // Wrong for the whole run: said once, not once per notebook.
     for (name, expected) in [
         ("my-lib", "not a valid Python package name"),
         ("class", "is a Python keyword"),
         ("json", "would shadow the standard-library module"),
-        ("helpers", "the notebook imports a module named `helpers`"),
+        ("test", "would shadow the standard-library module"),
     ] {
-        let (code, stdout, _) = extract(dir.path(), &["nb.ipynb", "--package", name]);
+        let (code, stdout, stderr) = extract(dir.path(), &[".", "--package", name]);
         assert_eq!(code, Some(2), "{name}");
-        assert!(stdout.contains(expected), "{name}: {stdout}");
+        assert_eq!(stderr.matches(expected).count(), 1, "{name}: {stderr}");
+        assert!(
+            stderr.starts_with("nbhoist: --package: "),
+            "{name}: {stderr}"
+        );
+        assert!(stdout.is_empty(), "{name}: {stdout}");
     }
+    // Wrong for one notebook: said in its report.
+    let (code, stdout, _) = extract(dir.path(), &["nb.ipynb", "--package", "helpers"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stdout.contains("the notebook imports a module named `helpers` that nbhoist did not write"),
+        "{stdout}"
+    );
     assert!(!dir.path().join("my-lib").exists());
 }
 
@@ -169,7 +176,8 @@ fn autoreload_can_be_left_out() {
     assert_eq!(code, Some(0));
     assert_eq!(
         cell_sources(&dir.path().join("nb.ipynb")),
-        ["import os", "from pkg.nb import sep", "print(sep())"]
+        // `import os` is cut: only `sep`, which the module holds, used it.
+        ["from pkg.nb import sep", "print(sep())"]
     );
 }
 
@@ -254,11 +262,16 @@ fn init_reexports_every_module_but_not_names_two_modules_define() {
         stdout.contains("`shared` is defined in modules a and b"),
         "{stdout}"
     );
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("pkg/__init__.py")).unwrap(),
-        "\"\"\"Package written by nbhoist: re-exports the hoisted code.\"\"\"\n\n\
-         from .a import only_a\n\n__all__ = [\"only_a\"]\n"
+    let init = std::fs::read_to_string(dir.path().join("pkg/__init__.py")).unwrap();
+    assert!(
+        init.contains("if TYPE_CHECKING:\n    from .a import only_a\n\n__all__ = [\"only_a\"]\n"),
+        "{init}"
     );
+    assert!(
+        init.contains("_SUBMODULES = {\n    \"only_a\": \"a\",\n}\n"),
+        "{init}"
+    );
+    assert!(!init.contains("shared"), "{init}");
 }
 
 #[test]
@@ -295,7 +308,8 @@ fn a_package_elsewhere_comes_with_a_note_on_importing_it() {
     );
     assert_eq!(code, Some(0));
     assert!(stdout.contains("pip install -e ."), "{stdout}");
-    assert!(dir.path().join("src/pkg/nb.py").exists());
+    // The module's path is the notebook's, relative to the project's root.
+    assert!(dir.path().join("src/pkg/notebooks/nb.py").exists());
 }
 
 #[test]
@@ -347,4 +361,97 @@ fn a_second_run_changes_nothing_even_when_placement_kept_definitions() {
             module
         );
     }
+}
+
+#[test]
+fn the_import_cell_imports_only_what_the_notebook_still_mentions() {
+    let imported = |last: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let cells = [
+            "LIMIT = 3",
+            "def helper(x):\n    return x + LIMIT",
+            "def main(x):\n    return helper(x) * 2",
+            last,
+        ];
+        write(dir.path(), "nb.ipynb", &notebook(5, &cells));
+        let (code, out, _) = extract(
+            dir.path(),
+            &["nb.ipynb", "--package", "pkg", "--no-autoreload"],
+        );
+        assert_eq!(code, Some(0), "{out}");
+        cell_sources(&dir.path().join("nb.ipynb"))[0].clone()
+    };
+    // `helper` and `LIMIT` are used only by `main`, which imports them itself.
+    assert_eq!(imported("print(main(1))"), "from pkg.nb import main");
+    // A mention nbhoist cannot parse still counts.
+    assert_eq!(
+        imported("%time main(helper(1))"),
+        "from pkg.nb import helper, main"
+    );
+    // A notebook that reaches its names without writing them, or mentions none, gets all.
+    for last in ["%who", "print(globals()['main'](1))", "print(1)"] {
+        assert_eq!(
+            imported(last),
+            "from pkg.nb import LIMIT, helper, main",
+            "{last}"
+        );
+    }
+}
+
+#[test]
+fn imports_only_moved_code_used_are_cut_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = [
+        "import json\nimport matplotlib\nimport math\nfrom collections import Counter, OrderedDict",
+        "def f(x):\n    return json.dumps(x) + str(math.pi) + str(OrderedDict(Counter()))",
+        "import matplotlib.pyplot",
+        "print(f(1), math.e)",
+    ];
+    write(dir.path(), "nb.ipynb", &notebook(5, &cells));
+    let args = ["nb.ipynb", "--package", "pkg", "--no-autoreload"];
+    let (_, json, _) = extract(
+        dir.path(),
+        &[&args[..], &["--diff", "--format", "json"]].concat(),
+    );
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["notebooks"][0]["dropped_imports"],
+        json!([
+            {"cell": 1, "import": "import json"},
+            {"cell": 1, "import": "from collections import Counter, OrderedDict"},
+        ])
+    );
+    let (code, out, _) = extract(dir.path(), &args);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(
+            "  drop  import json  cell 1  nothing left in the notebook uses it; the module imports it"
+        ),
+        "{out}"
+    );
+    // `math` is still used, and `matplotlib` sets things up where it is imported.
+    assert_eq!(
+        cell_sources(&dir.path().join("nb.ipynb")),
+        [
+            "import matplotlib\nimport math",
+            "from pkg.nb import f",
+            "import matplotlib.pyplot",
+            "print(f(1), math.e)"
+        ]
+    );
+
+    // A notebook that reads its numbered history keeps its cells, and so its imports.
+    let cells = [
+        "import json",
+        "def g():\n    return json.dumps(1)",
+        "print(len(In), g())",
+    ];
+    write(dir.path(), "history.ipynb", &notebook(5, &cells));
+    let (code, out, _) = extract(dir.path(), &["history.ipynb", "--package", "pkg"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("drop"), "{out}");
+    assert_eq!(
+        cell_sources(&dir.path().join("history.ipynb"))[0],
+        "import json"
+    );
 }

@@ -310,6 +310,8 @@ fn spawn_run(dir: &Path, pause_ms: Option<u64>) -> std::process::Child {
             "--nocapture",
         ])
         .env(KILL_CHILD, dir)
+        // The project's root is the working directory (no configuration, no `.git` there).
+        .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     if let Some(pause_ms) = pause_ms {

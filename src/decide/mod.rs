@@ -58,6 +58,9 @@ pub(crate) struct Decisions {
     pub(crate) import_cell: Option<CellIndex>,
     /// How the import cell makes edits to the package show up without restarting the kernel.
     pub(crate) autoreload: Autoreload,
+    /// Another notebook runs this one with `%run` and sees every name it binds: the import
+    /// cell imports every moved name, and no import of the notebook may go.
+    pub(crate) run_by_others: bool,
 }
 
 /// How the import cell uses IPython's `autoreload`.
@@ -384,6 +387,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         moving,
         import_cell,
         autoreload,
+        run_by_others: target.runners.is_some(),
     }
 }
 
@@ -696,23 +700,36 @@ fn imported_modules(analysis: &Analysis) -> BTreeSet<String> {
     modules
 }
 
-/// Checks a package name: a Python identifier, not a keyword, not a standard-library module,
-/// and, unless the package already exists (`exists`), not a module the notebook imports.
-pub(crate) fn check_package_name(
-    name: &str,
-    analysis: &Analysis,
-    exists: bool,
-) -> Result<(), PackageError> {
+/// Module names Python ships that ruff's standard-library list leaves out: a package named
+/// like one would shadow it, or be shadowed by it.
+const MORE_STANDARD_MODULES: &[&str] = &["test", "__future__", "__main__"];
+
+/// Checks a package name once for the whole run: a Python identifier, not a keyword, not a
+/// standard-library module.
+pub(crate) fn check_package_name(name: &str) -> Result<(), PackageError> {
     if ruff_python_stdlib::keyword::is_keyword(name) {
         return Err(PackageError::Keyword(name.to_owned()));
     }
     if !ruff_python_stdlib::identifiers::is_identifier(name) {
         return Err(PackageError::NotIdentifier(name.to_owned()));
     }
-    if ruff_python_stdlib::sys::is_known_standard_library(PYTHON_MINOR, name) {
+    if ruff_python_stdlib::sys::is_known_standard_library(PYTHON_MINOR, name)
+        || MORE_STANDARD_MODULES.contains(&name)
+    {
         return Err(PackageError::ShadowsStandardLibrary(name.to_owned()));
     }
-    if !exists && imported_modules(analysis).contains(name) {
+    Ok(())
+}
+
+/// Checks that the notebook does not import another module named like the package. An
+/// import of nbhoist's own package is fine (`own`: the package exists, was named in the
+/// configuration, or the notebook's folder holds a package of that name nbhoist wrote).
+pub(crate) fn check_package_imports(
+    name: &str,
+    analysis: &Analysis,
+    own: bool,
+) -> Result<(), PackageError> {
+    if !own && imported_modules(analysis).contains(name) {
         return Err(PackageError::ImportedByNotebook(name.to_owned()));
     }
     Ok(())

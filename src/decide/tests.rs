@@ -1082,10 +1082,17 @@ fn no_written_module_is_imported_from_the_package_before_setup() {
 fn package_names_are_checked() {
     let notebook = code_notebook(&["import helpers"]);
     let analysis = analyse(&notebook);
-    let check = |name: &str, exists: bool| {
-        check_package_name(name, &analysis, exists).map_err(|error| error.to_string())
+    let check = |name: &str, own: bool| {
+        check_package_name(name)
+            .and_then(|()| check_package_imports(name, &analysis, own))
+            .map_err(|error| error.to_string())
     };
     assert!(check("mylib", false).is_ok());
+    assert!(
+        check("test", false)
+            .unwrap_err()
+            .contains("standard-library")
+    );
     assert!(check("class", false).unwrap_err().contains("keyword"));
     assert!(check("my-lib", false).unwrap_err().contains("not a valid"));
     assert!(

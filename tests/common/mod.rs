@@ -5,7 +5,69 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// Runs nbhoist in `dir` with `args`: its exit code, stdout and stderr.
+pub fn run_nbhoist(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = assert_cmd::Command::cargo_bin("nbhoist")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// A Python notebook (nbformat 4.4) with one code cell per source.
+pub fn code_notebook(cells: &[&str]) -> String {
+    let cells: Vec<Value> = cells
+        .iter()
+        .map(|source| {
+            json!({"cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [], "source": source})
+        })
+        .collect();
+    serde_json::to_string_pretty(&json!({
+        "cells": cells,
+        "metadata": {"kernelspec": {"language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 4,
+    }))
+    .unwrap()
+}
+
+/// Writes `text` to `root/path`, creating its folders.
+pub fn write_file(root: &Path, path: &str, text: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Every file under `dir` (outside `__pycache__` and `.git`), relative path → content,
+/// sorted.
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if path.file_name().unwrap() != "__pycache__" && path.file_name().unwrap() != ".git"
+                {
+                    stack.push(path);
+                }
+            } else {
+                let relative = path.strip_prefix(dir).unwrap().display().to_string();
+                files.push((relative, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
 
 /// The source and id of every cell of a notebook on disk, sources joined.
 pub fn cells(notebook: &Path) -> Vec<(String, Option<String>)> {

@@ -367,6 +367,8 @@ FORBIDDEN_PYFLAKES = (pyflakes_messages.UndefinedName, pyflakes_messages.Undefin
                       pyflakes_messages.UnusedImport)
 # A `%%writefile` cell's name is its target path, which may hold spaces.
 _ROW = re.compile(r"  (move|stay) +(\S.*?) +cell (\d+) +(\S.*)")
+_DROPPED = re.compile(r"  drop  (\S.*?)  cell (\d+)  nothing left in the notebook uses it; "
+                      r"the module imports it")
 # The totals line that may follow the closing line: "3 notebooks: 1 changed, ...".
 _TOTALS = re.compile(r"\d+ notebooks?: .*")
 _MISSING = object()
@@ -437,6 +439,8 @@ def parse_extract_output(text: str, paths: list[str]) -> ExtractOutput:
         out.totals = lines.pop()
     current: Outcome | None = None
     for number, line in enumerate(lines, start=1):
+        if _DROPPED.fullmatch(line) and current is not None and current.status == "module":
+            continue  # an import the notebook no longer needs, cut
         row = _ROW.fullmatch(line)
         if row and current is not None and current.status != "error":
             if row[1] == "move" and row[4] not in MOVED_KINDS:
@@ -950,10 +954,17 @@ class ExtractCheck:
         return invocations, outcomes
 
     def extract(self, paths: list[str], timeout: float):
-        return _run([self.binary, "extract", "--package", PACKAGE, *paths], timeout)
+        # Run in the copies' folder, which is then the project's root: one package for the
+        # whole corpus, each module at its notebook's path relative to the folder.
+        return _run([self.binary, "extract", "--package", PACKAGE, *paths], timeout,
+                    cwd=self.work)
 
     def parse(self, invocation: list[str], stdout: bytes, which: str) -> ExtractOutput:
         parsed = parse_extract_output(stdout.decode("utf-8", "replace"), invocation)
+        for outcome in parsed.notebooks.values():
+            # Modules are reported relative to the folder extract ran in.
+            if outcome.module is not None:
+                outcome.module = os.path.join(self.work, outcome.module)
         for problem in parsed.problems:
             self.violation(f"nbhoist extract{which} output over {invocation[0]} ...: {problem}")
         return parsed

@@ -114,11 +114,8 @@ class PreCommitHooksTest(unittest.TestCase):
         shutil.copy(os.path.join(ROOT, "examples", NOTEBOOK), self.repo)
         with open(os.path.join(self.repo, "pyproject.toml"), "w") as f:
             f.write(f'[tool.nbhoist]\npackage = "{PACKAGE}"\n')
-        # TODO(configuration): drop `args` once nbhoist reads `[tool.nbhoist] package` from
-        # pyproject.toml; the hooks are meant to run as `entry` has them, configured by the
-        # repository's pyproject.toml.
-        hooks = "".join(f"      - id: {hook}\n        args: [--package, {PACKAGE}]\n"
-                        for hook in ("nbhoist-check", "nbhoist"))
+        # The hooks run as `entry` has them: the package's name comes from pyproject.toml.
+        hooks = "".join(f"      - id: {hook}\n" for hook in ("nbhoist-check", "nbhoist"))
         with open(os.path.join(self.repo, ".pre-commit-config.yaml"), "w") as f:
             f.write(f"repos:\n  - repo: {json.dumps(ROOT)}\n    rev: {self.head}\n"
                     f"    hooks:\n{hooks}")

@@ -17,6 +17,7 @@ pub fn decide_cell(text: &str) -> usize {
     let target = Target {
         module: "nb",
         dotted: Some("pkg.nb"),
+        runners: None,
     };
     decide(&notebook, &analysis, target).moving.items.len()
 }
@@ -52,11 +53,15 @@ pub fn code_notebook(sources: &[&str], lines: bool) -> String {
 /// Runs `nbhoist extract NOTEBOOK --package pkg` in the folder of `notebook`, without
 /// printing; returns whether it wrote nothing, or `None` when it failed.
 pub fn extract_quietly(notebook: &Path) -> Option<bool> {
+    let root = notebook.parent()?.to_owned();
     let request = crate::extract::ExtractRequest {
-        root: notebook.parent()?.to_owned(),
+        in_root: vec![Some(notebook.strip_prefix(&root).ok()?.to_owned())],
+        package_dir: root.join("pkg"),
+        root,
+        installable: false,
         notebooks: vec![notebook.to_owned()],
         package: "pkg".to_owned(),
-        package_dir: None,
+        package_configured: true,
         autoreload: true,
         force: false,
         diffs: false,

@@ -13,8 +13,8 @@ use std::sync::Mutex;
 use rustc_hash::FxHashMap;
 
 use crate::analysis::{
-    Analysis, RunEffect, RunEffects, RunTarget, SiteKind, StatementRef, Unfollowed, analyse,
-    analyse_with_runs, python_file_effect,
+    Analysis, RunEffect, RunEffects, RunLine, RunTarget, SiteKind, StatementRef, Unfollowed,
+    analyse, analyse_with_runs, python_file_effect,
 };
 use crate::batch;
 use crate::decide::{Decisions, Runners, Target, decide, notebook_effect};
@@ -145,8 +145,8 @@ pub(crate) fn decide_batch<T: Send>(
     let mut to_read: Vec<usize> = Vec::new();
     loop {
         while let Some(i) = queue.pop() {
-            let found = with_read(&read[i], |(_, analysis)| {
-                followed(&paths[i], analysis)
+            let found = with_read(&read[i], |(notebook, analysis)| {
+                followed(&paths[i], notebook, analysis)
                     .into_iter()
                     .filter(|line| line.file.ends_with(".ipynb"))
                     .filter_map(|line| Some((line.found.ok()?, line.cell)))
@@ -193,8 +193,8 @@ pub(crate) fn decide_batch<T: Send>(
     let member: Vec<bool> = read.iter().map(held).collect();
     let mut edges: Vec<Vec<Edge>> = (0..paths.len())
         .map(|i| {
-            with_read(&read[i], |(_, analysis)| {
-                edges_of(&paths[i], analysis, &index_of)
+            with_read(&read[i], |(notebook, analysis)| {
+                edges_of(&paths[i], notebook, analysis, &index_of)
             })
             .unwrap_or_default()
         })
@@ -353,7 +353,7 @@ struct Followed<'a> {
     found: Result<(PathBuf, PathBuf), Unfollowed>,
 }
 
-fn followed<'a>(path: &Path, analysis: &'a Analysis) -> Vec<Followed<'a>> {
+fn followed<'a>(path: &Path, notebook: &Notebook, analysis: &'a Analysis) -> Vec<Followed<'a>> {
     let folder = path.parent().unwrap_or(Path::new(""));
     let first_chdir = analysis
         .cells
@@ -380,6 +380,9 @@ fn followed<'a>(path: &Path, analysis: &'a Analysis) -> Vec<Followed<'a>> {
                     file.as_str(),
                     match first_chdir.filter(|(at, _)| *at < line.at) {
                         Some((_, cell)) => Err(Unfollowed::AfterChdir(cell)),
+                        None if let Some(cell) = named_before(notebook, analysis, line, file) => {
+                            Err(Unfollowed::NamedBefore(cell))
+                        }
                         None => {
                             let named = normalize(&folder.join(file));
                             match named.canonicalize() {
@@ -398,6 +401,24 @@ fn followed<'a>(path: &Path, analysis: &'a Analysis) -> Vec<Followed<'a>> {
             }
         })
         .collect()
+}
+
+/// The first code cell before the `%run` line's that names its file (`%%writefile tools.py`,
+/// `open('tools.py', 'w')`, `!cp other.ipynb helpers.ipynb`): it may write the file, so
+/// what runs need not be what is on disk now.
+fn named_before(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    line: &RunLine,
+    file: &str,
+) -> Option<CellNumber> {
+    let name = Path::new(file).file_name()?.to_str()?;
+    analysis
+        .cells
+        .iter()
+        .take_while(|cell| cell.index < line.cell)
+        .find(|cell| notebook.cells()[cell.index.0].source.contains(name))
+        .map(|cell| cell.index.number())
 }
 
 /// `a/./b/../c` as `a/c`, without asking the file system.
@@ -419,8 +440,13 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Where each `%run` line of a notebook leads.
-fn edges_of(path: &Path, analysis: &Analysis, index_of: &FxHashMap<PathBuf, usize>) -> Vec<Edge> {
-    followed(path, analysis)
+fn edges_of(
+    path: &Path,
+    notebook: &Notebook,
+    analysis: &Analysis,
+    index_of: &FxHashMap<PathBuf, usize>,
+) -> Vec<Edge> {
+    followed(path, notebook, analysis)
         .into_iter()
         .map(|line| {
             let leads = match line.found {

@@ -57,6 +57,8 @@ pub(crate) enum Unfollowed {
     Unreadable(String),
     /// The file runs, directly or not, the notebook that runs it.
     Cycle(String),
+    /// An earlier cell names the file, and may write it: what runs may not be what is on disk.
+    NamedBefore(CellNumber),
     /// The file does something whose effect on names nbhoist cannot read.
     Opaque {
         /// The file.
@@ -102,6 +104,10 @@ impl fmt::Display for Unfollowed {
             Unfollowed::Cycle(file) => write!(
                 f,
                 "running {file} closes a cycle of notebooks that run each other"
+            ),
+            Unfollowed::NamedBefore(cell) => write!(
+                f,
+                "cell {cell} names the file before it runs, and may write it"
             ),
             Unfollowed::Opaque { file, what } => match what {
                 Opacity::Errors => write!(f, "{file} has errors, so it may stop part-way"),
@@ -237,6 +243,13 @@ pub(crate) fn run_target(stmt: &Stmt) -> Option<RunTarget> {
     let Some(file) = words.first() else {
         return Some(RunTarget::Unfollowed(Unfollowed::NotAFile(String::new())));
     };
+    // `-i` (run in the notebook's namespace) is what `%run` always does for a notebook.
+    if let [option, notebook, ..] = words.as_slice()
+        && option == "-i"
+        && notebook.ends_with(".ipynb")
+    {
+        return Some(RunTarget::File(notebook.clone()));
+    }
     if file.starts_with('-') {
         let options: Vec<&str> = words
             .iter()
@@ -362,6 +375,10 @@ mod tests {
         assert_eq!(
             target("%run 'my helpers.py' 3 4"),
             Some(RunTarget::File("my helpers.py".to_owned()))
+        );
+        assert_eq!(
+            target("%run -i h.ipynb"),
+            Some(RunTarget::File("h.ipynb".to_owned()))
         );
         assert_eq!(
             target("%run -i helpers.py"),

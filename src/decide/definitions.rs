@@ -531,26 +531,24 @@ impl Rules<'_> {
                 });
             }
         }
-        for (call, via) in &time.calls {
-            // A function another notebook defines may keep state in that notebook's names,
-            // which this one shares through `%run`; what it does is not followed.
-            let from_run = call.path.first().is_some_and(|root| {
-                names
-                    .sites(root)
-                    .iter()
-                    .any(|site| names.run_binding(site.at, root).is_some())
+        // What another notebook defines (a decorator, a base class, a function called for a
+        // default) may keep state in that notebook's names, which this one shares through
+        // `%run`; what it does then is not followed.
+        for (name, via, _) in &time.reads {
+            let from_run = names.sites(name).iter().any(|site| {
+                matches!(
+                    names.run_binding(site.at, name),
+                    Some(RunBinding::Hoisted(_) | RunBinding::Variable { .. })
+                )
             });
             if from_run {
                 return Err(StayReason::DefinitionTimeState {
-                    call: call
-                        .path
-                        .iter()
-                        .map(ruff_python_ast::name::Name::as_str)
-                        .collect::<Vec<_>>()
-                        .join("."),
+                    call: name.to_string(),
                     via: via.clone(),
                 });
             }
+        }
+        for (call, via) in &time.calls {
             if let Some(call) = stateful_call(call, self.analysis) {
                 return Err(StayReason::DefinitionTimeState {
                     call,

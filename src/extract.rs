@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
+use rustc_hash::FxHashMap;
 
 use crate::analysis::Analysis;
 use crate::change::Change;
@@ -284,8 +285,15 @@ pub(crate) fn plan_extract<C: Change>(
     snapshot: &PackageSnapshot,
     load: &(dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
 ) -> ExtractPlan<C> {
+    // By path, so that finding a notebook's place stays linear in the number of notebooks.
+    let given: FxHashMap<&Path, usize> = request
+        .notebooks
+        .iter()
+        .enumerate()
+        .map(|(i, path)| (path.as_path(), i))
+        .collect();
     let place_of = |path: &Path| {
-        let in_root = in_root(request, path)?;
+        let in_root = in_root(request, &given, path)?;
         Some(place(request, snapshot.dir(), &in_root))
     };
     let module_of = |path: &Path| match place_of(path) {
@@ -456,8 +464,12 @@ pub(crate) fn plan_extract<C: Change>(
 
 /// A notebook's path relative to the project's root: as the request says for a notebook it
 /// names, and from the file system for one a notebook of the run runs with `%run`.
-fn in_root(request: &ExtractRequest, path: &Path) -> Option<PathBuf> {
-    if let Some(i) = request.notebooks.iter().position(|given| given == path) {
+fn in_root(
+    request: &ExtractRequest,
+    given: &FxHashMap<&Path, usize>,
+    path: &Path,
+) -> Option<PathBuf> {
+    if let Some(&i) = given.get(path) {
         return request.in_root[i].clone();
     }
     let real = path.canonicalize().ok()?;

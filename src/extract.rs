@@ -22,6 +22,7 @@ use crate::position::CellNumber;
 use crate::python::parse::parse_cell;
 use crate::run_graph::{Context, Decided, decide_batch};
 use crate::scan::{NotebookReport, error_report, read_notebook_to_rewrite, report};
+use crate::settings::normalize;
 use crate::workspace::PackageSnapshot;
 
 /// What the user asked for.
@@ -235,7 +236,7 @@ fn check_package_not_redirected(request: &ExtractRequest) -> Result<(), Error> {
     let (Some(dir), Some(root)) = (absolute(&request.package_dir), absolute(&request.root)) else {
         return Ok(());
     };
-    let (dir, root) = (normalized(&dir), normalized(&root));
+    let (dir, root) = (normalize(&dir), normalize(&root));
     if !dir.starts_with(&root) {
         return Ok(());
     }
@@ -260,21 +261,6 @@ fn check_package_not_redirected(request: &ExtractRequest) -> Result<(), Error> {
             PackageError::LinkedOutside { real, root },
         ))
     }
-}
-
-/// `path` with `.` and `..` resolved as written, without following links.
-fn normalized(path: &Path) -> PathBuf {
-    let mut normal = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                normal.pop();
-            }
-            other => normal.push(other),
-        }
-    }
-    normal
 }
 
 /// Plans the extraction of every notebook of the request, given the package folder as it is

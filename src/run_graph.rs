@@ -22,6 +22,7 @@ use crate::error::Error;
 use crate::notebook::Notebook;
 use crate::position::CellNumber;
 use crate::python::scope::BindingKind;
+use crate::settings::normalize;
 
 /// A notebook, its analysis and the decisions about it.
 pub(crate) struct Decided {
@@ -419,24 +420,6 @@ fn named_before(
         .take_while(|cell| cell.index < line.cell)
         .find(|cell| notebook.cells()[cell.index.0].source.contains(name))
         .map(|cell| cell.index.number())
-}
-
-/// `a/./b/../c` as `a/c`, without asking the file system.
-fn normalize(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut normal = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir
-                if matches!(normal.components().next_back(), Some(Component::Normal(_))) =>
-            {
-                normal.pop();
-            }
-            other => normal.push(other),
-        }
-    }
-    normal
 }
 
 /// Where each `%run` line of a notebook leads.

@@ -205,11 +205,15 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            // `..` cancels a folder name, stops at the root, and is kept at the start of a
+            // relative path (`../../x` stays as it is).
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other),
         }
     }
@@ -353,5 +357,13 @@ mod tests {
             settings.in_root(Path::new("../../../elsewhere.ipynb")),
             None
         );
+    }
+
+    #[test]
+    fn normalize_resolves_dots_as_written() {
+        assert_eq!(normalize(Path::new("a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(normalize(Path::new("../../x")), PathBuf::from("../../x"));
+        assert_eq!(normalize(Path::new("a/../../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("/a/../../b")), PathBuf::from("/b"));
     }
 }

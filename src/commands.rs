@@ -151,7 +151,7 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     };
     let color = color(args.color);
     let failed_to_find = !found.errors.is_empty();
-    let (changes, errors) = match mode {
+    let (changes, errors, unresolved) = match mode {
         Mode::Write => {
             // Held from reading the package to the last write: runs on one package take turns.
             let _lock = lock_package(&request.package_dir, !args.no_wait)?;
@@ -165,8 +165,8 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
             for skipped in &applied.skipped {
                 eprintln!("nbhoist: {skipped}");
             }
-            let (changes, errors) = finish(&plan, json, false);
-            (changes, errors || !applied.skipped.is_empty())
+            let (changes, errors, unresolved) = finish(&plan, json, false);
+            (changes, errors || !applied.skipped.is_empty(), unresolved)
         }
         Mode::Check { diffs } => {
             let plan = extract::run::<Preview>(&request)?;
@@ -181,7 +181,7 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     };
     Ok(if errors || failed_to_find {
         ExitStatus::Failure
-    } else if matches!(mode, Mode::Check { .. }) && changes {
+    } else if (matches!(mode, Mode::Check { .. }) && changes) || unresolved {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
@@ -193,6 +193,8 @@ fn render<C: Change>(plan: &ExtractPlan<C>, json: bool, diffs: bool, color: bool
     if json {
         print(&report::extract_json(plan));
     } else {
+        let errors = report::extract_errors(plan, color && std::io::stderr().is_terminal());
+        let _ = std::io::stderr().lock().write_all(errors.as_bytes());
         print(&report::extract_text(plan, color));
         if diffs {
             print(&report::extract_diffs(plan, color));
@@ -200,15 +202,20 @@ fn render<C: Change>(plan: &ExtractPlan<C>, json: bool, diffs: bool, color: bool
     }
 }
 
-/// Prints the totals; returns whether anything changes and whether a notebook failed.
-fn finish<C: Change>(plan: &ExtractPlan<C>, json: bool, dry_run: bool) -> (bool, bool) {
+/// Prints the totals; returns whether anything changes, whether a notebook failed, and
+/// whether something is left for a person to resolve.
+fn finish<C: Change>(plan: &ExtractPlan<C>, json: bool, dry_run: bool) -> (bool, bool, bool) {
     let totals = report::extract_totals(plan, dry_run);
     if json {
         eprint!("{totals}");
     } else {
         print(&totals);
     }
-    (!plan.changes.is_empty(), plan.has_errors())
+    (
+        !plan.changes.is_empty(),
+        plan.has_errors(),
+        plan.unresolved(),
+    )
 }
 
 /// Whether to colour what goes to stdout.

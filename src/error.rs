@@ -53,9 +53,9 @@ pub(crate) enum ErrorKind {
     /// nbhoist itself failed on this file.
     #[error("internal error ({0}); please report it with this notebook")]
     Panic(String),
-    /// The module nbhoist would create already exists.
+    /// The module nbhoist would write exists, and nbhoist did not write it.
     #[error(
-        "{} already exists; nbhoist does not overwrite a module it may not have written (use --force to replace it)",
+        "{} already exists and nbhoist did not write it; nbhoist never changes such a module: rename it, or choose another package",
         .0.display()
     )]
     ModuleExists(PathBuf),
@@ -110,6 +110,11 @@ pub(crate) enum PackageError {
         /// The folder that holds the notebooks.
         root: PathBuf,
     },
+    /// The manifest of what nbhoist wrote cannot be read.
+    #[error(
+        "its manifest `.nbhoist.json` cannot be read ({0}); restore it from version control, or delete it, and nbhoist then treats every module as written by hand"
+    )]
+    BadManifest(String),
     /// The package folder could not be read.
     #[error("cannot read the package folder: {0}")]
     Unreadable(#[source] std::io::Error),

@@ -13,14 +13,17 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::Analysis;
 use crate::change::Change;
-use crate::decide::{Moved, check_package_imports};
-use crate::emit::{INIT_BEGIN, INIT_END, INIT_MARKER, init_region, init_text, merge_init};
+use crate::decide::{Decisions, Merge, Moved, StayReason, Verdict, check_package_imports};
+use crate::emit::{
+    INIT_BEGIN, INIT_END, INIT_MARKER, MODULE_HEADER, init_region, init_text, merge_init,
+};
 use crate::error::{Error, ErrorKind, PackageError};
 use crate::notebook::Notebook;
+use crate::ownership::{ExistingModule, Manifest};
 use crate::plan::{ExtractOptions, NotebookPlan, module_name, plan_notebook};
 use crate::position::CellNumber;
 use crate::python::parse::parse_cell;
-use crate::run_graph::{Context, Decided, decide_batch};
+use crate::run_graph::{Context, Decided, ModuleTarget, decide_batch};
 use crate::scan::{NotebookReport, error_report, read_notebook_to_rewrite, report};
 use crate::settings::normalize;
 use crate::workspace::PackageSnapshot;
@@ -82,6 +85,9 @@ pub(crate) struct Planned<C> {
     /// The `__init__.py` files of sub-packages its modules need (shared with other
     /// notebooks of the run).
     pub(crate) subpackages: Vec<C>,
+    /// What the user should know about the notebook's module: conflicts, updates, names
+    /// gone from it.
+    pub(crate) notes: Vec<Note>,
 }
 
 /// Something the user should know about the package.
@@ -114,6 +120,44 @@ pub(crate) enum Note {
         by: PathBuf,
         /// The cell of the `%run` line.
         cell: CellNumber,
+    },
+    /// A name defined in the notebook whose copy in the module was changed by hand: nothing
+    /// changes for it.
+    Conflict {
+        /// The notebook.
+        notebook: PathBuf,
+        /// The definition's cell.
+        cell: CellNumber,
+        /// The name.
+        name: String,
+        /// The module.
+        module: PathBuf,
+        /// From the module's version to the notebook's, as a unified diff.
+        diff: String,
+    },
+    /// The notebook imports a name from its module, which no longer defines it.
+    Missing {
+        /// The notebook.
+        notebook: PathBuf,
+        /// The cell of the import.
+        cell: CellNumber,
+        /// The name.
+        name: String,
+        /// The module.
+        module: PathBuf,
+    },
+    /// A name the module had, as nbhoist wrote it, takes the notebook's new version.
+    Updated {
+        /// The notebook.
+        notebook: PathBuf,
+        /// The cell of the new version.
+        cell: CellNumber,
+        /// The name.
+        name: String,
+        /// The module.
+        module: PathBuf,
+        /// `--force` replaced a version changed by hand; this file keeps the module as it was.
+        backup: Option<PathBuf>,
     },
     /// The package is not next to every notebook, and no project file makes it installable.
     NotImportable {
@@ -156,6 +200,57 @@ impl fmt::Display for Note {
                 notebook.display(),
                 by.display(),
             ),
+            Note::Conflict {
+                notebook,
+                cell,
+                name,
+                module,
+                diff,
+            } => {
+                write!(
+                    f,
+                    "conflict: `{name}` in {} (cell {cell}) differs from its copy in {}, which was changed by hand; nothing changes for it until you keep one version (or run with --force to take the notebook's):",
+                    notebook.display(),
+                    module.display()
+                )?;
+                for line in diff.lines() {
+                    write!(f, "\n    {line}")?;
+                }
+                Ok(())
+            }
+            Note::Missing {
+                notebook,
+                cell,
+                name,
+                module,
+            } => write!(
+                f,
+                "{} imports `{name}` (cell {cell}) from {}, which no longer defines it; nbhoist does not write it again: restore it in the module, or stop importing it",
+                notebook.display(),
+                module.display()
+            ),
+            Note::Updated {
+                notebook,
+                cell,
+                name,
+                module,
+                backup,
+            } => {
+                write!(
+                    f,
+                    "`{name}` in {} takes the new version from {} (cell {cell})",
+                    module.display(),
+                    notebook.display()
+                )?;
+                if let Some(backup) = backup {
+                    write!(
+                        f,
+                        "; its copy was changed by hand, and the module as it was is kept in {}",
+                        backup.display()
+                    )?;
+                }
+                Ok(())
+            }
             Note::NotImportable {
                 package,
                 parent,
@@ -198,6 +293,14 @@ pub(crate) struct ExtractPlan<C> {
 }
 
 impl<C> ExtractPlan<C> {
+    /// True when a conflict, or a name gone from a module, is left for a person: the work
+    /// is not finished.
+    pub(crate) fn unresolved(&self) -> bool {
+        self.notes
+            .iter()
+            .any(|note| matches!(note, Note::Conflict { .. } | Note::Missing { .. }))
+    }
+
     /// True when some notebook could not be planned.
     pub(crate) fn has_errors(&self) -> bool {
         self.notebooks.iter().any(|n| n.outcome.is_err())
@@ -212,6 +315,8 @@ struct Place {
     parent: String,
     /// The module's name in it.
     module: String,
+    /// The notebook's path relative to the project's root.
+    in_root: PathBuf,
 }
 
 /// Reads the package folder, then plans every notebook of the request, reading each as it
@@ -225,6 +330,9 @@ pub(crate) fn run<C: Change>(request: &ExtractRequest) -> Result<ExtractPlan<C>,
         .map(|path| path.parent().unwrap_or(Path::new("")));
     let snapshot = PackageSnapshot::read(package_dir, folders)
         .map_err(|error| Error::new(package_dir, PackageError::Unreadable(error)))?;
+    snapshot
+        .manifest()
+        .map_err(|error| Error::new(package_dir, error))?;
     Ok(plan_extract(request, &snapshot, &read_notebook_to_rewrite))
 }
 
@@ -278,16 +386,28 @@ pub(crate) fn plan_extract<C: Change>(
         .enumerate()
         .map(|(i, path)| (path.as_path(), i))
         .collect();
+    let manifest = snapshot.manifest().unwrap_or_default();
+    let names = module_names(request, snapshot.dir(), &manifest);
     let place_of = |path: &Path| {
         let in_root = in_root(request, &given, path)?;
-        Some(place(request, snapshot.dir(), &in_root))
+        let mut place = place(request, snapshot.dir(), &in_root);
+        if let Some(name) = given.get(path).and_then(|i| names.get(i)) {
+            place.module.clone_from(name);
+        }
+        Some(place)
     };
     let module_of = |path: &Path| match place_of(path) {
         Some(place) => {
             let dotted = format!("{}.{}", place.parent, place.module);
-            (place.module, Some(dotted))
+            let file = place.dir.join(format!("{}.py", place.module));
+            ModuleTarget {
+                existing: existing_module(snapshot, &manifest, &file),
+                module: place.module,
+                dotted: Some(dotted),
+                force: request.force,
+            }
         }
-        None => (String::new(), None),
+        None => ModuleTarget::default(),
     };
     let check = |path: &Path, analysis: &Analysis| {
         if place_of(path).is_none() {
@@ -312,7 +432,7 @@ pub(crate) fn plan_extract<C: Change>(
     let decided = decide_batch(&request.notebooks, &context, &|path, decided| {
         let place = place_of(path)
             .ok_or_else(|| Error::new(path, ErrorKind::OutsideRoot(request.root.clone())))?;
-        plan_one::<C>(path, &place, request, snapshot, decided)
+        plan_one::<C>(path, &place, request, snapshot, &manifest, decided)
     });
     let paths = &decided.paths;
     let places: Vec<Option<Place>> = paths.iter().map(|path| place_of(path)).collect();
@@ -364,6 +484,7 @@ pub(crate) fn plan_extract<C: Change>(
     let mut notebooks = Vec::new();
     let mut planned_modules: Vec<PathBuf> = Vec::new();
     let mut exports: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut new_manifest = manifest.clone();
     for (((path, place), outcome), run_by) in
         paths.iter().zip(&places).zip(outcomes).zip(decided.run_by)
     {
@@ -372,7 +493,10 @@ pub(crate) fn plan_extract<C: Change>(
             .map(|place| place.dir.join(format!("{}.py", place.module)))
             .unwrap_or_default();
         let (outcome, report) = match outcome {
-            Ok((planned, report)) => (Ok(planned), report),
+            Ok((planned, report)) => {
+                plan.notes.extend(planned.notes.iter().cloned());
+                (Ok(planned), report)
+            }
             Err(error) => {
                 let report = error_report(path, &error);
                 (Err(error), report)
@@ -406,6 +530,12 @@ pub(crate) fn plan_extract<C: Change>(
                 }
             }
             notebooks.push(notebook_change.clone());
+            if let Some(record) = &notebook_plan.record {
+                let file = place.dir.join(format!("{}.py", place.module));
+                new_manifest
+                    .modules
+                    .insert(module_key(snapshot.dir(), &file), record.clone());
+            }
             let dotted = place
                 .parent
                 .strip_prefix(&request.package)
@@ -444,8 +574,96 @@ pub(crate) fn plan_extract<C: Change>(
         plan.package_changes.push(change.path().to_owned());
         inits.push(change);
     }
+    let (manifest_path, manifest_text) = snapshot.manifest_file();
+    if new_manifest != manifest || (manifest_text.is_none() && !new_manifest.modules.is_empty()) {
+        let text = new_manifest.text();
+        if manifest_text != Some(text.as_str()) {
+            plan.package_changes.push(manifest_path.clone());
+            inits.push(C::file(manifest_path, manifest_text, text, request.diffs));
+        }
+    }
     plan.changes = modules.into_iter().chain(inits).chain(notebooks).collect();
     plan
+}
+
+/// Distinct module names for notebooks whose names give the same one (`report_2024.ipynb`
+/// and `Report-2024.ipynb`), the same on every run: a notebook keeps the module the manifest
+/// says it has; the others take the first free name of `name`, `name_2`, `name_3` ... in the
+/// order of their paths. Only notebooks whose natural name is taken get an entry.
+fn module_names(
+    request: &ExtractRequest,
+    package_dir: &Path,
+    manifest: &Manifest,
+) -> FxHashMap<usize, String> {
+    let owner: FxHashMap<&str, &str> = manifest
+        .modules
+        .iter()
+        .map(|(module, record)| (module.as_str(), record.notebook.as_str()))
+        .collect();
+    // Notebooks by the module their names give, in path order.
+    let mut groups: BTreeMap<String, Vec<(String, usize, PathBuf)>> = BTreeMap::new();
+    for (i, in_root) in request.in_root.iter().enumerate() {
+        let Some(in_root) = in_root else { continue };
+        let place = place(request, package_dir, in_root);
+        let natural = module_key(package_dir, &place.dir.join(format!("{}.py", place.module)));
+        groups
+            .entry(natural)
+            .or_default()
+            .push((slashed(in_root), i, place.dir));
+    }
+    let mut names = FxHashMap::default();
+    for (natural, mut members) in groups {
+        members.sort();
+        members.dedup_by(|a, b| a.0 == b.0);
+        let stem = natural
+            .trim_end_matches(".py")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let key = |dir: &Path, name: &str| module_key(package_dir, &dir.join(format!("{name}.py")));
+        let candidate = |n: usize| {
+            if n == 1 {
+                stem.clone()
+            } else {
+                format!("{stem}_{n}")
+            }
+        };
+        let mut taken: BTreeSet<String> = BTreeSet::new();
+        let mut unplaced = Vec::new();
+        // A notebook keeps the module it had.
+        for (notebook, i, dir) in &members {
+            let had = (1..=members.len() + owner.len())
+                .map(candidate)
+                .find(|name| owner.get(key(dir, name).as_str()) == Some(&notebook.as_str()));
+            match had {
+                Some(name) => {
+                    taken.insert(name.clone());
+                    names.insert(*i, name);
+                }
+                None => unplaced.push((notebook, *i, dir)),
+            }
+        }
+        for (notebook, i, dir) in unplaced {
+            let name = (1..)
+                .map(candidate)
+                .find(|name| {
+                    !taken.contains(name)
+                        && owner
+                            .get(key(dir, name).as_str())
+                            .is_none_or(|other| *other == notebook.as_str())
+                })
+                .expect("some numbered name is free");
+            taken.insert(name.clone());
+            names.insert(i, name);
+        }
+    }
+    names.retain(|i, name| {
+        request.in_root[*i]
+            .as_ref()
+            .is_some_and(|in_root| place(request, package_dir, in_root).module != *name)
+    });
+    names
 }
 
 /// A notebook's path relative to the project's root: as the request says for a notebook it
@@ -482,6 +700,7 @@ fn place(request: &ExtractRequest, package_dir: &Path, in_root: &Path) -> Place 
         dir,
         parent,
         module: module_name(stem),
+        in_root: in_root.to_owned(),
     }
 }
 
@@ -490,6 +709,7 @@ fn plan_one<C: Change>(
     place: &Place,
     request: &ExtractRequest,
     snapshot: &PackageSnapshot,
+    manifest: &Manifest,
     decided: &Decided,
 ) -> Result<(Planned<C>, NotebookReport), Error> {
     let Decided {
@@ -502,10 +722,14 @@ fn plan_one<C: Change>(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    let module_file = place.dir.join(format!("{}.py", place.module));
+    let existing = existing_module(snapshot, manifest, &module_file);
+    let notebook_key = slashed(&place.in_root);
     let options = ExtractOptions {
         package: request.package.clone(),
         parent: place.parent.clone(),
         autoreload: request.autoreload,
+        notebook_key,
     };
     let plan = plan_notebook(
         notebook,
@@ -513,9 +737,11 @@ fn plan_one<C: Change>(
         decisions,
         &file_name,
         &place.module,
+        existing.as_ref(),
         &options,
     );
     let moved = decisions.moving.items.clone();
+    let mut notes = module_notes(path, &module_file, notebook, analysis, decisions);
     if decisions.is_empty() {
         let planned = Planned {
             plan,
@@ -523,27 +749,48 @@ fn plan_one<C: Change>(
             notebook: None,
             modules: Vec::new(),
             subpackages: Vec::new(),
+            notes,
         };
         return Ok((planned, notebook_report));
     }
     let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut modules = Vec::new();
     if let Some(text) = &plan.module_text {
-        files.push((place.dir.join(format!("{}.py", place.module)), text.clone()));
+        if snapshot.has_file(&module_file) && existing.is_none() {
+            return Err(Error::new(path, ErrorKind::ModuleExists(module_file)));
+        }
+        let forced = decisions
+            .moving
+            .items
+            .iter()
+            .any(|item| decisions.merges.get(&item.name) == Some(&Merge::Forced));
+        if forced && let Some(before) = snapshot.text(&module_file) {
+            let backup = backup_path(snapshot, &module_file);
+            for note in &mut notes {
+                if let Note::Updated { backup: none, .. } = note {
+                    *none = Some(backup.clone());
+                }
+            }
+            modules.push(C::file(backup, None, before.to_owned(), request.diffs));
+        }
+        files.push((module_file, text.clone()));
     }
     for (written, content) in &plan.written {
-        files.push((place.dir.join(written), content.clone()));
-    }
-    let mut modules = Vec::new();
-    let mut subpackages = Vec::new();
-    for (file, text) in files {
+        let file = place.dir.join(written);
         // A module that already holds exactly this text is the one a stopped run wrote:
         // re-running finishes that run.
-        let same = snapshot.text(&file) == Some(text.as_str());
-        if snapshot.has_file(&file) && !same && !request.force {
+        if snapshot.has_file(&file) && snapshot.text(&file) != Some(content.as_str()) {
             return Err(Error::new(path, ErrorKind::ModuleExists(file)));
         }
-        ensure_subpackages(snapshot, &file, request.diffs, &mut subpackages);
+        files.push((file, content.clone()));
+    }
+    let mut subpackages = Vec::new();
+    for (file, text) in files {
         let before = snapshot.text(&file);
+        if before == Some(text.as_str()) {
+            continue;
+        }
+        ensure_subpackages(snapshot, &file, request.diffs, &mut subpackages);
         modules.push(C::file(file, before, text, request.diffs));
     }
     let notebook_change = C::notebook(path.to_owned(), notebook, &plan.edits, request.diffs);
@@ -553,8 +800,116 @@ fn plan_one<C: Change>(
         notebook: Some(notebook_change),
         modules,
         subpackages,
+        notes,
     };
     Ok((planned, notebook_report))
+}
+
+/// The notes about a notebook's module that an earlier run wrote: each conflict with a
+/// short diff, each update, and each name the notebook imports that the module lost.
+fn module_notes(
+    path: &Path,
+    module: &Path,
+    notebook: &Notebook,
+    analysis: &Analysis,
+    decisions: &Decisions,
+) -> Vec<Note> {
+    let mut notes = Vec::new();
+    for (definition, verdict) in analysis.definitions.iter().zip(&decisions.verdicts) {
+        let cell = definition.cell.number();
+        match verdict {
+            Verdict::Stay(StayReason::Conflict { theirs, .. }) => {
+                let text = &analysis.cells[definition.at.code_cell].text(notebook)
+                    [definition.statement(&analysis.cells).range()];
+                let (theirs, text) = (format!("{theirs}\n"), format!("{text}\n"));
+                let diff = similar::TextDiff::from_lines(&theirs, &text)
+                    .unified_diff()
+                    .context_radius(2)
+                    .header(
+                        &module.display().to_string(),
+                        &format!("{} (cell {cell})", path.display()),
+                    )
+                    .to_string();
+                notes.push(Note::Conflict {
+                    notebook: path.to_owned(),
+                    cell,
+                    name: definition.name.clone(),
+                    module: module.to_owned(),
+                    diff,
+                });
+            }
+            Verdict::Move(_)
+                if matches!(
+                    decisions.merges.get(&definition.name),
+                    Some(Merge::Update | Merge::Forced)
+                ) =>
+            {
+                notes.push(Note::Updated {
+                    notebook: path.to_owned(),
+                    cell,
+                    name: definition.name.clone(),
+                    module: module.to_owned(),
+                    backup: None,
+                });
+            }
+            _ => {}
+        }
+    }
+    for missing in &decisions.missing {
+        notes.push(Note::Missing {
+            notebook: path.to_owned(),
+            cell: missing.cell,
+            name: missing.name.clone(),
+            module: module.to_owned(),
+        });
+    }
+    notes
+}
+
+/// The module at `file` as an earlier run left it: `None` when there is none, when nbhoist
+/// did not write it (the manifest does not list it and it lacks nbhoist's docstring), or when
+/// it does not parse.
+fn existing_module(
+    snapshot: &PackageSnapshot,
+    manifest: &Manifest,
+    file: &Path,
+) -> Option<ExistingModule> {
+    let text = snapshot.text(file)?;
+    let record = manifest.modules.get(&module_key(snapshot.dir(), file));
+    if record.is_none() && !text.starts_with(MODULE_HEADER) {
+        return None;
+    }
+    ExistingModule::read(text, record)
+}
+
+/// A module's key in the manifest: its path inside the package folder, with `/`.
+fn module_key(package_dir: &Path, file: &Path) -> String {
+    slashed(file.strip_prefix(package_dir).unwrap_or(file))
+}
+
+/// A relative path with `/` between its parts, on every platform.
+fn slashed(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// A file next to `module` that does not exist yet, for its text before `--force`:
+/// `analysis.py.bak`, else `analysis.py.1.bak`, and so on.
+fn backup_path(snapshot: &PackageSnapshot, module: &Path) -> PathBuf {
+    let name = module
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (0..)
+        .map(|n| match n {
+            0 => module.with_file_name(format!("{name}.bak")),
+            n => module.with_file_name(format!("{name}.{n}.bak")),
+        })
+        .find(|path| !snapshot.has_any_file(path))
+        .expect("some numbered backup name is free")
 }
 
 /// The content of the `__init__.py` of a sub-package nbhoist creates.
@@ -823,6 +1178,7 @@ mod tests {
                 ("repo/pkg/sub/b.py".to_owned(), Action::Create),
                 ("repo/pkg/sub/__init__.py".to_owned(), Action::Create),
                 ("repo/pkg/__init__.py".to_owned(), Action::Create),
+                ("repo/pkg/.nbhoist.json".to_owned(), Action::Create),
                 ("repo/a.ipynb".to_owned(), Action::Modify),
                 ("repo/sub/b.ipynb".to_owned(), Action::Modify),
             ]

@@ -17,7 +17,7 @@ pub fn decide_cell(text: &str) -> usize {
     let target = Target {
         module: "nb",
         dotted: Some("pkg.nb"),
-        runners: None,
+        ..Target::default()
     };
     decide(&notebook, &analysis, target).moving.items.len()
 }

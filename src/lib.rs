@@ -40,6 +40,7 @@ pub mod fuzzing;
 mod init;
 mod magics;
 mod notebook;
+mod ownership;
 mod plan;
 mod position;
 mod python;

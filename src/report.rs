@@ -237,6 +237,17 @@ pub(crate) fn scan_json(reports: &[NotebookReport]) -> String {
     json
 }
 
+/// The notebooks that could not be extracted, one line each, for stderr.
+pub(crate) fn extract_errors<C: Change>(plan: &ExtractPlan<C>, color: bool) -> String {
+    let mut out = String::new();
+    for notebook in &plan.notebooks {
+        if let Err(error) = &notebook.outcome {
+            writeln!(out, "{}", Paint::Removed.paint(&error.to_string(), color)).unwrap();
+        }
+    }
+    out
+}
+
 /// The text report of an extraction plan: per notebook, what moves to which module and what
 /// stays and why; then notes. Coloured when `color` is set.
 pub(crate) fn extract_text<C: Change>(plan: &ExtractPlan<C>, color: bool) -> String {
@@ -244,10 +255,8 @@ pub(crate) fn extract_text<C: Change>(plan: &ExtractPlan<C>, color: bool) -> Str
     for notebook in &plan.notebooks {
         let planned = match &notebook.outcome {
             Ok(planned) => planned,
-            Err(error) => {
-                writeln!(out, "{}", Paint::Removed.paint(&error.to_string(), color)).unwrap();
-                continue;
-            }
+            // Errors go to stderr: see [`extract_errors`].
+            Err(_) => continue,
         };
         let path = notebook.path.display();
         if planned.notebook.is_none() {

@@ -20,6 +20,7 @@ use crate::batch;
 use crate::decide::{Decisions, Runners, Target, decide, notebook_effect};
 use crate::error::Error;
 use crate::notebook::Notebook;
+use crate::ownership::ExistingModule;
 use crate::position::CellNumber;
 use crate::python::scope::BindingKind;
 use crate::settings::normalize;
@@ -64,10 +65,23 @@ pub(crate) struct Context<'a> {
     pub(crate) progress: bool,
     /// Reads a notebook.
     pub(crate) load: &'a (dyn Fn(&Path) -> Result<Notebook, Error> + Sync),
-    /// The module a notebook's code goes to, and its dotted name in the package if any.
-    pub(crate) module_of: &'a (dyn Fn(&Path) -> (String, Option<String>) + Sync),
+    /// Where a notebook's code goes.
+    pub(crate) module_of: &'a (dyn Fn(&Path) -> ModuleTarget + Sync),
     /// Refuses a notebook that cannot be extracted as asked (its package name).
     pub(crate) check: &'a (dyn Fn(&Path, &Analysis) -> Result<(), Error> + Sync),
+}
+
+/// Where a notebook's code goes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ModuleTarget {
+    /// The module's name (`analysis`).
+    pub(crate) module: String,
+    /// Its dotted name in the package, when extracting.
+    pub(crate) dotted: Option<String>,
+    /// The module as an earlier run left it, when it exists.
+    pub(crate) existing: Option<ExistingModule>,
+    /// Take the notebook's version where the module's was changed by hand.
+    pub(crate) force: bool,
 }
 
 /// Where a `%run` line leads.
@@ -231,7 +245,7 @@ pub(crate) fn decide_batch<T: Send>(
             }
         }
     }
-    let modules: Vec<Option<(String, Option<String>)>> = (0..paths.len())
+    let modules: Vec<Option<ModuleTarget>> = (0..paths.len())
         .map(|i| member[i].then(|| (context.module_of)(&paths[i])))
         .collect();
     // Kept until the end: notebooks of a later level need the decisions of earlier ones.
@@ -310,13 +324,15 @@ fn decide_one(
     notebook: Notebook,
     analysis: Analysis,
     runners: Option<&Runners>,
-    (module, dotted): &(String, Option<String>),
+    module: &ModuleTarget,
 ) -> Result<Decided, Error> {
     (context.check)(path, &analysis)?;
     let target = Target {
-        module,
-        dotted: dotted.as_deref(),
+        module: &module.module,
+        dotted: module.dotted.as_deref(),
         runners,
+        existing: module.existing.as_ref(),
+        force: module.force,
     };
     let decisions = decide(&notebook, &analysis, target);
     Ok(Decided {
@@ -597,7 +613,7 @@ fn effects(
     i: usize,
     edges: &[Edge],
     done: &[Option<Decided>],
-    modules: &[Option<(String, Option<String>)>],
+    modules: &[Option<ModuleTarget>],
 ) -> RunEffects {
     let folder = |path: &Path| {
         let folder = path.parent().unwrap_or(Path::new(""));
@@ -618,12 +634,12 @@ fn effects(
                     Err(_) => RunEffect::Unknown(Unfollowed::Unreadable(edge.file.clone())),
                 },
                 Leads::Notebook(j) => match (&done[*j], &modules[*j]) {
-                    (Some(decided), Some((module, dotted))) => notebook_effect(
+                    (Some(decided), Some(target)) => notebook_effect(
                         &decided.notebook,
                         &decided.analysis,
                         &decided.decisions,
                         &edge.file,
-                        dotted.as_deref().unwrap_or(module),
+                        target.dotted.as_deref().unwrap_or(&target.module),
                         folder(&paths[i]) != folder(&paths[*j]),
                     ),
                     _ => RunEffect::Unknown(Unfollowed::Unreadable(edge.file.clone())),

@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
 use crate::plan::module_name;
 use crate::position::CellNumber;
-use crate::run_graph::{Context, decide_batch};
+use crate::run_graph::{Context, ModuleTarget, decide_batch};
 
 /// Reads a notebook from disk: a regular file (or a symbolic link to one), which must not
 /// change size while it is read.
@@ -187,12 +187,15 @@ pub(crate) struct SyntaxErrorReport {
 }
 
 /// The module name `scan` gives a notebook: its file name made a module name.
-fn scan_module(path: &Path) -> (String, Option<String>) {
+fn scan_module(path: &Path) -> ModuleTarget {
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default();
-    (module_name(stem), None)
+    ModuleTarget {
+        module: module_name(stem),
+        ..ModuleTarget::default()
+    }
 }
 
 /// The report of a notebook that could not be analysed.

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::emit::{INIT_MARKER, MODULE_HEADER};
+use crate::error::PackageError;
+use crate::ownership::{MANIFEST, Manifest};
 
 /// The package folder as it is before a run: every Python file under it, with its text.
 #[derive(Clone, Debug, Default)]
@@ -21,6 +23,10 @@ pub(crate) struct PackageSnapshot {
     /// Notebook folders that hold a package of the same name that nbhoist wrote (by an
     /// earlier run that put the package next to the notebook).
     own_packages: BTreeSet<PathBuf>,
+    /// Every other file under the folder (backups, data), by path.
+    other_files: BTreeSet<PathBuf>,
+    /// The text of the manifest of what nbhoist wrote, when there is one.
+    manifest: Option<String>,
 }
 
 impl PackageSnapshot {
@@ -49,6 +55,15 @@ impl PackageSnapshot {
             let name = entry?.file_name().to_string_lossy().into_owned();
             snapshot.entries.insert(name);
         }
+        match std::fs::read(dir.join(MANIFEST)) {
+            Ok(bytes) => {
+                snapshot.manifest = Some(String::from_utf8(bytes).map_err(|error| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, error)
+                })?);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
         let mut folders = vec![dir.to_owned()];
         while let Some(folder) = folders.pop() {
             for entry in std::fs::read_dir(&folder)? {
@@ -63,10 +78,30 @@ impl PackageSnapshot {
                 } else if name.ends_with(".py") {
                     let text = String::from_utf8(std::fs::read(&path)?).ok();
                     snapshot.files.insert(path, text);
+                } else {
+                    snapshot.other_files.insert(path);
                 }
             }
         }
         Ok(snapshot)
+    }
+
+    /// The manifest of what nbhoist wrote in the package (empty when there is none yet).
+    pub(crate) fn manifest(&self) -> Result<Manifest, PackageError> {
+        match &self.manifest {
+            Some(text) => Manifest::parse(text).map_err(PackageError::BadManifest),
+            None => Ok(Manifest::default()),
+        }
+    }
+
+    /// The manifest's path, and its text when it exists.
+    pub(crate) fn manifest_file(&self) -> (PathBuf, Option<&str>) {
+        (self.dir.join(MANIFEST), self.manifest.as_deref())
+    }
+
+    /// Whether any file (Python or not) exists at `path`.
+    pub(crate) fn has_any_file(&self, path: &Path) -> bool {
+        self.files.contains_key(path) || self.other_files.contains(path)
     }
 
     /// A package folder that does not exist yet.

@@ -120,15 +120,17 @@ fn explicit_files_are_taken_even_when_ignored() {
 #[test]
 fn one_package_for_many_notebooks_mirrors_their_folders() {
     let dir = tree();
-    let (code, out) = nbhoist(
+    let (code, out, errors) = run_nbhoist(
         dir.path(),
         &["extract", ".", "--package", "mylib", "--no-autoreload"],
     );
     assert_eq!(code, Some(2), "{out}");
+    // The failure goes to stderr, the report to stdout.
     assert!(
-        out.contains("notebooks/broken.ipynb: not valid JSON"),
-        "{out}"
+        errors.contains("notebooks/broken.ipynb: not valid JSON"),
+        "{errors}"
     );
+    assert!(!out.contains("not valid JSON"), "{out}");
     let root = dir.path();
     for module in [
         "mylib/__init__.py",

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use common::{code_notebook as notebook, run_nbhoist as nbhoist, tree, write_file as write};
+use common::{
+    code_notebook as notebook, configured_repository, python, run_nbhoist as nbhoist, run_notebook,
+    tree, write_file as write,
+};
 use serde_json::Value;
 
 mod common;
@@ -11,14 +14,8 @@ mod common;
 /// A repository as a team keeps it: configured in pyproject.toml, notebooks in two folders,
 /// one importing a package that is not installed, and one that `.gitignore` hides.
 fn repository() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = configured_repository("teamlib");
     let root = dir.path();
-    std::fs::create_dir(root.join(".git")).unwrap();
-    write(
-        root,
-        "pyproject.toml",
-        "[tool.nbhoist]\npackage = \"teamlib\"\n",
-    );
     write(root, ".gitignore", "scratch/\n*.egg-info/\n");
     write(
         root,
@@ -84,7 +81,7 @@ fn a_notebook_outside_the_root_is_an_error_that_says_so() {
         &notebook(&["def f():\n    return 1"]),
     );
     let far = outside.path().join("far.ipynb");
-    let (code, out, _) = nbhoist(dir.path(), &["extract", far.to_str().unwrap()]);
+    let (code, _, out) = nbhoist(dir.path(), &["extract", far.to_str().unwrap()]);
     let said = out.contains("the notebook is outside the project's root");
     assert_eq!((code, said), (Some(2), true), "{out}");
     assert!(!outside.path().join("teamlib").exists() && !dir.path().join("teamlib").exists());
@@ -256,27 +253,12 @@ fn an_import_of_a_package_nbhoist_wrote_is_not_a_module_named_like_it() {
         "other/b.ipynb",
         &notebook(&["import mylib", "def h():\n    return 3"]),
     );
-    let (code, out, _) = nbhoist(dir.path(), &["extract", "other", "-p", "mylib"]);
+    let (code, _, out) = nbhoist(dir.path(), &["extract", "other", "-p", "mylib"]);
     assert_eq!(code, Some(2), "{out}");
     assert!(
         out.contains("imports a module named `mylib` that nbhoist did not write"),
         "{out}"
     );
-}
-
-/// The Python of the test environment, or `None` (with a note) when it is not set up.
-fn python() -> Option<std::path::PathBuf> {
-    let python = std::env::var_os("NBHOIST_PYTHON").map(std::path::PathBuf::from);
-    if python.is_none() {
-        // Not captured by the test harness, so that a plain `cargo test` says it.
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: Python tests of the package skipped: NBHOIST_PYTHON is not set; \
-             `scripts/test` sets it"
-        );
-    }
-    python
 }
 
 /// Runs `code` with `python` in `dir`: its exit code and what it printed (stdout, stderr).
@@ -295,7 +277,7 @@ fn run_python(python: &Path, dir: &Path, code: &str) -> (Option<i32>, String) {
 
 #[test]
 fn importing_one_module_of_the_package_imports_no_other() {
-    let Some(python) = python() else {
+    let Some(python) = python("Python tests of the package") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -331,33 +313,6 @@ fn importing_one_module_of_the_package_imports_no_other() {
         "[1] True ['boom', 'norm'] True\nmylib.b was imported\n\
          module 'mylib' has no attribute 'nothing'\n"
     );
-}
-
-/// Runs a notebook in IPython from its own folder with `python`: its events (kind and text,
-/// without cell numbers, which change when cells are added or removed).
-fn run_notebook(python: &Path, notebook: &Path) -> Vec<(String, Value)> {
-    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/run_notebook.py");
-    let output = std::process::Command::new(python)
-        .arg(runner)
-        .arg(notebook)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "running {}: {}",
-        notebook.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let events: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
-    events
-        .into_iter()
-        .map(|event| {
-            (
-                event["kind"].as_str().unwrap().to_owned(),
-                event["text"].clone(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -401,7 +356,7 @@ fn a_team_repository_end_to_end() {
     );
     assert!(pyproject.contains("build-backend"), "{pyproject}");
 
-    let Some(python) = python() else {
+    let Some(python) = python("Python tests of the package") else {
         return;
     };
     // A virtual environment of its own, which sees the test environment's IPython.

@@ -9,6 +9,7 @@ use ruff_python_ast::{Expr, Stmt};
 use rustc_hash::FxHashMap;
 
 use super::execution::{DefinitionTime, Execution, frame_access};
+use super::merge::is_import_from;
 use super::reason::{LateBinding, Rebinding, StayReason};
 use super::{Needs, Verdict};
 use crate::analysis::{
@@ -16,6 +17,7 @@ use crate::analysis::{
     is_mutable_value, statement,
 };
 use crate::notebook::Notebook;
+use crate::ownership::ExistingModule;
 use crate::python::imports::{binds_on_every_path, is_future_annotations, is_import_block};
 use crate::python::scope::{self, BindingKind, Call, Mutation, ReadTime};
 use crate::python::stdlib_exports::module_exports;
@@ -36,6 +38,7 @@ pub(super) fn decide(
     notebook: &Notebook,
     analysis: &Analysis,
     execution: &Execution<'_>,
+    own_module: Option<(&str, Option<&ExistingModule>)>,
 ) -> Vec<Verdict> {
     let definition_times = analysis
         .definitions
@@ -54,6 +57,7 @@ pub(super) fn decide(
         name_errors,
         future_unrun,
         last_versions,
+        own_module,
     };
     let candidates: Vec<Candidate> = (0..analysis.definitions.len())
         .map(|i| rules.examine(i))
@@ -97,6 +101,9 @@ struct Rules<'a> {
     /// Names defined several times with different code, only by definitions, with where the
     /// last version is: it may move, imported in place, while the earlier ones stay.
     last_versions: FxHashMap<String, StatementRef>,
+    /// The notebook's module (dotted), and the module as an earlier run left it: a name the
+    /// notebook imports from it is the module's own.
+    own_module: Option<(&'a str, Option<&'a ExistingModule>)>,
 }
 
 /// Names bound only by top-level definitions, not all with the same code, whose last version's
@@ -660,7 +667,17 @@ impl Rules<'_> {
 
     /// Rule 1: the name is bound once, or only by identical definitions.
     fn check_bindings(&self, name: &str, own: StatementRef) -> Result<(), StayReason> {
-        let sites = self.analysis.names.sites(name);
+        // The notebook's import of the name from its module (an earlier run hoisted it) before
+        // the definition is the version this definition replaces, in the module and so at
+        // that import. One after it binds the name again, as any import would.
+        let sites: Vec<crate::analysis::Site> = self
+            .analysis
+            .names
+            .sites(name)
+            .iter()
+            .filter(|site| !(site.at < own && self.imports_own(site.at, name)))
+            .cloned()
+            .collect();
         // The definition's own binding is not a rebinding, even where a syntax error made it
         // count as notebook state.
         if let Some(other) = sites
@@ -699,13 +716,24 @@ impl Rules<'_> {
                 cells,
             });
         }
-        if sites.len() > 1 && !self.copies_are_interchangeable(name, sites) {
+        if sites.len() > 1 && !self.copies_are_interchangeable(name, &sites) {
             return Err(StayReason::DefinedAgain {
                 name: name.to_owned(),
                 cells,
             });
         }
         Ok(())
+    }
+
+    /// Whether the statement at `at` imports `name` from the notebook's module, which defines
+    /// it (an earlier run hoisted it there).
+    fn imports_own(&self, at: StatementRef, name: &str) -> bool {
+        self.own_module.is_some_and(|(dotted, module)| {
+            is_import_from(statement(&self.analysis.cells, at), dotted)
+                && module
+                    .and_then(|module| module.binding(name))
+                    .is_some_and(|binding| !binding.import)
+        })
     }
 
     /// Whether several definitions of `name` with the same code can be one: each makes a new
@@ -907,9 +935,21 @@ impl Rules<'_> {
         if candidate.needs.imports.contains(name) {
             return Ok(());
         }
+        let sites = self.analysis.names.sites(name);
+        // Imported from the module itself (written by an earlier run), it is there already.
+        if let Some((dotted, module)) = self.own_module
+            && is_import_from(statement(&self.analysis.cells, sites[0].at), dotted)
+        {
+            return match module.and_then(|module| module.binding(name)) {
+                Some(binding) if !binding.import => Ok(()),
+                _ => Err(StayReason::NotInModule {
+                    name: name.to_owned(),
+                    module: dotted.to_owned(),
+                }),
+            };
+        }
         // The module imports it at the import cell; in the notebook, a cell that stopped
         // before its import left it unbound.
-        let sites = self.analysis.names.sites(name);
         if let Some(stopped) = sites.iter().find(|site| self.stopped_before(site.at)) {
             return Err(StayReason::NeverBound {
                 name: name.to_owned(),
@@ -1534,7 +1574,7 @@ fn propagate(analysis: &Analysis, candidates: &[Candidate]) -> Vec<Verdict> {
 }
 
 /// True when a statement has an annotation anywhere (parameters, returns, `x: int`).
-fn has_annotations(stmt: &Stmt) -> bool {
+pub(super) fn has_annotations(stmt: &Stmt) -> bool {
     #[derive(Default)]
     struct Finder {
         found: bool,

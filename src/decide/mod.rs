@@ -10,6 +10,7 @@
 
 mod definitions;
 mod execution;
+pub(crate) mod merge;
 mod placement;
 mod reason;
 mod runs;
@@ -17,6 +18,7 @@ pub(crate) mod writefile;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub(crate) use merge::{Merge, Missing};
 pub(crate) use reason::StayReason;
 use ruff_python_ast::Stmt;
 pub(crate) use runs::{Runners, notebook_effect};
@@ -26,6 +28,7 @@ use crate::emit::{self, PYTHON_MINOR};
 use crate::error::PackageError;
 use crate::magics::automagic;
 use crate::notebook::Notebook;
+use crate::ownership::ExistingModule;
 use crate::position::{CellIndex, CellNumber};
 use crate::python::imports::{Reach, for_each_import};
 use crate::python::span::cut_range;
@@ -33,7 +36,7 @@ use execution::Execution;
 use writefile::WriteFiles;
 
 /// What the decisions depend on besides the notebook.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Target<'a> {
     /// The name of the module the notebook's code goes to (`analysis`): a `%%writefile`
     /// module cannot take it.
@@ -43,6 +46,10 @@ pub(crate) struct Target<'a> {
     pub(crate) dotted: Option<&'a str>,
     /// What the notebooks that run this one with `%run` bind in the namespace they share.
     pub(crate) runners: Option<&'a Runners>,
+    /// The module as an earlier run left it, when it exists.
+    pub(crate) existing: Option<&'a ExistingModule>,
+    /// Take the notebook's version of a name whose copy in the module was changed by hand.
+    pub(crate) force: bool,
 }
 
 /// Every decision about one notebook.
@@ -61,6 +68,14 @@ pub(crate) struct Decisions {
     /// Another notebook runs this one with `%run` and sees every name it binds: the import
     /// cell imports every moved name, and no import of the notebook may go.
     pub(crate) run_by_others: bool,
+    /// What moving each name the module already binds does to it (a name not listed is new
+    /// to the module).
+    pub(crate) merges: BTreeMap<String, Merge>,
+    /// The notebook's import of its own module, written by an earlier run: it takes the
+    /// new names, instead of a new import cell.
+    pub(crate) own_import: Option<StatementRef>,
+    /// Names the notebook imports from its module that the module no longer defines.
+    pub(crate) missing: Vec<Missing>,
 }
 
 /// How the import cell uses IPython's `autoreload`.
@@ -302,7 +317,8 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         .map(|(at, _)| analysis.cells[at.code_cell].index)
         .max();
     let mut writefiles = writefile::decide(notebook, analysis, target.module, history);
-    let mut verdicts = definitions::decide(notebook, analysis, &execution);
+    let own_module = target.dotted.map(|dotted| (dotted, target.existing));
+    let mut verdicts = definitions::decide(notebook, analysis, &execution, own_module);
     if let Some(runners) = target.runners {
         runs::keep_bound_by_runners(analysis, runners, &mut verdicts);
         runs::keep_after_errors(notebook, analysis, runners, &mut verdicts);
@@ -312,18 +328,19 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
             });
         }
     }
-    // A notebook that already imports from its module was extracted before; adding to the
-    // module needs merging, which nbhoist does not do yet.
+    // A notebook that imports from its module was extracted before: new code joins the
+    // module, and the import it has takes the new names.
+    let own = target
+        .dotted
+        .map(|dotted| merge::own_imports(analysis, dotted))
+        .unwrap_or_default();
+    let missing = match target.dotted {
+        Some(_) => merge::missing(analysis, &own, target.existing),
+        None => Vec::new(),
+    };
     if let Some(dotted) = target.dotted
-        && imports_from(analysis, dotted)
+        && !own.is_empty()
     {
-        for verdict in &mut verdicts {
-            if verdict.is_move() {
-                *verdict = Verdict::Stay(StayReason::AlreadyHoisted {
-                    module: dotted.to_owned(),
-                });
-            }
-        }
         // The package's code may import the files these cells write.
         writefiles.keep_all(writefile::WriteFileStay::AlreadyHoisted {
             module: dotted.to_owned(),
@@ -336,6 +353,23 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     // `__init__.py`, which imports the notebook's module: when the notebook does that no later
     // than setup the import cell must follow, the written module stays a file, and placing
     // starts again (each time with one module fewer, so this ends too).
+    let reconcile = |verdicts: &mut [Verdict]| match (target.dotted, target.existing) {
+        (Some(dotted), Some(module)) => merge::reconcile(
+            notebook,
+            analysis,
+            module,
+            &own,
+            dotted,
+            target.force,
+            verdicts,
+        ),
+        _ => BTreeMap::new(),
+    };
+    let own_cell = own.first().map(|at| analysis.cells[at.code_cell].index);
+    // Comparing with the module can keep definitions, and so can placing the import cell,
+    // which changes what the module's other code sees: until neither keeps any more.
+    reconcile(&mut verdicts);
+    let mut merges;
     let (moving, import_cell) = 'place: loop {
         let setup = placement::Setup::find(analysis, &writefiles, &execution);
         let (moving, import_cell) = loop {
@@ -343,8 +377,17 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
             match setup.place(analysis, &moving) {
                 Ok(Some(position))
                     if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position)
-                        || keep_magic_lines(notebook, analysis, &mut verdicts, &moving) => {}
-                Ok(position) => break (moving, position),
+                        || keep_magic_lines(notebook, analysis, &mut verdicts, &moving)
+                        || own_cell.is_some_and(|cell| {
+                            keep_before_own_import(analysis, &setup, &mut verdicts, &moving, cell)
+                        }) => {}
+                Ok(position) => {
+                    let moves = verdicts.iter().filter(|v| v.is_move()).count();
+                    merges = reconcile(&mut verdicts);
+                    if verdicts.iter().filter(|v| v.is_move()).count() == moves {
+                        break (moving, own_cell.filter(|_| position.is_some()).or(position));
+                    }
+                }
                 Err(blocked) => placement::keep_blocked(analysis, &mut verdicts, &blocked),
             }
         };
@@ -388,7 +431,46 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         import_cell,
         autoreload,
         run_by_others: target.runners.is_some(),
+        merges,
+        own_import: own.first().copied().filter(|_| import_cell.is_some()),
+        missing,
     }
+}
+
+/// With the module imported in `cell` already (by an earlier run), the new code runs there:
+/// a definition cut before it would be bound only after its use, and an import set up after
+/// it would run too early. Keeps those; returns whether it kept any.
+fn keep_before_own_import(
+    analysis: &Analysis,
+    setup: &placement::Setup,
+    verdicts: &mut [Verdict],
+    moving: &Moving,
+    cell: CellIndex,
+) -> bool {
+    let number = cell.number();
+    let mut kept = false;
+    if let Some(needed) = setup.needed_after(analysis, moving, cell) {
+        let reason = StayReason::SetupAfterImportCell {
+            setup: needed.number(),
+            cell: number,
+        };
+        for item in &moving.items {
+            merge::keep_name(analysis, verdicts, &item.name, reason.clone());
+        }
+        return !moving.items.is_empty();
+    }
+    for item in &moving.items {
+        if item.cell < number {
+            merge::keep_name(
+                analysis,
+                verdicts,
+                &item.name,
+                StayReason::BeforeImportCell { cell: number },
+            );
+            kept = true;
+        }
+    }
+    kept
 }
 
 /// An earlier version says the last one moves only when it does; otherwise it stays for the
@@ -671,17 +753,6 @@ fn keep_magic_lines(
         }
     }
     kept
-}
-
-/// True when some top-level statement imports from `module` (`from mylib.analysis import f`).
-fn imports_from(analysis: &Analysis, module: &str) -> bool {
-    analysis.cells.iter().any(|cell| {
-        cell.notebook_statements().iter().any(|stmt| {
-            matches!(stmt, Stmt::ImportFrom(import)
-                if import.level == 0
-                    && import.module.as_ref().is_some_and(|m| m.as_str() == module))
-        })
-    })
 }
 
 /// Top-level module names the notebook imports, at top level or in top-level blocks.

@@ -145,13 +145,7 @@ impl Setup {
         }
         // The original imports worked where they first ran; every setup before that point
         // (in an earlier cell, or earlier in the same cell) may be what made them work.
-        let star_imports = moving.star.values().map(|at| ("*".to_owned(), *at));
-        let imports: Vec<(String, StatementRef)> = moving
-            .imports
-            .iter()
-            .map(|name| (name.clone(), analysis.names.sites(name)[0].at))
-            .chain(star_imports)
-            .collect();
+        let imports = Self::needed_imports(analysis, moving);
         if let Some(chdir) = self.chdir
             && let Some((import, _)) = imports
                 .iter()
@@ -162,11 +156,7 @@ impl Setup {
                 cell: cell_of(chdir),
             });
         }
-        let earliest = imports
-            .iter()
-            .filter_map(|(_, import)| self.enabling.iter().filter(|e| *e < import).max())
-            .max()
-            .map_or(CellIndex(0), |enabling| CellIndex(cell_of(*enabling).0 + 1));
+        let earliest = self.earliest(analysis, &imports);
         if earliest > first_cut {
             return Err(Blocked::Setup(CellIndex(earliest.0 - 1)));
         }
@@ -201,6 +191,41 @@ impl Setup {
 }
 
 impl Setup {
+    /// The first cell where the module's imports all work: after the last setup that runs
+    /// before any of them in the notebook.
+    fn earliest(&self, analysis: &Analysis, imports: &[(String, StatementRef)]) -> CellIndex {
+        imports
+            .iter()
+            .filter_map(|(_, import)| self.enabling.iter().filter(|e| *e < import).max())
+            .max()
+            .map_or(CellIndex(0), |enabling| {
+                CellIndex(analysis.cells[enabling.code_cell].index.0 + 1)
+            })
+    }
+
+    /// The imports the moving code needs, each with where the notebook first makes it.
+    fn needed_imports(analysis: &Analysis, moving: &Moving) -> Vec<(String, StatementRef)> {
+        let star_imports = moving.star.values().map(|at| ("*".to_owned(), *at));
+        moving
+            .imports
+            .iter()
+            .map(|name| (name.clone(), analysis.names.sites(name)[0].at))
+            .chain(star_imports)
+            .collect()
+    }
+
+    /// The setup cell after `cell` that the moving code's imports need, if any: a module
+    /// imported at `cell` would run them before it.
+    pub(super) fn needed_after(
+        &self,
+        analysis: &Analysis,
+        moving: &Moving,
+        cell: CellIndex,
+    ) -> Option<CellIndex> {
+        let earliest = self.earliest(analysis, &Self::needed_imports(analysis, moving));
+        (earliest > cell).then(|| CellIndex(earliest.0 - 1))
+    }
+
     /// Whether the module an import after the working directory changes comes from is found
     /// wherever the notebook runs: a standard-library module, or one imported before the
     /// change (a package's submodules are found through the package).

@@ -434,11 +434,66 @@ pub(crate) enum StayReason {
         /// The notebook that runs this one.
         notebook: String,
     },
-    /// The notebook already imports from the module nbhoist would write: it was extracted
-    /// before, and nbhoist does not add to a module it wrote before.
-    AlreadyHoisted {
+    /// The module already has this name, changed by hand since nbhoist wrote it (or written
+    /// by hand), and the notebook's version differs: a conflict, left for a person.
+    Conflict {
         /// The module, dotted.
         module: String,
+        /// The module's version, as it is.
+        theirs: String,
+    },
+    /// Other code in the module uses the module's version of this name; replacing it with
+    /// the notebook's would change what that code does.
+    UsedInModule {
+        /// The module, dotted.
+        module: String,
+        /// The module's statements that use it, by the first name each binds.
+        users: Vec<String>,
+    },
+    /// A new version of a name the notebook imports from its module: cells between that
+    /// import and this version use the module's, and would see this one once it replaces it.
+    UsedBeforeUpdate {
+        /// The cells that use the name in between.
+        cells: Vec<CellNumber>,
+        /// The cell that imports it.
+        import: CellNumber,
+    },
+    /// The module binds a name it reads to something else than the notebook does.
+    BoundInModule {
+        /// The name.
+        name: String,
+        /// The module, dotted.
+        module: String,
+    },
+    /// The module postpones annotations (`from __future__ import annotations`) and the
+    /// notebook evaluates this definition's, or the other way round.
+    ModuleAnnotations {
+        /// The module, dotted.
+        module: String,
+        /// Whether the module postpones them.
+        postponed: bool,
+    },
+    /// It needs a name the notebook imports from its module, which the module no longer
+    /// binds (deleted by hand).
+    NotInModule {
+        /// The name.
+        name: String,
+        /// The module, dotted.
+        module: String,
+    },
+    /// It comes before the cell that imports the notebook's module, which an earlier run
+    /// wrote: moved, it would be bound only after it was used.
+    BeforeImportCell {
+        /// The cell that imports the module.
+        cell: CellNumber,
+    },
+    /// What it needs is set up in a cell after the one that imports the notebook's module,
+    /// which an earlier run wrote: the module would import it too early.
+    SetupAfterImportCell {
+        /// The setup cell.
+        setup: CellNumber,
+        /// The cell that imports the module.
+        cell: CellNumber,
     },
     /// The definition uses another definition that stays.
     DependsOn {
@@ -501,8 +556,16 @@ pub(crate) enum Hint {
     FixSyntaxError,
     /// For a cell IPython rewrites.
     TidyCell,
-    /// For a definition added after an extraction.
-    MoveByHand,
+    /// For a conflict between the notebook's version and the module's.
+    ResolveConflict,
+    /// For a name other module code uses.
+    EditModule,
+    /// For a name deleted from the module.
+    RestoreInModule,
+    /// For a definition above the import cell.
+    MoveBelowImport,
+    /// For a new version of a hoisted name that earlier cells use.
+    UpdateByHand,
     /// For a definition used before what it needs is bound.
     Reorder,
     /// For a definition in a magic cell.
@@ -537,7 +600,15 @@ impl fmt::Display for Hint {
             Hint::ReturnNewValue => "return the new value instead",
             Hint::FixSyntaxError => "fix the syntax error first",
             Hint::TidyCell => "tidy that cell to hoist it",
-            Hint::MoveByHand => "move it into the module by hand",
+            Hint::ResolveConflict => {
+                "keep one version: delete this one, or copy it into the module by hand; `--force` takes the notebook's and keeps a backup of the module"
+            }
+            Hint::EditModule => "change it in the module, where the code that uses it lives",
+            Hint::RestoreInModule => "restore it in the module, or stop importing it",
+            Hint::MoveBelowImport => "move it below the cell that imports the module",
+            Hint::UpdateByHand => {
+                "move it above those cells to update the module, or change the module by hand"
+            }
             Hint::Reorder => {
                 "run the notebook top to bottom once, and reorder its cells where it fails"
             }
@@ -616,7 +687,14 @@ impl StayReason {
             StayReason::ImportAfterChdir { .. } => "import-after-chdir",
             StayReason::EagerAnnotations { .. } => "eager-annotations",
             StayReason::UsedTooEarly { .. } => "used-too-early",
-            StayReason::AlreadyHoisted { .. } => "already-hoisted",
+            StayReason::Conflict { .. } => "conflict",
+            StayReason::UsedInModule { .. } => "used-in-module",
+            StayReason::NotInModule { .. } => "not-in-module",
+            StayReason::UsedBeforeUpdate { .. } => "used-before-update",
+            StayReason::BoundInModule { .. } => "bound-in-module",
+            StayReason::ModuleAnnotations { .. } => "module-annotations",
+            StayReason::BeforeImportCell { .. } => "before-import-cell",
+            StayReason::SetupAfterImportCell { .. } => "setup-after-import-cell",
             StayReason::DependsOn { .. } => "depends-on",
         }
     }
@@ -638,7 +716,13 @@ impl StayReason {
             StayReason::MaybeUnbound { .. } => Hint::BindFirst,
             StayReason::SyntaxError { .. } => Hint::FixSyntaxError,
             StayReason::Reformatted { .. } => Hint::TidyCell,
-            StayReason::AlreadyHoisted { .. } => Hint::MoveByHand,
+            StayReason::Conflict { .. } => Hint::ResolveConflict,
+            StayReason::UsedInModule { .. } => Hint::EditModule,
+            StayReason::NotInModule { .. } => Hint::RestoreInModule,
+            StayReason::UsedBeforeUpdate { .. } => Hint::UpdateByHand,
+            StayReason::BoundInModule { .. } => Hint::EditModule,
+            StayReason::BeforeImportCell { .. } => Hint::MoveBelowImport,
+            StayReason::SetupAfterImportCell { .. } => Hint::MoveSetupUp,
             StayReason::UsedTooEarly { .. }
             | StayReason::DefinedTooEarly { .. }
             | StayReason::ConstantUsedEarly { .. } => Hint::Reorder,
@@ -914,8 +998,42 @@ impl StayReason {
             } => format!(
                 "is used in cell {used}, before cell {bound} binds `{name}`, which it needs"
             ),
-            StayReason::AlreadyHoisted { module } => format!(
-                "was added after the notebook's code was hoisted to `{module}`, and nbhoist does not add to a module it wrote before"
+            StayReason::Conflict { module, .. } => format!(
+                "differs from the version in `{module}`, which was changed by hand"
+            ),
+            StayReason::UsedInModule { module, users } => format!(
+                "is used by {} in `{module}`, which would change with it",
+                code_list(users)
+            ),
+            StayReason::NotInModule { name, module } => format!(
+                "needs `{name}`, which the notebook imports from `{module}`, but the module no longer defines"
+            ),
+            StayReason::UsedBeforeUpdate { cells, import } => format!(
+                "is a new version of what cell {import} imports from the module, which cell{} {} use{} before it; hoisted, it would replace that version for them too",
+                if cells.len() == 1 { "" } else { "s" },
+                and_list(cells),
+                if cells.len() == 1 { "s" } else { "" },
+            ),
+            StayReason::BoundInModule { name, module } => {
+                format!("reads `{name}`, which `{module}` binds to something else")
+            }
+            StayReason::ModuleAnnotations {
+                module,
+                postponed: true,
+            } => format!(
+                "has annotations the notebook evaluates, and `{module}` postpones them (`from __future__ import annotations`)"
+            ),
+            StayReason::ModuleAnnotations {
+                module,
+                postponed: false,
+            } => format!(
+                "has postponed annotations (`from __future__ import annotations`), and `{module}` evaluates them"
+            ),
+            StayReason::BeforeImportCell { cell } => {
+                format!("comes before cell {cell}, which imports the notebook's module")
+            }
+            StayReason::SetupAfterImportCell { setup, cell } => format!(
+                "needs setup in cell {setup}, after cell {cell}, which imports the notebook's module"
             ),
             StayReason::DependsOn { name, because } => match because.root() {
                 (root, Some(last)) => format!(
@@ -955,9 +1073,15 @@ impl fmt::Display for StayReason {
     }
 }
 
+/// "`a`", "`a` and `b`": names as code.
+fn code_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    and_list(&quoted)
+}
+
 /// "2", "2 and 5", "2, 5 and 9".
-pub(crate) fn and_list(cells: &[CellNumber]) -> String {
-    match cells {
+pub(crate) fn and_list<T: fmt::Display>(items: &[T]) -> String {
+    match items {
         [] => String::new(),
         [one] => one.to_string(),
         [init @ .., last] => {

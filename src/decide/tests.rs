@@ -15,6 +15,7 @@ fn verdicts(cells: &[&str]) -> Vec<String> {
         module: "nb",
         dotted: Some("pkg.nb"),
         runners: None,
+        ..Target::default()
     };
     let decisions = decide(&notebook, &analysis, target);
     described(&analysis, &decisions, false)
@@ -339,6 +340,7 @@ fn needs(cells: &[&str], name: &str) -> Needs {
         module: "nb",
         dotted: None,
         runners: None,
+        ..Target::default()
     };
     let decisions = decide(&notebook, &analysis, target);
     let i = analysis
@@ -974,12 +976,97 @@ fn cutting_never_leaves_a_line_ipython_reads_as_a_magic() {
 }
 
 #[test]
-fn a_notebook_already_extracted_adds_nothing() {
+fn a_notebook_already_extracted_adds_to_its_module() {
+    // Without the module, a name the notebook imports from it is not there to use.
     stays(
-        &["from pkg.nb import g", "def f():\n    return 1"],
+        &["from pkg.nb import g", "def f():\n    return g()"],
         "f",
-        "already-hoisted",
+        "not-in-module",
     );
+    let merged = |cells: &[&str], owned: &[&str], force: bool| {
+        rerun_verdicts(cells, "def g():\n    return 1\n", owned, force)
+    };
+    assert_eq!(
+        merged(
+            &["from pkg.nb import g", "def f():\n    return g()"],
+            &[],
+            false
+        ),
+        ["f: move (new)"]
+    );
+    // A new version of a name the module has: an update when nbhoist wrote the module's, a
+    // conflict when a person changed it, unless forced.
+    let update = ["from pkg.nb import g", "def g():\n    return 2"];
+    assert_eq!(merged(&update, &["g"], false), ["g: move (Update)"]);
+    assert_eq!(
+        merged(&update, &[], false),
+        ["g: stay (conflict) differs from the version in `pkg.nb`, which was changed by hand"]
+    );
+    assert_eq!(merged(&update, &[], true), ["g: move (Forced)"]);
+    assert_eq!(
+        merged(&["def g():\n    return 1"], &[], false),
+        ["g: move (Same)"]
+    );
+    // Cells between the import and the new version use the module's.
+    let used = ["from pkg.nb import g", "g()", "def g():\n    return 2"];
+    assert!(merged(&used, &["g"], false)[0].starts_with("g: stay (used-before-update)"));
+    // Code in the module that uses it would change with it.
+    let with_user = "def g():\n    return 1\n\n\ndef h():\n    return g()\n";
+    assert_eq!(
+        rerun_verdicts(&["def g():\n    return 2"], with_user, &["g"], false),
+        ["g: stay (used-in-module) is used by `h` in `pkg.nb`, which would change with it"]
+    );
+    // The module is imported where an earlier run put the import: code above it stays.
+    assert_eq!(
+        merged(
+            &["def f():\n    return 1", "from pkg.nb import g"],
+            &[],
+            false
+        ),
+        ["f: stay (before-import-cell) comes before cell 2, which imports the notebook's module"]
+    );
+}
+
+/// The verdicts of a notebook whose module `pkg.nb` exists with `module` as its text, of which
+/// nbhoist wrote the statements binding `owned`: `name: move (merge)` or `name: stay ...`.
+fn rerun_verdicts(cells: &[&str], module: &str, owned: &[&str], force: bool) -> Vec<String> {
+    use crate::ownership::{ExistingModule, ModuleRecord, Record, fingerprint};
+    let bare = ExistingModule::read(module, None).expect("the module parses");
+    let mut record = ModuleRecord::default();
+    for stmt in &bare.statements {
+        if owned.contains(&stmt.names[0].as_str()) {
+            let fingerprint = fingerprint(bare.text_of(stmt));
+            record.definitions.insert(
+                stmt.names[0].clone(),
+                Record {
+                    cell: None,
+                    fingerprint,
+                },
+            );
+        }
+    }
+    let existing = ExistingModule::read(module, Some(&record));
+    let notebook = code_notebook(cells);
+    let analysis = analyse(&notebook);
+    let target = Target {
+        module: "nb",
+        dotted: Some("pkg.nb"),
+        existing: existing.as_ref(),
+        force,
+        ..Target::default()
+    };
+    let decisions = decide(&notebook, &analysis, target);
+    described(&analysis, &decisions, false)
+        .into_iter()
+        .zip(&analysis.definitions)
+        .map(|(line, definition)| match line.strip_suffix(": move") {
+            Some(name) => match decisions.merges.get(&definition.name) {
+                Some(merge) => format!("{name}: move ({merge:?})"),
+                None => format!("{name}: move (new)"),
+            },
+            None => line,
+        })
+        .collect()
 }
 
 #[test]
@@ -994,6 +1081,7 @@ fn writefile_cells_have_their_own_rules() {
         module: "nb",
         dotted: None,
         runners: None,
+        ..Target::default()
     };
     let decisions = decide(&notebook, &analysis, target);
     let stays: Vec<Option<String>> = decisions
@@ -1025,6 +1113,7 @@ fn written_modules_keep_their_meaning() {
         module: "nb",
         dotted: None,
         runners: None,
+        ..Target::default()
     };
     let decisions = decide(&notebook, &analysis, target);
     let stay = decisions.writefiles.verdicts[0].stay.as_ref().unwrap();
@@ -1044,6 +1133,7 @@ fn writefile_verdicts(cells: &[&str]) -> Vec<writefile::WriteFileVerdict> {
         module: "nb",
         dotted: None,
         runners: None,
+        ..Target::default()
     };
     decide(&notebook, &analysis, target).writefiles.verdicts
 }
@@ -1115,6 +1205,7 @@ fn describe(notebook: &crate::notebook::Notebook) -> String {
         module: "nb",
         dotted: None,
         runners: None,
+        ..Target::default()
     };
     let decisions = decide(notebook, &analysis, target);
     let mut out = String::new();
@@ -1334,6 +1425,7 @@ fn run_verdicts(cells: &[&str], runs: &[RunEffect], runners: Option<&Runners>) -
         module: "nb",
         dotted: Some("pkg.nb"),
         runners,
+        ..Target::default()
     };
     let decisions = decide(&notebook, &analysis, target);
     described(&analysis, &decisions, true)

@@ -669,16 +669,7 @@ fn modules_rewrite(import: &StmtImport, source: &str) -> ImportRewrite {
         "; ".to_owned()
     };
     ImportRewrite::Modules {
-        aliases: import
-            .names
-            .iter()
-            .map(|alias| {
-                (
-                    alias.name.to_string(),
-                    alias.asname.as_ref().map(ToString::to_string),
-                )
-            })
-            .collect(),
+        aliases: crate::python::imports::members(&import.names),
         separator,
     }
 }

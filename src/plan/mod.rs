@@ -4,6 +4,7 @@
 //! Pure: the plan is data. `--diff`, `--check`, `--format json` and the real write all render
 //! the same plan.
 
+mod merge;
 mod writefile;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,7 @@ use crate::decide::writefile::WriteFiles;
 use crate::decide::{Autoreload, Decisions, Moving};
 use crate::emit::{self, Import};
 use crate::notebook::{CellEdit, Notebook, ResolvedEdits};
+use crate::ownership::{ExistingModule, ModuleRecord};
 use crate::position::{CellIndex, CellNumber};
 use crate::python::imports::bound_name;
 use crate::python::scope::{self, ReadTime};
@@ -35,6 +37,8 @@ pub(crate) struct ExtractOptions {
     pub(crate) parent: String,
     /// Add `%load_ext autoreload` / `%autoreload 2` to the import cell.
     pub(crate) autoreload: bool,
+    /// The notebook's path relative to the project's root, as the manifest records it.
+    pub(crate) notebook_key: String,
 }
 
 /// The text and edits of one notebook's extraction.
@@ -52,6 +56,8 @@ pub(crate) struct NotebookPlan {
     /// The notebook's import statements that nothing left in it uses, which the module
     /// imports too: cut, so that the notebook has no unused imports.
     pub(crate) dropped: Vec<DroppedImport>,
+    /// What the manifest records of the module as written.
+    pub(crate) record: Option<ModuleRecord>,
 }
 
 /// An import statement cut from the notebook because only moved code used it.
@@ -70,6 +76,7 @@ pub(crate) fn plan_notebook(
     decisions: &Decisions,
     notebook_name: &str,
     module: &str,
+    existing: Option<&ExistingModule>,
     options: &ExtractOptions,
 ) -> NotebookPlan {
     let writes = &decisions.writefiles;
@@ -79,6 +86,7 @@ pub(crate) fn plan_notebook(
         edits: Vec::new(),
         exports: Vec::new(),
         dropped: Vec::new(),
+        record: None,
         written: writes
             .modules
             .iter()
@@ -89,7 +97,7 @@ pub(crate) fn plan_notebook(
             })
             .collect(),
     };
-    let rewrites = import_edits(notebook, analysis, writes, &options.parent);
+    let mut rewrites = import_edits(notebook, analysis, writes, &options.parent);
     let moving = decisions.import_cell.map(|_| &decisions.moving);
     let dotted = format!("{}.{module}", options.parent);
     plan.edits = cell_edits(notebook, analysis, moving, writes, &rewrites, &dotted);
@@ -121,15 +129,17 @@ pub(crate) fn plan_notebook(
                 })
                 .collect();
         }
-        plan.module_text = Some(module_text(
+        let (text, record) = module_text(
             notebook,
             analysis,
-            moving,
-            writes,
+            decisions,
             &rewrites,
             notebook_name,
+            existing,
             options,
-        ));
+        );
+        plan.module_text = Some(text);
+        plan.record = Some(record);
         // A last version is imported where it stood, not here.
         let moved: Vec<String> = moving
             .items
@@ -142,7 +152,36 @@ pub(crate) fn plan_notebook(
         } else {
             mentioned(notebook, analysis, &plan.edits, moved)
         };
-        if let Some(source) = import_cell(module, &imported, decisions.autoreload, options) {
+        if let Some(at) = decisions.own_import {
+            // The import an earlier run wrote takes the new names.
+            let range = statement(&analysis.cells, at).range();
+            let Stmt::ImportFrom(import) = statement(&analysis.cells, at) else {
+                unreachable!("the decide stage found an import from the module here");
+            };
+            let mut names = crate::python::imports::members(&import.names);
+            let before = names.len();
+            for name in imported {
+                if !names.iter().any(|(n, _)| *n == name) {
+                    names.push((name, None));
+                }
+            }
+            if names.len() > before {
+                let text = emit::import_lines(
+                    &[Import::From {
+                        module: dotted.clone(),
+                        names,
+                    }],
+                    &options.package,
+                );
+                rewrites
+                    .entry(at.code_cell)
+                    .or_default()
+                    .push((range.into(), text));
+                let mut cut = moving.clone();
+                cut.cut.extend(dropped.iter().copied());
+                plan.edits = cell_edits(notebook, analysis, Some(&cut), writes, &rewrites, &dotted);
+            }
+        } else if let Some(source) = import_cell(module, &imported, decisions.autoreload, options) {
             plan.edits.push(CellEdit::InsertCode {
                 before: position,
                 source,
@@ -151,12 +190,21 @@ pub(crate) fn plan_notebook(
                     .then(|| fresh_cell_id(notebook, module)),
             });
         }
-        plan.exports = moving
-            .items
-            .iter()
-            .map(|item| item.name.clone())
-            .filter(|name| !name.starts_with('_'))
-            .collect();
+        plan.exports = match (existing, &plan.module_text) {
+            // What an earlier run wrote, and what a person added, is the module's too.
+            (Some(_), Some(text)) => ExistingModule::read(text, None)
+                .map(|module| {
+                    module
+                        .statements
+                        .iter()
+                        .filter(|stmt| !stmt.import)
+                        .flat_map(|stmt| stmt.names.iter().cloned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => moving.items.iter().map(|item| item.name.clone()).collect(),
+        };
+        plan.exports.retain(|name| !name.starts_with('_'));
     }
     plan
 }
@@ -168,12 +216,14 @@ type Member = (String, Option<String>);
 fn module_text(
     notebook: &Notebook,
     analysis: &Analysis,
-    moving: &Moving,
-    writes: &WriteFiles,
+    decisions: &Decisions,
     rewrites: &ImportEdits,
     notebook_name: &str,
+    existing: Option<&ExistingModule>,
     options: &ExtractOptions,
-) -> String {
+) -> (String, ModuleRecord) {
+    let moving = &decisions.moving;
+    let writes = &decisions.writefiles;
     let package = options.parent.as_str();
     let mut imports = Vec::new();
     if moving.future_annotations {
@@ -321,15 +371,14 @@ fn module_text(
             names: vec![(name.clone(), None)],
         });
     }
-    let import_text = emit::import_lines(&imports, &options.package);
     // Notebook order, in which they ran, binds what each reads before it. Constants built
     // from definitions (`HANDLERS = [load, save]`) go among the definitions.
-    let (mut constants, among_definitions) = after_definitions(analysis, moving);
-    constants.extend(late_blocks);
-    constants.sort();
-    let constants: Vec<String> = constants
-        .into_iter()
-        .map(|at| {
+    let (mut constant_sites, among_definitions) = after_definitions(analysis, moving);
+    constant_sites.extend(late_blocks);
+    constant_sites.sort();
+    let constants: Vec<String> = constant_sites
+        .iter()
+        .map(|&at| {
             let (source, range) = block(notebook, analysis, at);
             let text = with_rewrites(source, range, rewrites.get(&at.code_cell));
             text.trim_end().to_owned()
@@ -346,7 +395,39 @@ fn module_text(
             with_rewrites(source, range, rewrites.get(&at.code_cell))
         })
         .collect();
-    emit::module_text(notebook_name, &import_text, &constants, &definitions)
+    let written: Vec<merge::Written> = constant_sites
+        .iter()
+        .zip(&constants)
+        .chain(body.iter().zip(&definitions))
+        .map(|(&at, text)| merge::Written {
+            names: scope::module_bindings(statement(&analysis.cells, at))
+                .into_iter()
+                .map(|binding| binding.name)
+                .collect(),
+            text: text.clone(),
+            cell: notebook.cells()[analysis.cells[at.code_cell].index.0]
+                .id
+                .clone(),
+        })
+        .collect();
+    let text = match existing {
+        Some(existing) => merge::merged_text(
+            existing,
+            &imports,
+            &written,
+            &decisions.merges,
+            &options.package,
+        ),
+        None => emit::module_text(
+            notebook_name,
+            &emit::import_lines(&imports, &options.package),
+            &constants,
+            &definitions,
+        ),
+    };
+    let before = existing.and_then(|existing| existing.record.as_ref());
+    let record = merge::record(options.notebook_key.clone(), &text, &written, before);
+    (text, record)
 }
 
 /// The import a file run with `%run` makes, as the module writes it.
@@ -708,7 +789,7 @@ fn mentioned(
 }
 
 /// Whether `word` occurs in `text` with no identifier character on either side.
-fn has_word(text: &str, word: &str) -> bool {
+pub(crate) fn has_word(text: &str, word: &str) -> bool {
     words(text, word).next().is_some()
 }
 

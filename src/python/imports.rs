@@ -158,6 +158,19 @@ pub(crate) fn binds_on_every_path(body: &[Stmt], name: &str) -> bool {
     })
 }
 
+/// The `(name, alias)` pairs of an import's names, as written.
+pub(crate) fn members(names: &[ruff_python_ast::Alias]) -> Vec<(String, Option<String>)> {
+    names
+        .iter()
+        .map(|alias| {
+            (
+                alias.name.to_string(),
+                alias.asname.as_ref().map(ToString::to_string),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,48 @@ pub fn run_nbhoist(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// The Python of the test environment, or `None` (with a note that `what` is skipped) when
+/// it is not set up.
+pub fn python(what: &str) -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("NBHOIST_PYTHON").map(std::path::PathBuf::from);
+    if python.is_none() {
+        // Not captured by the test harness, so that a plain `cargo test` says it.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: {what} skipped: NBHOIST_PYTHON is not set; `scripts/test` sets it"
+        );
+    }
+    python
+}
+
+/// Runs a notebook in IPython from its own folder with `python`: its events (kind and text,
+/// without cell numbers, which change when cells are added or removed).
+pub fn run_notebook(python: &Path, notebook: &Path) -> Vec<(String, Value)> {
+    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/run_notebook.py");
+    let output = std::process::Command::new(python)
+        .arg(runner)
+        .arg(notebook)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "running {}: {}",
+        notebook.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    events
+        .into_iter()
+        .map(|event| {
+            (
+                event["kind"].as_str().unwrap().to_owned(),
+                event["text"].clone(),
+            )
+        })
+        .collect()
+}
+
 /// A Python notebook (nbformat 4.4) with one code cell per source.
 pub fn code_notebook(cells: &[&str]) -> String {
     let cells: Vec<Value> = cells
@@ -37,6 +79,18 @@ pub fn code_notebook(cells: &[&str]) -> String {
         "nbformat_minor": 4,
     }))
     .unwrap()
+}
+
+/// A repository (a `.git` folder) whose `pyproject.toml` names the package `package`.
+pub fn configured_repository(package: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write_file(
+        dir.path(),
+        "pyproject.toml",
+        &format!("[tool.nbhoist]\npackage = \"{package}\"\n"),
+    );
+    dir
 }
 
 /// Writes `text` to `root/path`, creating its folders.

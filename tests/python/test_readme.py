@@ -38,6 +38,7 @@ Skipped, with the reason printed, without bash, git or cargo, or outside a git c
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
 import re
@@ -295,7 +296,13 @@ class ReadmeTest(unittest.TestCase):
 
     def report(self, readme: str, worktree_readme: str, wrong) -> str:
         """The failure message: each block that differs, as it should read."""
-        text = ["The commands of README.md print something else now. As they should read:"]
+        text = ["The commands of README.md print something else now:"]
+        for _, command in wrong:
+            text.append(f"\nREADME.md:{command.line}: $ {command.text}")
+            text.extend(line.rstrip("\n") for line in difflib.unified_diff(
+                trimmed(command.expected), command.actual, "README.md", "printed", n=1)
+                if not line.startswith(("---", "+++")))
+        text.append("\nAs they should read:")
         shown = []
         for block, _ in wrong:
             if not any(block is b for b in shown):

@@ -50,8 +50,8 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from checkout import ROOT, commit_cache, environment, git, missing, target_dir
+
 PLACEHOLDER = "<nbhoist-repo>"
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
 # The first command of each block that README.md marks `not run`, and why it cannot run here.
@@ -153,33 +153,16 @@ def trimmed(lines: list[str]) -> list[str]:
     return out
 
 
-def git(*args: str, cwd: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def missing_tool() -> str | None:
-    """Why the test cannot run here, or None."""
-    for tool in ("bash", "git", "cargo"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not on PATH"
-    try:
-        git("rev-parse", "--verify", "HEAD", cwd=ROOT)
-    except (subprocess.CalledProcessError, OSError):
-        return f"{ROOT} is not a git checkout with a commit"
-    return None
-
-
 class ReadmeTest(unittest.TestCase):
     def setUp(self):
-        reason = missing_tool()
+        reason = missing("bash", "cargo")
         if reason:
             print(f"\ntest_readme: skipped: {reason}", file=sys.stderr)
             self.skipTest(reason)
         self.start = time.monotonic()
         self.head = git("rev-parse", "HEAD", cwd=ROOT)
         self.clean = not git("status", "--porcelain", cwd=ROOT)
-        target = os.path.abspath(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"))
+        target = target_dir()
         self.scratch = os.path.realpath(tempfile.mkdtemp(prefix="nbhoist-readme-"))
         self.addCleanup(shutil.rmtree, self.scratch, ignore_errors=True)
         if self.clean:
@@ -188,22 +171,14 @@ class ReadmeTest(unittest.TestCase):
         else:
             print(f"\ntest_readme: the working tree differs from HEAD; testing README.md at "
                   f"HEAD ({self.head[:12]})", file=sys.stderr)
-            cache = os.path.join(target, "readme-test")
-            os.makedirs(cache, exist_ok=True)
-            for name in os.listdir(cache):
-                if name != self.head:
-                    shutil.rmtree(os.path.join(cache, name), ignore_errors=True)
-            self.venv = os.path.join(cache, self.head, "venv")
+            self.venv = os.path.join(commit_cache("readme-test", self.head), "venv")
             cargo_target = os.path.join(target, "pre-commit-build")
         self.installed_stamp = os.path.join(self.venv, "nbhoist-installed")
         if not os.path.exists(self.installed_stamp):
             shutil.rmtree(self.venv, ignore_errors=True)
             subprocess.run([sys.executable, "-m", "venv", self.venv], check=True)
         bin_dir = os.path.join(self.venv, "bin")
-        # A hook run from git (say a pre-push hook running the tests) must not steer the
-        # clone's git.
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("GIT_", "PRE_COMMIT", "PYTHONHOME"))}
+        self.env = environment()
         self.env.update(PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
                         VIRTUAL_ENV=self.venv, CARGO_TARGET_DIR=cargo_target,
                         PIP_DISABLE_PIP_VERSION_CHECK="1", NO_COLOR="1")

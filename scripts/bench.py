@@ -23,9 +23,10 @@ exit code is otherwise reported as data; only a timeout of ruff counts as a cras
 code: 0 when everything ran (whether or not the targets were met), 1 when something
 crashed or could not be set up, 2 on bad usage.
 
-Peak RSS without /usr/bin/time comes from os.wait4, whose ru_maxrss also counts the
-resident set of this Python process at the spawn; such a figure is shown as an upper
-bound ("<=") when it does not clearly exceed that of `true` spawned the same way.
+Peak RSS without GNU time (/usr/bin/time, used on Linux only) comes from os.wait4, whose
+ru_maxrss also counts the resident set of this Python process at the spawn; such a figure is
+shown as an upper bound ("<=") when it does not clearly exceed that of `true` spawned the
+same way.
 """
 
 from __future__ import annotations
@@ -66,7 +67,11 @@ TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 NBHOIST = TARGET_DIR / "release" / "nbhoist"
 VENV = ROOT / "target" / "bench-venv"
 RUFF = VENV / "bin" / "ruff"
-GNU_TIME = Path("/usr/bin/time")
+# GNU time, whose `-f %M` prints a command's peak RSS; macOS's /usr/bin/time is BSD's, which
+# has no -f.
+GNU_TIME = Path("/usr/bin/time") if sys.platform.startswith("linux") else None
+# getrusage's ru_maxrss is in KiB on Linux, in bytes on macOS.
+MAXRSS_UNIT = 1024 if sys.platform == "darwin" else 1
 
 # clap's words for a command line it rejects (exit code 2).
 USAGE_ERROR = re.compile(
@@ -138,7 +143,7 @@ def run_once(argv: list[str], timeout: float, keep_stdout: bool = False) -> Run:
             wall=wall,
             cpu=usage.ru_utime + usage.ru_stime,
             exit_code=proc.returncode,
-            maxrss_kib=usage.ru_maxrss,
+            maxrss_kib=usage.ru_maxrss // MAXRSS_UNIT,
             stderr=err.read().decode("utf-8", "replace"),
             stdout=out.read().decode("utf-8", "replace") if keep_stdout else "",
             timed_out=bool(killed) and proc.returncode < 0,
@@ -153,7 +158,7 @@ def peak_rss(argv: list[str], timeout: float) -> tuple[int | None, str]:
     Python process had when it spawned the command; when the value does not exceed that of
     `true` launched the same way, only that bound is known.
     """
-    if GNU_TIME.is_file() and os.access(GNU_TIME, os.X_OK):
+    if GNU_TIME is not None and GNU_TIME.is_file() and os.access(GNU_TIME, os.X_OK):
         with tempfile.NamedTemporaryFile("r", suffix=".rss") as report:
             run = run_once([str(GNU_TIME), "-f", "%M", "-o", report.name, *argv], timeout)
             lines = [line.strip() for line in report.read().splitlines() if line.strip()]

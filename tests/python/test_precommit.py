@@ -37,30 +37,18 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from checkout import ROOT, commit_cache, environment, git, missing, target_dir
+
 NOTEBOOK = "analysis.ipynb"
 PACKAGE = "mylib"
 
 
-def git(*args: str, cwd: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 def missing_tool() -> str | None:
     """Why the test cannot run here, or None."""
-    for tool in ("git", "cargo"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not on PATH"
     if importlib.util.find_spec("pre_commit") is None:
         return (f"pre-commit is not installed for {sys.executable} "
                 "(scripts/test installs it from tests/python/requirements.txt)")
-    try:
-        git("rev-parse", "--verify", "HEAD", cwd=ROOT)
-    except (subprocess.CalledProcessError, OSError):
-        return f"{ROOT} is not a git checkout with a commit"
-    return None
+    return missing("cargo")
 
 
 class PreCommitHooksTest(unittest.TestCase):
@@ -70,23 +58,15 @@ class PreCommitHooksTest(unittest.TestCase):
             print(f"\ntest_precommit: skipped: {reason}", file=sys.stderr)
             self.skipTest(reason)
         self.head = git("rev-parse", "HEAD", cwd=ROOT)
-        target = os.path.abspath(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"))
+        target = target_dir()
         if git("status", "--porcelain", cwd=ROOT):
             print(f"\ntest_precommit: the working tree differs from HEAD; testing the hooks "
                   f"at HEAD ({self.head[:12]})", file=sys.stderr)
             cargo_target = os.path.join(target, "pre-commit-build")
         else:
             cargo_target = target
-        cache = os.path.join(target, "pre-commit")
-        os.makedirs(cache, exist_ok=True)
-        for name in os.listdir(cache):
-            if name != self.head:
-                shutil.rmtree(os.path.join(cache, name), ignore_errors=True)
-        # A hook run from git (say a pre-push hook running the tests) must not steer the
-        # temporary repository's git.
-        self.env = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("GIT_", "PRE_COMMIT"))}
-        self.env.update(PRE_COMMIT_HOME=os.path.join(cache, self.head),
+        self.env = environment()
+        self.env.update(PRE_COMMIT_HOME=commit_cache("pre-commit", self.head),
                         CARGO_TARGET_DIR=cargo_target, PIP_DISABLE_PIP_VERSION_CHECK="1",
                         NO_COLOR="1")
         self.repo = tempfile.mkdtemp(prefix="nbhoist-pre-commit-")

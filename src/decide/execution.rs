@@ -74,8 +74,24 @@ pub(super) struct Execution<'a> {
 }
 
 impl<'a> Execution<'a> {
-    pub(super) fn new(analysis: &'a Analysis) -> Execution<'a> {
+    /// The facts of `analysis`, where the notebook imports `hoisted` (name, the import, the
+    /// definition in the module an earlier run wrote, whether the module postpones
+    /// annotations): running those names runs the module's code, followed like a notebook
+    /// function's, so that a later run judges what the notebook runs as the first did.
+    pub(super) fn new(
+        analysis: &'a Analysis,
+        hoisted: &[(Name, StatementRef, &Stmt, bool)],
+    ) -> Execution<'a> {
         let mut bodies: FxHashMap<Name, Vec<Body>> = FxHashMap::default();
+        for (name, at, stmt, postponed) in hoisted {
+            let options = ScopeOptions {
+                postponed_annotations: *postponed,
+            };
+            bodies
+                .entry(name.clone())
+                .or_default()
+                .push(Body::new(*at, stmt, options));
+        }
         for (code_cell, cell) in analysis.cells.iter().enumerate() {
             for (statement, stmt) in cell.running_statements().iter().enumerate() {
                 let options = ScopeOptions {
@@ -104,6 +120,9 @@ impl<'a> Execution<'a> {
                     .or_default()
                     .push(Body::new(at, stmt, options));
             }
+        }
+        for versions in bodies.values_mut() {
+            versions.sort_by_key(|body| body.at);
         }
         Execution {
             analysis,

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use ruff_python_ast::Stmt;
+use ruff_python_ast::name::Name;
+use ruff_python_ast::{ModModule, Stmt};
+use ruff_python_parser::Parsed;
 use ruff_text_size::Ranged;
 
 use super::definitions::has_annotations;
@@ -55,6 +57,35 @@ pub(super) fn own_imports(analysis: &Analysis, dotted: &str) -> Vec<StatementRef
         }
     }
     found
+}
+
+/// The definitions of the module (`parsed`, the text of `module`) that the notebook's own
+/// imports bind, with the name each binds, the import, and whether the module postpones
+/// annotations: what the notebook runs when it calls them.
+pub(super) fn hoisted_bodies<'p>(
+    analysis: &Analysis,
+    own: &[StatementRef],
+    module: &ExistingModule,
+    parsed: &'p Parsed<ModModule>,
+) -> Vec<(Name, StatementRef, &'p Stmt, bool)> {
+    let mut bodies = Vec::new();
+    for &at in own {
+        let Stmt::ImportFrom(import) = statement(&analysis.cells, at) else {
+            continue;
+        };
+        for alias in &import.names {
+            let definition = parsed.syntax().body.iter().rev().find(|stmt| match stmt {
+                Stmt::FunctionDef(def) => def.name.id == alias.name.id,
+                Stmt::ClassDef(class) => class.name.id == alias.name.id,
+                _ => false,
+            });
+            if let Some(definition) = definition {
+                let bound = alias.asname.as_ref().unwrap_or(&alias.name).id.clone();
+                bodies.push((bound, at, definition, module.future_annotations));
+            }
+        }
+    }
+    bodies
 }
 
 /// Whether `stmt` is `from MODULE import ...`.

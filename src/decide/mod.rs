@@ -31,6 +31,7 @@ use crate::notebook::Notebook;
 use crate::ownership::ExistingModule;
 use crate::position::{CellIndex, CellNumber};
 use crate::python::imports::{Reach, for_each_import};
+use crate::python::parse::parse_cell;
 use crate::python::span::cut_range;
 use execution::Execution;
 use writefile::WriteFiles;
@@ -309,7 +310,21 @@ impl Moving {
 
 /// Decides everything about one notebook.
 pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_>) -> Decisions {
-    let execution = Execution::new(analysis);
+    // A notebook that imports from its module was extracted before: new code joins the
+    // module, and the import it has takes the new names.
+    let own = target
+        .dotted
+        .map(|dotted| merge::own_imports(analysis, dotted))
+        .unwrap_or_default();
+    let module_ast = target
+        .existing
+        .filter(|_| !own.is_empty())
+        .map(|module| parse_cell(&module.text));
+    let hoisted = match (target.existing, &module_ast) {
+        (Some(module), Some(parsed)) => merge::hoisted_bodies(analysis, &own, module, parsed),
+        _ => Vec::new(),
+    };
+    let execution = Execution::new(analysis, &hoisted);
     let history = execution
         .runs()
         .iter()
@@ -328,12 +343,6 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
             });
         }
     }
-    // A notebook that imports from its module was extracted before: new code joins the
-    // module, and the import it has takes the new names.
-    let own = target
-        .dotted
-        .map(|dotted| merge::own_imports(analysis, dotted))
-        .unwrap_or_default();
     let missing = match target.dotted {
         Some(_) => merge::missing(analysis, &own, target.existing),
         None => Vec::new(),

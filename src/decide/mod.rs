@@ -13,6 +13,7 @@ mod execution;
 mod placement;
 mod reason;
 mod runs;
+mod tidy;
 pub(crate) mod writefile;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(crate) use reason::StayReason;
 use ruff_python_ast::Stmt;
 pub(crate) use runs::{Runners, notebook_effect};
+pub(crate) use tidy::DroppedImport;
 
 use crate::analysis::{Analysis, DefinitionKind, RunBinding, StatementRef, statement};
 use crate::emit::{self, PYTHON_MINOR};
@@ -58,9 +60,10 @@ pub(crate) struct Decisions {
     pub(crate) import_cell: Option<CellIndex>,
     /// How the import cell makes edits to the package show up without restarting the kernel.
     pub(crate) autoreload: Autoreload,
-    /// Another notebook runs this one with `%run` and sees every name it binds: the import
-    /// cell imports every moved name, and no import of the notebook may go.
-    pub(crate) run_by_others: bool,
+    /// The moved names the import cell imports: those the rest of the notebook mentions.
+    pub(crate) imported: Vec<String>,
+    /// The notebook's imports that only moved code used, which go (whole, or some names).
+    pub(crate) dropped: Vec<DroppedImport>,
 }
 
 /// How the import cell uses IPython's `autoreload`.
@@ -381,13 +384,28 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     } else {
         Autoreload::Explicit
     };
+    // Another notebook that runs this one with `%run` sees every name it binds.
+    let run_by_others = target.runners.is_some();
+    let tidy = import_cell.map(|position| {
+        tidy::tidy(
+            notebook,
+            analysis,
+            &writefiles,
+            &moving,
+            position,
+            run_by_others,
+        )
+    });
+    let (imported, dropped) =
+        tidy.map_or_else(Default::default, |tidy| (tidy.imported, tidy.dropped));
     Decisions {
         verdicts,
         writefiles,
         moving,
         import_cell,
         autoreload,
-        run_by_others: target.runners.is_some(),
+        imported,
+        dropped,
     }
 }
 
@@ -625,34 +643,12 @@ fn keep_magic_lines(
     let moved: BTreeSet<&str> = moving.items.iter().map(|item| item.name.as_str()).collect();
     let mut kept = false;
     for (code_cell, statements) in cuts {
-        let cell = &analysis.cells[code_cell];
-        let source = cell.text(notebook);
-        let ranges = statements
-            .iter()
-            .map(|&i| {
-                (
-                    cut_range(source, cell.notebook_statements(), i),
-                    String::new(),
-                )
-            })
-            .collect();
-        let Some(remaining) = emit::edit(source, ranges) else {
+        let Some(line) = magic_line_left(notebook, analysis, code_cell, &statements, &moved) else {
             continue;
         };
-        let Some((word, _)) = automagic(&remaining) else {
-            continue;
-        };
-        let defined_before = analysis
-            .names
-            .sites(word)
-            .iter()
-            .any(|site| site.cell < cell.index);
-        if defined_before || moved.contains(word) {
-            continue;
-        }
         let reason = StayReason::LeavesMagicLine {
-            cell: cell.index.number(),
-            line: remaining.trim().to_owned(),
+            cell: analysis.cells[code_cell].index.number(),
+            line,
         };
         for (i, definition) in analysis.definitions.iter().enumerate() {
             let cut_here = match &verdicts[i] {
@@ -671,6 +667,37 @@ fn keep_magic_lines(
         }
     }
     kept
+}
+
+/// The one line a cell is left with once `statements` are cut from it, when IPython's
+/// automagic would run it as a line magic: its first word names a magic, and neither the
+/// notebook before the cell nor moved code binds it.
+fn magic_line_left(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    code_cell: usize,
+    statements: &[usize],
+    moved: &BTreeSet<&str>,
+) -> Option<String> {
+    let cell = &analysis.cells[code_cell];
+    let source = cell.text(notebook);
+    let ranges = statements
+        .iter()
+        .map(|&i| {
+            (
+                cut_range(source, cell.notebook_statements(), i),
+                String::new(),
+            )
+        })
+        .collect();
+    let remaining = emit::edit(source, ranges)?;
+    let (word, _) = automagic(&remaining)?;
+    let defined_before = analysis
+        .names
+        .sites(word)
+        .iter()
+        .any(|site| site.cell < cell.index);
+    (!defined_before && !moved.contains(word)).then(|| remaining.trim().to_owned())
 }
 
 /// True when some top-level statement imports from `module` (`from mylib.analysis import f`).

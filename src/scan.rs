@@ -112,7 +112,7 @@ pub(crate) struct WriteFileReport {
 pub(crate) struct DroppedImportReport {
     /// 1-based cell number.
     pub(crate) cell: CellNumber,
-    /// The statement as written, on one line.
+    /// The statement on one line, without comments.
     pub(crate) import: String,
     /// The names that go (all the names it binds when it goes whole).
     pub(crate) names: Vec<String>,
@@ -346,7 +346,7 @@ pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) ->
             };
             DroppedImportReport {
                 cell: drop.cell,
-                import: one_line(&drop.statement),
+                import: import_line(stmt),
                 names,
                 reason: drop.reason.to_string(),
                 code: drop.reason.code(),
@@ -365,9 +365,25 @@ pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) ->
     }
 }
 
-/// A statement on one line, for a report row.
-pub(crate) fn one_line(statement: &str) -> String {
-    statement.split_whitespace().collect::<Vec<_>>().join(" ")
+/// An import statement on one line, without its comments, parentheses or line breaks.
+fn import_line(stmt: &Stmt) -> String {
+    let alias = |alias: &ruff_python_ast::Alias| match &alias.asname {
+        Some(asname) => format!("{} as {asname}", alias.name),
+        None => alias.name.to_string(),
+    };
+    let names = |aliases: &[ruff_python_ast::Alias]| {
+        aliases.iter().map(alias).collect::<Vec<_>>().join(", ")
+    };
+    match stmt {
+        Stmt::Import(import) => format!("import {}", names(&import.names)),
+        Stmt::ImportFrom(import) => format!(
+            "from {}{} import {}",
+            ".".repeat(import.level as usize),
+            import.module.as_ref().map_or("", |module| module.as_str()),
+            names(&import.names)
+        ),
+        _ => String::new(),
+    }
 }
 
 fn display_path(path: &Path) -> String {

@@ -27,8 +27,6 @@ pub(crate) struct DroppedImport {
     pub(crate) at: StatementRef,
     /// Its cell.
     pub(crate) cell: CellNumber,
-    /// The statement, as written.
-    pub(crate) statement: String,
     /// The positions of the names that go, among the statement's names.
     pub(crate) names: BTreeSet<usize>,
     /// Why they go.
@@ -266,7 +264,7 @@ pub(super) fn tidy(
     let dropped = if reaches || history {
         Vec::new()
     } else {
-        let dropped = unused_imports(notebook, analysis, writes, moving, position, &left);
+        let dropped = unused_imports(analysis, writes, moving, position, &left);
         keep_magic_lines(notebook, analysis, moving, dropped)
     };
     left.drop(analysis, &dropped);
@@ -283,10 +281,8 @@ pub(super) fn tidy(
 /// earlier for a later cell, and with only imports and magics in between for one before it,
 /// as the import cell's place guarantees), names the module imports too (and whose
 /// import the saved notebook shows working), mentioned nowhere else in what is left of the
-/// notebook, in an import not rewritten to come from the package. A name goes from every such
-/// import of it, or from none.
+/// notebook. A name goes from every such import of it, or from none.
 fn unused_imports(
-    notebook: &Notebook,
     analysis: &Analysis,
     writes: &WriteFiles,
     moving: &Moving,
@@ -302,6 +298,7 @@ fn unused_imports(
         .max();
     // The names that could go, with the names of statements they could go from.
     let mut candidates: BTreeMap<&str, Vec<(StatementRef, usize)>> = BTreeMap::new();
+    let mut whole_only = BTreeSet::new();
     for (code_cell, cell) in analysis.cells.iter().enumerate() {
         // A cell after the import cell imports again what the module has imported: what it
         // sets up, placing the import cell saw to.
@@ -319,14 +316,14 @@ fn unused_imports(
                 statement: index,
             };
             // An import of a module a `%%writefile` cell wrote is rewritten to come from the
-            // package.
+            // package: it goes whole or not at all.
             let rewritten = writes.imports.iter().any(|import| {
                 import.code_cell == code_cell
                     && import.range == Range::from(stmt.range())
                     && writes.get(&import.module).is_some()
             });
             if rewritten {
-                continue;
+                whole_only.insert(at);
             }
             for (i, alias) in aliases(stmt).iter().enumerate() {
                 let module = match stmt {
@@ -369,6 +366,10 @@ fn unused_imports(
     }
     by_statement
         .into_iter()
+        .filter(|(at, names)| {
+            let all = aliases(crate::analysis::statement(&analysis.cells, *at));
+            names.len() == all.len() || !whole_only.contains(at)
+        })
         .map(|(at, names)| {
             let cell = &analysis.cells[at.code_cell];
             let stmt = crate::analysis::statement(&analysis.cells, at);
@@ -387,7 +388,6 @@ fn unused_imports(
             DroppedImport {
                 at,
                 cell: cell.index.number(),
-                statement: cell.text(notebook)[stmt.range()].to_owned(),
                 names,
                 reason,
             }

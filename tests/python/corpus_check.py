@@ -195,6 +195,23 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _objects(record: dict[str, Any], key: str,
+             problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(where, item) for every object in the list record[key]; adds to problems when it is not
+    a list, and for each item that is not an object."""
+    items = record.get(key)
+    if not isinstance(items, list):
+        problems.append(f'"{key}" is not a list')
+        return []
+    found = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            found.append((f"{key}[{i}]", item))
+        else:
+            problems.append(f"{key}[{i}] is not an object")
+    return found
+
+
 def shape_problems(record: Any) -> list[str]:
     """How a notebook record departs from the scan JSON contract (empty if it does not)."""
     if not isinstance(record, dict):
@@ -207,67 +224,43 @@ def shape_problems(record: Any) -> list[str]:
     if "message" not in record or not (record["message"] is None
                                        or isinstance(record["message"], str)):
         problems.append('"message" is missing or neither a string nor null')
-    definitions = record.get("definitions")
-    if not isinstance(definitions, list):
-        problems.append('"definitions" is not a list')
-    else:
-        for i, d in enumerate(definitions):
-            where = f"definitions[{i}]"
-            if not isinstance(d, dict):
-                problems.append(f"{where} is not an object")
-                continue
-            if not isinstance(d.get("name"), str) or not d["name"].isidentifier():
-                problems.append(f"{where}.name is {d.get('name')!r}, not an identifier")
-            if d.get("kind") not in KINDS:
-                problems.append(f"{where}.kind is {d.get('kind')!r}")
-            for key in ("cell", "line"):
-                if not _is_int(d.get(key)) or d[key] < 1:
-                    problems.append(f"{where}.{key} is {d.get(key)!r}, not an integer >= 1")
-            if d.get("verdict") not in VERDICTS:
-                problems.append(f"{where}.verdict is {d.get('verdict')!r}")
-            for key in ("reason", "hint", "code"):
-                if key not in d or not (d[key] is None or isinstance(d[key], str)):
-                    problems.append(f"{where}.{key} is missing or neither a string nor null")
-            if (d.get("verdict") == "stay") != isinstance(d.get("code"), str):
-                problems.append(f"{where}.code must be given exactly when it stays")
-            for key in ("needs", "undefined_in_annotations"):
-                names = d.get(key)
-                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                    problems.append(f"{where}.{key} is not a list of strings")
-    dropped = record.get("dropped_imports")
-    if not isinstance(dropped, list):
-        problems.append('"dropped_imports" is not a list')
-    else:
-        for i, d in enumerate(dropped):
-            where = f"dropped_imports[{i}]"
-            if not isinstance(d, dict):
-                problems.append(f"{where} is not an object")
-                continue
-            if not _is_int(d.get("cell")) or d["cell"] < 1:
-                problems.append(f"{where}.cell is {d.get('cell')!r}, not an integer >= 1")
-            for key in ("import", "reason"):
-                if not isinstance(d.get(key), str):
-                    problems.append(f"{where}.{key} is not a string")
-            names = d.get("names")
-            if not isinstance(names, list) or not names or not all(
-                    isinstance(n, str) and n.isidentifier() for n in names):
-                problems.append(f"{where}.names is not a list of names")
-            if d.get("code") not in ("unused-import", "unused-names"):
-                problems.append(f"{where}.code is {d.get('code')!r}")
-    syntax_errors = record.get("syntax_errors")
-    if not isinstance(syntax_errors, list):
-        problems.append('"syntax_errors" is not a list')
-    else:
-        for i, e in enumerate(syntax_errors):
-            where = f"syntax_errors[{i}]"
-            if not isinstance(e, dict):
-                problems.append(f"{where} is not an object")
-                continue
-            for key in ("cell", "line", "column"):
-                if not _is_int(e.get(key)) or e[key] < (1 if key != "column" else 0):
-                    problems.append(f"{where}.{key} is {e.get(key)!r}")
-            if not isinstance(e.get("message"), str):
-                problems.append(f"{where}.message is not a string")
+    for where, d in _objects(record, "definitions", problems):
+        if not isinstance(d.get("name"), str) or not d["name"].isidentifier():
+            problems.append(f"{where}.name is {d.get('name')!r}, not an identifier")
+        if d.get("kind") not in KINDS:
+            problems.append(f"{where}.kind is {d.get('kind')!r}")
+        for key in ("cell", "line"):
+            if not _is_int(d.get(key)) or d[key] < 1:
+                problems.append(f"{where}.{key} is {d.get(key)!r}, not an integer >= 1")
+        if d.get("verdict") not in VERDICTS:
+            problems.append(f"{where}.verdict is {d.get('verdict')!r}")
+        for key in ("reason", "hint", "code"):
+            if key not in d or not (d[key] is None or isinstance(d[key], str)):
+                problems.append(f"{where}.{key} is missing or neither a string nor null")
+        if (d.get("verdict") == "stay") != isinstance(d.get("code"), str):
+            problems.append(f"{where}.code must be given exactly when it stays")
+        for key in ("needs", "undefined_in_annotations"):
+            names = d.get(key)
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                problems.append(f"{where}.{key} is not a list of strings")
+    for where, d in _objects(record, "dropped_imports", problems):
+        if not _is_int(d.get("cell")) or d["cell"] < 1:
+            problems.append(f"{where}.cell is {d.get('cell')!r}, not an integer >= 1")
+        for key in ("import", "reason"):
+            if not isinstance(d.get(key), str):
+                problems.append(f"{where}.{key} is not a string")
+        names = d.get("names")
+        if not isinstance(names, list) or not names or not all(
+                isinstance(n, str) and n.isidentifier() for n in names):
+            problems.append(f"{where}.names is not a list of names")
+        if d.get("code") not in ("unused-import", "unused-names"):
+            problems.append(f"{where}.code is {d.get('code')!r}")
+    for where, e in _objects(record, "syntax_errors", problems):
+        for key in ("cell", "line", "column"):
+            if not _is_int(e.get(key)) or e[key] < (1 if key != "column" else 0):
+                problems.append(f"{where}.{key} is {e.get(key)!r}")
+        if not isinstance(e.get("message"), str):
+            problems.append(f"{where}.message is not a string")
     return problems
 
 

@@ -1,8 +1,9 @@
-//! The decide stage: every rule about what moves and what stays, and why.
+//! The decide stage: every rule about what moves, what stays and what goes, and why.
 //!
 //! It takes the facts of [`crate::analysis`] and returns one [`Decisions`] value: the verdict
 //! of every top-level function and class (with its reason and hint as typed data), the
-//! verdict of every `%%writefile` cell, what moves with them, and where the import cell goes.
+//! verdict of every `%%writefile` cell, what moves with them, where the import cell goes and
+//! what it imports, and which of the notebook's imports go (with their reason).
 //! `scan` and `extract` both render it; [`crate::plan`] turns it into text and edits and
 //! decides nothing.
 //!

@@ -266,7 +266,7 @@ impl ExistingModule {
         self.statements.iter().filter(move |stmt| {
             !stmt.import
                 && !stmt.names.iter().any(|n| except.contains(n))
-                && crate::plan::has_word(self.text_of(stmt), name)
+                && crate::decide::has_word(self.text_of(stmt), name)
         })
     }
 }

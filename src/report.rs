@@ -177,6 +177,7 @@ pub(crate) fn scan_text(reports: &[NotebookReport], color: bool) -> String {
             );
             writeln!(out, "{}", line.trim_end()).unwrap();
         }
+        drop_lines(&mut out, report, color);
         for error in &report.syntax_errors {
             writeln!(
                 out,
@@ -212,9 +213,19 @@ fn painted_verdict(moves: bool, color: bool) -> String {
     }
 }
 
-/// A statement on one line, for a report row.
-fn one_line(statement: &str) -> String {
-    statement.split_whitespace().collect::<Vec<_>>().join(" ")
+/// One line per import of the notebook that goes, whole or some of its names.
+fn drop_lines(out: &mut String, report: &NotebookReport, color: bool) {
+    for dropped in &report.dropped_imports {
+        writeln!(
+            out,
+            "  {}  {}  cell {}  {}",
+            Paint::Removed.paint("drop", color),
+            dropped.import,
+            dropped.cell,
+            dropped.reason
+        )
+        .unwrap();
+    }
 }
 
 /// A reason, and its hint after a colon, dimmed: the reason is what matters.
@@ -315,16 +326,7 @@ pub(crate) fn extract_text<C: Change>(plan: &ExtractPlan<C>, color: bool) -> Str
             )
             .unwrap();
         }
-        for dropped in &planned.plan.dropped {
-            writeln!(
-                out,
-                "  {}  {}  cell {}  nothing left in the notebook uses it; the module imports it",
-                Paint::Removed.paint("drop", color),
-                one_line(&dropped.statement),
-                dropped.cell
-            )
-            .unwrap();
-        }
+        drop_lines(&mut out, &notebook.report, color);
     }
     for note in &plan.notes {
         writeln!(out, "note: {note}").unwrap();
@@ -410,13 +412,7 @@ pub(crate) fn extract_json<C: Change>(plan: &ExtractPlan<C>) -> String {
     struct Notebook<'a> {
         #[serde(flatten)]
         report: &'a NotebookReport,
-        dropped_imports: Vec<DroppedImport>,
         changes: Vec<FileChange<'a>>,
-    }
-    #[derive(Serialize)]
-    struct DroppedImport {
-        cell: usize,
-        import: String,
     }
     #[derive(Serialize)]
     struct Document<'a> {
@@ -436,18 +432,6 @@ pub(crate) fn extract_json<C: Change>(plan: &ExtractPlan<C>) -> String {
         .iter()
         .map(|notebook| Notebook {
             report: &notebook.report,
-            dropped_imports: match &notebook.outcome {
-                Ok(planned) => planned
-                    .plan
-                    .dropped
-                    .iter()
-                    .map(|dropped| DroppedImport {
-                        cell: dropped.cell.0,
-                        import: one_line(&dropped.statement),
-                    })
-                    .collect(),
-                Err(_) => Vec::new(),
-            },
             changes: match &notebook.outcome {
                 Ok(planned) => planned
                     .modules

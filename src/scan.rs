@@ -4,12 +4,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::analysis::{Analysis, DefinitionKind};
+use ruff_python_ast::Stmt;
+
+use crate::analysis::{Analysis, DefinitionKind, statement};
 use crate::decide::{Decisions, Verdict};
 use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
 use crate::plan::module_name;
 use crate::position::CellNumber;
+use crate::python::imports::bound_name;
 use crate::run_graph::{Context, ModuleTarget, decide_batch};
 
 /// Reads a notebook from disk: a regular file (or a symbolic link to one), which must not
@@ -71,6 +74,8 @@ pub(crate) struct NotebookReport {
     pub(crate) syntax_errors: Vec<SyntaxErrorReport>,
     /// Every `%%writefile` cell.
     pub(crate) writefiles: Vec<WriteFileReport>,
+    /// The notebook's imports that only moved code used, which go, whole or some names.
+    pub(crate) dropped_imports: Vec<DroppedImportReport>,
     /// When no given path named it: the notebook that runs it with `%run`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) run_by: Option<RunByReport>,
@@ -100,6 +105,21 @@ pub(crate) struct WriteFileReport {
     pub(crate) reason: Option<String>,
     /// The module it writes, dotted, inside the package.
     pub(crate) module: Option<String>,
+}
+
+/// An import of the notebook that goes, whole or some of its names, in a report.
+#[derive(Debug, Serialize)]
+pub(crate) struct DroppedImportReport {
+    /// 1-based cell number.
+    pub(crate) cell: CellNumber,
+    /// The statement on one line, without comments.
+    pub(crate) import: String,
+    /// The names that go (all the names it binds when it goes whole).
+    pub(crate) names: Vec<String>,
+    /// Why.
+    pub(crate) reason: String,
+    /// The kind of reason, for programs (`unused-import`, `unused-names`).
+    pub(crate) code: &'static str,
 }
 
 /// Whether a notebook could be analysed.
@@ -211,6 +231,7 @@ pub(crate) fn error_report(path: &Path, error: &Error) -> NotebookReport {
         definitions: Vec::new(),
         syntax_errors: Vec::new(),
         writefiles: Vec::new(),
+        dropped_imports: Vec::new(),
         run_by: None,
     }
 }
@@ -310,6 +331,31 @@ pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) ->
             module: write.module.clone(),
         })
         .collect();
+    let dropped_imports = decisions
+        .dropped
+        .iter()
+        .map(|drop| {
+            let stmt = statement(&analysis.cells, drop.at);
+            let from = matches!(stmt, Stmt::ImportFrom(_));
+            let names = match stmt {
+                Stmt::Import(ruff_python_ast::StmtImport { names, .. })
+                | Stmt::ImportFrom(ruff_python_ast::StmtImportFrom { names, .. }) => names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| drop.names.contains(i))
+                    .map(|(_, alias)| bound_name(alias, from).to_owned())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            DroppedImportReport {
+                cell: drop.cell,
+                import: import_line(stmt),
+                names,
+                reason: drop.reason.to_string(),
+                code: drop.reason.code(),
+            }
+        })
+        .collect();
     NotebookReport {
         path: display_path(path),
         status: Status::Ok,
@@ -317,7 +363,29 @@ pub(crate) fn report(path: &Path, analysis: &Analysis, decisions: &Decisions) ->
         definitions,
         syntax_errors,
         writefiles,
+        dropped_imports,
         run_by: None,
+    }
+}
+
+/// An import statement on one line, without its comments, parentheses or line breaks.
+fn import_line(stmt: &Stmt) -> String {
+    let alias = |alias: &ruff_python_ast::Alias| match &alias.asname {
+        Some(asname) => format!("{} as {asname}", alias.name),
+        None => alias.name.to_string(),
+    };
+    let names = |aliases: &[ruff_python_ast::Alias]| {
+        aliases.iter().map(alias).collect::<Vec<_>>().join(", ")
+    };
+    match stmt {
+        Stmt::Import(import) => format!("import {}", names(&import.names)),
+        Stmt::ImportFrom(import) => format!(
+            "from {}{} import {}",
+            ".".repeat(import.level as usize),
+            import.module.as_ref().map_or("", |module| module.as_str()),
+            names(&import.names)
+        ),
+        _ => String::new(),
     }
 }
 

@@ -200,11 +200,35 @@ fn extract_checked(
 
 /// A fixture whose first cell says ``Expect: `NAME` moves.`` or ``Expect: `NAME` stays
 /// (CODE).`` (the rule pairs) gets that verdict from `nbhoist scan`; `NAME` is a definition,
-/// or a `%%writefile` target.
+/// or a `%%writefile` target. ``Expect: `NAME` drops.`` and ``Expect: `NAME` is kept.`` say
+/// whether an import of the name goes from the notebook (`dropped_imports`).
 fn check_expectation(fixture: &Path, dir: &Path, file: &str) -> Option<String> {
     let first = cell_sources(fixture).into_iter().next()?;
     let expect = first.split("Expect: `").nth(1)?;
     let (name, rest) = expect.split_once('`')?;
+    let drops = match rest.trim().trim_end_matches('.') {
+        "drops" => Some(true),
+        "is kept" => Some(false),
+        _ => None,
+    };
+    if let Some(drops) = drops {
+        let output = nbhoist(dir, &["scan", file, "--format", "json"]);
+        let json: Value = serde_json::from_slice(&output.stdout).ok()?;
+        let dropped = json["notebooks"][0]["dropped_imports"]
+            .as_array()?
+            .iter()
+            .any(|drop| {
+                drop["names"]
+                    .as_array()
+                    .is_some_and(|names| names.iter().any(|n| n == name))
+            });
+        return (dropped != drops).then(|| {
+            format!(
+                "expected an import of `{name}` to be {}",
+                if drops { "dropped" } else { "kept" }
+            )
+        });
+    }
     let (verdict, code) = match rest.trim().trim_end_matches('.') {
         "moves" => ("move", None),
         "stays" => ("stay", None),

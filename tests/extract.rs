@@ -408,41 +408,47 @@ fn the_import_cell_imports_only_what_the_notebook_still_mentions() {
 fn imports_only_moved_code_used_are_cut_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let cells = [
-        "import json\nimport matplotlib\nimport math\nfrom collections import Counter, OrderedDict",
-        "def f(x):\n    return json.dumps(x) + str(math.pi) + str(OrderedDict(Counter()))",
+        "import json\nimport matplotlib\nimport math\nfrom collections import Counter, OrderedDict\nimport csv, os",
+        "def f(x):\n    return json.dumps(x) + str(math.pi) + str(OrderedDict(Counter())) + csv.excel.delimiter",
         "import matplotlib.pyplot",
-        "print(f(1), math.e)",
+        "print(f(1), math.e, os.sep)  # not json",
     ];
     write(dir.path(), "nb.ipynb", &notebook(5, &cells));
+    let unused = "nothing left in the notebook uses it; the module imports it";
+    let dropped = json!([
+        {"cell": 1, "import": "import json", "names": ["json"], "reason": unused,
+         "code": "unused-import"},
+        {"cell": 1, "import": "from collections import Counter, OrderedDict",
+         "names": ["Counter", "OrderedDict"], "reason": unused, "code": "unused-import"},
+        {"cell": 1, "import": "import csv, os", "names": ["csv"],
+         "reason": "nothing left in the notebook uses `csv`; the module imports it",
+         "code": "unused-names"},
+    ]);
+    // `scan` reports the same drops as `extract`.
+    let (_, scan, _) = run_nbhoist(dir.path(), &["scan", "nb.ipynb", "--format", "json"]);
+    let json: Value = serde_json::from_str(&scan).unwrap();
+    assert_eq!(json["notebooks"][0]["dropped_imports"], dropped);
     let args = ["nb.ipynb", "--package", "pkg", "--no-autoreload"];
     let (_, json, _) = extract(
         dir.path(),
         &[&args[..], &["--diff", "--format", "json"]].concat(),
     );
     let json: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(
-        json["notebooks"][0]["dropped_imports"],
-        json!([
-            {"cell": 1, "import": "import json"},
-            {"cell": 1, "import": "from collections import Counter, OrderedDict"},
-        ])
-    );
+    assert_eq!(json["notebooks"][0]["dropped_imports"], dropped);
     let (code, out, _) = extract(dir.path(), &args);
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains(
-            "  drop  import json  cell 1  nothing left in the notebook uses it; the module imports it"
-        ),
+        out.contains(&format!("  drop  import json  cell 1  {unused}")),
         "{out}"
     );
-    // `math` is still used, and `matplotlib` sets things up where it is imported.
+    // `math` and `os` are still used, and `matplotlib` sets things up where it is imported.
     assert_eq!(
         cell_sources(&dir.path().join("nb.ipynb")),
         [
-            "import matplotlib\nimport math",
+            "import matplotlib\nimport math\nimport os",
             "from pkg.nb import f",
             "import matplotlib.pyplot",
-            "print(f(1), math.e)"
+            "print(f(1), math.e, os.sep)  # not json"
         ]
     );
 

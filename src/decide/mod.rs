@@ -1,8 +1,9 @@
-//! The decide stage: every rule about what moves and what stays, and why.
+//! The decide stage: every rule about what moves, what stays and what goes, and why.
 //!
 //! It takes the facts of [`crate::analysis`] and returns one [`Decisions`] value: the verdict
 //! of every top-level function and class (with its reason and hint as typed data), the
-//! verdict of every `%%writefile` cell, what moves with them, and where the import cell goes.
+//! verdict of every `%%writefile` cell, what moves with them, where the import cell goes and
+//! what it imports, and which of the notebook's imports go (with their reason).
 //! `scan` and `extract` both render it; [`crate::plan`] turns it into text and edits and
 //! decides nothing.
 //!
@@ -14,6 +15,7 @@ pub(crate) mod merge;
 mod placement;
 mod reason;
 mod runs;
+mod tidy;
 pub(crate) mod writefile;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +24,7 @@ pub(crate) use merge::{Merge, Missing};
 pub(crate) use reason::StayReason;
 use ruff_python_ast::Stmt;
 pub(crate) use runs::{Runners, notebook_effect};
+pub(crate) use tidy::{DroppedImport, has_word};
 
 use crate::analysis::{Analysis, DefinitionKind, RunBinding, StatementRef, statement};
 use crate::emit::{self, PYTHON_MINOR};
@@ -66,9 +69,6 @@ pub(crate) struct Decisions {
     pub(crate) import_cell: Option<CellIndex>,
     /// How the import cell makes edits to the package show up without restarting the kernel.
     pub(crate) autoreload: Autoreload,
-    /// Another notebook runs this one with `%run` and sees every name it binds: the import
-    /// cell imports every moved name, and no import of the notebook may go.
-    pub(crate) run_by_others: bool,
     /// What moving each name the module already binds does to it (a name not listed is new
     /// to the module).
     pub(crate) merges: BTreeMap<String, Merge>,
@@ -77,6 +77,10 @@ pub(crate) struct Decisions {
     pub(crate) own_import: Option<StatementRef>,
     /// Names the notebook imports from its module that the module no longer defines.
     pub(crate) missing: Vec<Missing>,
+    /// The moved names the import cell imports: those the rest of the notebook mentions.
+    pub(crate) imported: Vec<String>,
+    /// The notebook's imports that only moved code used, which go (whole, or some names).
+    pub(crate) dropped: Vec<DroppedImport>,
 }
 
 /// How the import cell uses IPython's `autoreload`.
@@ -433,16 +437,31 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     } else {
         Autoreload::Explicit
     };
+    // Another notebook that runs this one with `%run` sees every name it binds.
+    let run_by_others = target.runners.is_some();
+    let tidy = import_cell.map(|position| {
+        tidy::tidy(
+            notebook,
+            analysis,
+            &writefiles,
+            &moving,
+            position,
+            run_by_others,
+        )
+    });
+    let (imported, dropped) =
+        tidy.map_or_else(Default::default, |tidy| (tidy.imported, tidy.dropped));
     Decisions {
         verdicts,
         writefiles,
         moving,
         import_cell,
         autoreload,
-        run_by_others: target.runners.is_some(),
         merges,
         own_import: own.first().copied().filter(|_| import_cell.is_some()),
         missing,
+        imported,
+        dropped,
     }
 }
 
@@ -716,34 +735,12 @@ fn keep_magic_lines(
     let moved: BTreeSet<&str> = moving.items.iter().map(|item| item.name.as_str()).collect();
     let mut kept = false;
     for (code_cell, statements) in cuts {
-        let cell = &analysis.cells[code_cell];
-        let source = cell.text(notebook);
-        let ranges = statements
-            .iter()
-            .map(|&i| {
-                (
-                    cut_range(source, cell.notebook_statements(), i),
-                    String::new(),
-                )
-            })
-            .collect();
-        let Some(remaining) = emit::edit(source, ranges) else {
+        let Some(line) = magic_line_left(notebook, analysis, code_cell, &statements, &moved) else {
             continue;
         };
-        let Some((word, _)) = automagic(&remaining) else {
-            continue;
-        };
-        let defined_before = analysis
-            .names
-            .sites(word)
-            .iter()
-            .any(|site| site.cell < cell.index);
-        if defined_before || moved.contains(word) {
-            continue;
-        }
         let reason = StayReason::LeavesMagicLine {
-            cell: cell.index.number(),
-            line: remaining.trim().to_owned(),
+            cell: analysis.cells[code_cell].index.number(),
+            line,
         };
         for (i, definition) in analysis.definitions.iter().enumerate() {
             let cut_here = match &verdicts[i] {
@@ -762,6 +759,37 @@ fn keep_magic_lines(
         }
     }
     kept
+}
+
+/// The one line a cell is left with once `statements` are cut from it, when IPython's
+/// automagic would run it as a line magic: its first word names a magic, and neither the
+/// notebook before the cell nor moved code binds it.
+fn magic_line_left(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    code_cell: usize,
+    statements: &[usize],
+    moved: &BTreeSet<&str>,
+) -> Option<String> {
+    let cell = &analysis.cells[code_cell];
+    let source = cell.text(notebook);
+    let ranges = statements
+        .iter()
+        .map(|&i| {
+            (
+                cut_range(source, cell.notebook_statements(), i),
+                String::new(),
+            )
+        })
+        .collect();
+    let remaining = emit::edit(source, ranges)?;
+    let (word, _) = automagic(&remaining)?;
+    let defined_before = analysis
+        .names
+        .sites(word)
+        .iter()
+        .any(|site| site.cell < cell.index);
+    (!defined_before && !moved.contains(word)).then(|| remaining.trim().to_owned())
 }
 
 /// Top-level module names the notebook imports, at top level or in top-level blocks.

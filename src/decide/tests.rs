@@ -1248,6 +1248,17 @@ fn describe(notebook: &crate::notebook::Notebook) -> String {
         Some(cell) => writeln!(out, "import cell: before cell {}", cell.number()).unwrap(),
         None => writeln!(out, "import cell: none").unwrap(),
     }
+    for drop in &decisions.dropped {
+        writeln!(
+            out,
+            "drop cell {} names {:?}: ({}) {}",
+            drop.cell,
+            drop.names,
+            drop.reason.code(),
+            drop.reason
+        )
+        .unwrap();
+    }
     out
 }
 

@@ -13,18 +13,14 @@ use std::ops::Range;
 use ruff_python_ast::{IpyEscapeKind, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::analysis::{
-    Analysis, CodeCell, RunBinding, RunImport, StatementRef, is_numbered_history, statement,
-};
-use crate::decide::writefile::WriteFiles;
+use crate::analysis::{Analysis, RunBinding, RunImport, StatementRef, statement};
 use crate::decide::{Autoreload, Decisions, Moving};
 use crate::emit::{self, Import};
-use crate::notebook::{CellEdit, Notebook, ResolvedEdits};
+use crate::notebook::{CellEdit, Notebook};
 use crate::ownership::{ExistingModule, ModuleRecord};
-use crate::position::{CellIndex, CellNumber};
 use crate::python::imports::bound_name;
 use crate::python::scope::{self, ReadTime};
-use crate::python::span::cut_range;
+use crate::python::span::{cut_range, without_names};
 use writefile::{ImportEdits, import_edits, relative_sibling_imports};
 
 /// What the user asked of `extract`, as far as planning is concerned.
@@ -53,20 +49,8 @@ pub(crate) struct NotebookPlan {
     /// Modules written by `%%writefile` cells that move into the package: path inside the
     /// package folder, and content.
     pub(crate) written: Vec<(String, String)>,
-    /// The notebook's import statements that nothing left in it uses, which the module
-    /// imports too: cut, so that the notebook has no unused imports.
-    pub(crate) dropped: Vec<DroppedImport>,
     /// What the manifest records of the module as written.
     pub(crate) record: Option<ModuleRecord>,
-}
-
-/// An import statement cut from the notebook because only moved code used it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DroppedImport {
-    /// Its cell.
-    pub(crate) cell: CellNumber,
-    /// The statement, as written.
-    pub(crate) statement: String,
 }
 
 /// Plans the extraction of one notebook into `options.package`, as module `module`.
@@ -85,7 +69,6 @@ pub(crate) fn plan_notebook(
         module_text: None,
         edits: Vec::new(),
         exports: Vec::new(),
-        dropped: Vec::new(),
         record: None,
         written: writes
             .modules
@@ -98,37 +81,34 @@ pub(crate) fn plan_notebook(
             .collect(),
     };
     let mut rewrites = import_edits(notebook, analysis, writes, &options.parent);
-    let moving = decisions.import_cell.map(|_| &decisions.moving);
     let dotted = format!("{}.{module}", options.parent);
-    plan.edits = cell_edits(notebook, analysis, moving, writes, &rewrites, &dotted);
+    if let Some(at) = decisions.own_import {
+        // The import an earlier run wrote takes the new names.
+        let stmt = statement(&analysis.cells, at);
+        if let Stmt::ImportFrom(import) = stmt {
+            let mut names = crate::python::imports::members(&import.names);
+            let before = names.len();
+            for name in &decisions.imported {
+                if !names.iter().any(|(n, _)| n == name) {
+                    names.push((name.clone(), None));
+                }
+            }
+            if names.len() > before {
+                let import = Import::From {
+                    module: dotted.clone(),
+                    names,
+                };
+                let text = emit::import_lines(&[import], &options.package);
+                rewrites
+                    .entry(at.code_cell)
+                    .or_default()
+                    .push((stmt.range().into(), text));
+            }
+        }
+    }
+    plan.edits = cell_edits(notebook, analysis, decisions, &rewrites, &dotted);
     if let Some(position) = decisions.import_cell {
         let moving = &decisions.moving;
-        let dropped = if decisions.run_by_others {
-            Vec::new()
-        } else {
-            unused_imports(notebook, analysis, moving, position, &plan.edits)
-        };
-        if !dropped.is_empty() {
-            let mut trimmed = moving.clone();
-            trimmed.cut.extend(&dropped);
-            plan.edits = cell_edits(
-                notebook,
-                analysis,
-                Some(&trimmed),
-                writes,
-                &rewrites,
-                &dotted,
-            );
-            plan.dropped = dropped
-                .iter()
-                .map(|at| DroppedImport {
-                    cell: analysis.cells[at.code_cell].index.number(),
-                    statement: block(notebook, analysis, *at).0
-                        [statement(&analysis.cells, *at).range()]
-                    .to_owned(),
-                })
-                .collect();
-        }
         let (text, record) = module_text(
             notebook,
             analysis,
@@ -140,48 +120,10 @@ pub(crate) fn plan_notebook(
         );
         plan.module_text = Some(text);
         plan.record = Some(record);
-        // A last version is imported where it stood, not here.
-        let moved: Vec<String> = moving
-            .items
-            .iter()
-            .map(|item| item.name.clone())
-            .filter(|name| !moving.in_place.iter().any(|(_, n)| n == name))
-            .collect();
-        let imported = if decisions.run_by_others {
-            moved
-        } else {
-            mentioned(notebook, analysis, &plan.edits, moved)
-        };
-        if let Some(at) = decisions.own_import {
-            // The import an earlier run wrote takes the new names.
-            let range = statement(&analysis.cells, at).range();
-            let Stmt::ImportFrom(import) = statement(&analysis.cells, at) else {
-                unreachable!("the decide stage found an import from the module here");
-            };
-            let mut names = crate::python::imports::members(&import.names);
-            let before = names.len();
-            for name in imported {
-                if !names.iter().any(|(n, _)| *n == name) {
-                    names.push((name, None));
-                }
-            }
-            if names.len() > before {
-                let text = emit::import_lines(
-                    &[Import::From {
-                        module: dotted.clone(),
-                        names,
-                    }],
-                    &options.package,
-                );
-                rewrites
-                    .entry(at.code_cell)
-                    .or_default()
-                    .push((range.into(), text));
-                let mut cut = moving.clone();
-                cut.cut.extend(dropped.iter().copied());
-                plan.edits = cell_edits(notebook, analysis, Some(&cut), writes, &rewrites, &dotted);
-            }
-        } else if let Some(source) = import_cell(module, &imported, decisions.autoreload, options) {
+        if decisions.own_import.is_none()
+            && let Some(source) =
+                import_cell(module, &decisions.imported, decisions.autoreload, options)
+        {
             plan.edits.push(CellEdit::InsertCode {
                 before: position,
                 source,
@@ -512,17 +454,19 @@ fn block<'n>(
     )
 }
 
-/// Edits to the notebook's cells: moved statements cut out (cells left empty are removed),
-/// moving `%%writefile` cells removed, and imports of their modules rewritten to come from
-/// the package.
+/// Edits to the notebook's cells: moved statements and the imports that go cut out (cells
+/// left empty are removed), names that go cut out of the imports that stay, moving
+/// `%%writefile` cells removed, and imports of their modules rewritten to come from the
+/// package.
 fn cell_edits(
     notebook: &Notebook,
     analysis: &Analysis,
-    moving: Option<&Moving>,
-    writes: &WriteFiles,
+    decisions: &Decisions,
     rewrites: &ImportEdits,
     dotted: &str,
 ) -> Vec<CellEdit> {
+    let writes = &decisions.writefiles;
+    let moving = decisions.import_cell.map(|_| &decisions.moving);
     let mut by_cell = rewrites.clone();
     for (at, name) in moving.iter().flat_map(|moving| &moving.in_place) {
         let range = statement(&analysis.cells, *at).range();
@@ -532,13 +476,30 @@ fn cell_edits(
         ));
     }
     let mut cut: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    for at in moving.iter().flat_map(|moving| &moving.cut) {
+    let whole = decisions
+        .dropped
+        .iter()
+        .filter(|drop| drop.reason.is_whole())
+        .map(|drop| &drop.at);
+    for at in moving.iter().flat_map(|moving| &moving.cut).chain(whole) {
         let (_, range) = block(notebook, analysis, *at);
         by_cell
             .entry(at.code_cell)
             .or_default()
             .push((range, String::new()));
         cut.entry(at.code_cell).or_default().insert(at.statement);
+    }
+    for drop in decisions
+        .dropped
+        .iter()
+        .filter(|drop| !drop.reason.is_whole())
+    {
+        let stmt = statement(&analysis.cells, drop.at);
+        let source = analysis.cells[drop.at.code_cell].text(notebook);
+        by_cell.entry(drop.at.code_cell).or_default().push((
+            stmt.range().into(),
+            without_names(source, stmt, &drop.names),
+        ));
     }
     for (code_cell, cut) in cut {
         let cell = &analysis.cells[code_cell];
@@ -607,200 +568,6 @@ fn keep_quiet(
         return None;
     }
     Some((end..end, ";".to_owned()))
-}
-
-/// Top-level modules whose import sets things up (a plotting backend, styles) at the place
-/// the notebook has it: never dropped, even when nothing uses the names.
-const SETUP_MODULES: &[&str] = &["matplotlib", "pylab", "__future__"];
-
-/// The notebook's import statements that can go: in a cell that sets nothing up, after the
-/// last cell before the import cell that does (so that what importing does still happens,
-/// at the import cell: earlier for a later cell, and with only imports and magics in between
-/// for one before it, as the import cell's place guarantees), each name they bind one the
-/// module imports too (and whose import the saved notebook shows working), and mentioned
-/// nowhere else in what is left of the notebook.
-fn unused_imports(
-    notebook: &Notebook,
-    analysis: &Analysis,
-    moving: &Moving,
-    position: CellIndex,
-    edits: &[CellEdit],
-) -> Vec<StatementRef> {
-    let texts = remaining_code(notebook, analysis, edits);
-    // A cell that goes changes the numbers `In[3]` and `%rerun` count by.
-    if texts
-        .iter()
-        .any(|text| reaches_namespace(text) || reads_history(text))
-    {
-        return Vec::new();
-    }
-    let mentions =
-        |name: &str| -> usize { texts.iter().map(|text| words(text, name).count()).sum() };
-    let sets_up = |cell: &CodeCell| cell.setup.is_some() || cell.chdir.is_some();
-    let last_setup = analysis
-        .cells
-        .iter()
-        .filter(|cell| cell.index < position && sets_up(cell))
-        .map(|cell| cell.index)
-        .max();
-    let mut dropped = Vec::new();
-    for (code_cell, cell) in analysis.cells.iter().enumerate() {
-        if last_setup.is_some_and(|setup| cell.index <= setup) || cell.is_fixed() || sets_up(cell) {
-            continue;
-        }
-        for (index, stmt) in cell.notebook_statements().iter().enumerate() {
-            let (names, from) = match stmt {
-                Stmt::Import(import) => (&import.names, false),
-                Stmt::ImportFrom(import) if import.level == 0 => (&import.names, true),
-                _ => continue,
-            };
-            let module = match stmt {
-                Stmt::ImportFrom(import) => import.module.as_ref().map_or("", |m| m.as_str()),
-                _ => names.first().map_or("", |alias| alias.name.as_str()),
-            };
-            let top = module.split('.').next().unwrap_or_default();
-            let at = StatementRef {
-                code_cell,
-                statement: index,
-            };
-            let text = &cell.text(notebook)[stmt.range()];
-            let droppable = !SETUP_MODULES.contains(&top)
-                && names.iter().all(|alias| {
-                    let name = bound_name(alias, from);
-                    name != "*"
-                        && moving.imports.contains(name)
-                        && !moving.unverified.contains(name)
-                        && analysis
-                            .names
-                            .sites(name)
-                            .iter()
-                            .any(|site| site.at == at && site.whole_lines)
-                        && mentions(name) == words(text, name).count()
-                });
-            if droppable {
-                dropped.push(at);
-            }
-        }
-    }
-    dropped
-}
-
-/// The text of every code cell as `edits` leave it (removed cells left out).
-fn remaining_code<'n>(
-    notebook: &'n Notebook,
-    analysis: &'n Analysis,
-    edits: &'n [CellEdit],
-) -> Vec<&'n str> {
-    let resolved = ResolvedEdits::new(notebook.cells().len(), edits);
-    analysis
-        .cells
-        .iter()
-        .filter(|cell| !resolved.removed[cell.index.0])
-        .map(|cell| resolved.sources[cell.index.0].unwrap_or_else(|| cell.text(notebook)))
-        .collect()
-}
-
-/// Builtins that reach a notebook's names without writing them, when called.
-const NAMESPACE_CALLS: &[&str] = &["globals", "locals", "vars", "dir", "eval", "exec"];
-
-/// Magics that list, save or drop the notebook's names, or hand them to other code.
-const NAMESPACE_MAGICS: &[&str] = &["who", "whos", "who_ls", "store", "run", "reset"];
-
-/// Names through which code reaches the notebook's namespace.
-const NAMESPACE_NAMES: &[&str] = &["user_ns", "__main__", "__dict__", "dill"];
-
-/// Whether `text` reaches the notebook's names without writing them: `globals()`, `%who`
-/// (or automagic `who`), `get_ipython().user_ns`, a pickled session, `%run -i` ...
-fn reaches_namespace(text: &str) -> bool {
-    let called = |word: &str| {
-        words(text, word).any(|(at, _)| {
-            !text[..at].ends_with('.') && text[at + word.len()..].trim_start().starts_with('(')
-        })
-    };
-    NAMESPACE_CALLS.iter().any(|word| called(word))
-        || NAMESPACE_MAGICS.iter().any(|word| has_magic(text, word))
-        || NAMESPACE_NAMES.iter().any(|word| has_word(text, word))
-}
-
-/// Magics that read IPython's numbered history.
-const HISTORY_MAGICS: &[&str] = &[
-    "history", "hist", "recall", "rerun", "rep", "macro", "save", "pastebin",
-];
-
-/// Whether `text` reads IPython's numbered history (`In`, `Out`, `_i3`, `_3`, `%rerun`).
-fn reads_history(text: &str) -> bool {
-    let mut rest = text;
-    while let Some(start) = rest.find(|c: char| c == '_' || c.is_alphabetic()) {
-        let before = rest[..start].chars().next_back();
-        let tail = &rest[start..];
-        let end = tail
-            .find(|c: char| c != '_' && !c.is_alphanumeric())
-            .unwrap_or(tail.len());
-        let name = &tail[..end];
-        if !before.is_some_and(|c| c == '.' || c.is_alphanumeric()) && is_numbered_history(name) {
-            return true;
-        }
-        rest = &tail[end..];
-    }
-    HISTORY_MAGICS.iter().any(|word| has_magic(text, word))
-}
-
-/// Whether a line of `text` runs the line magic `word`, with `%` or as automagic.
-fn has_magic(text: &str, word: &str) -> bool {
-    text.lines().any(|line| {
-        let line = line.trim_start();
-        let (percent, line) = match line.strip_prefix('%') {
-            Some(rest) => (true, rest),
-            None => (false, line),
-        };
-        line.strip_prefix(word).is_some_and(|rest| {
-            let next = rest.trim_start();
-            // Without `%`, a line such as `store = {}` is Python, not automagic.
-            rest.is_empty()
-                || rest.starts_with(char::is_whitespace)
-                    && (percent || !next.starts_with(['=', '(', '[', '.', ',', ':']))
-        })
-    })
-}
-
-/// The moved names the rest of the notebook still mentions, which the import cell imports: a
-/// helper only other moved code uses is not imported. A mention is any whole word in what is
-/// left of a code cell (magics, shell lines and strings included: `%time f(X)`,
-/// `!echo {X}`, `eval("X")`), which can only over-count. All of them when the notebook reaches
-/// its names without writing them, or when it mentions none (the import cell is how a later
-/// run knows the notebook was extracted).
-fn mentioned(
-    notebook: &Notebook,
-    analysis: &Analysis,
-    edits: &[CellEdit],
-    moved: Vec<String>,
-) -> Vec<String> {
-    let remaining = remaining_code(notebook, analysis, edits);
-    if remaining.iter().any(|text| reaches_namespace(text)) {
-        return moved;
-    }
-    let mentions = |name: &str| remaining.iter().any(|text| has_word(text, name));
-    let used: Vec<String> = moved
-        .iter()
-        .filter(|name| mentions(name))
-        .cloned()
-        .collect();
-    if used.is_empty() { moved } else { used }
-}
-
-/// Whether `word` occurs in `text` with no identifier character on either side.
-pub(crate) fn has_word(text: &str, word: &str) -> bool {
-    words(text, word).next().is_some()
-}
-
-/// The places where `word` occurs in `text` with no identifier character on either side.
-fn words<'t>(text: &'t str, word: &'t str) -> impl Iterator<Item = (usize, &'t str)> {
-    let is_identifier = |c: char| c == '_' || c.is_alphanumeric();
-    text.match_indices(word).filter(move |(at, _)| {
-        let before = text[..*at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        !before.is_some_and(is_identifier) && !after.is_some_and(is_identifier)
-    })
 }
 
 /// The new cell: autoreload (unless the notebook has it or it is off) and the import; `None`
@@ -933,45 +700,6 @@ mod tests {
             quiet("%who_ls\ndef g():\n    pass\n", &[1]).as_deref(),
             Some("%who_ls\n")
         );
-    }
-
-    #[test]
-    fn a_mention_is_a_whole_word() {
-        assert!(has_word("%time f(X)", "f"));
-        assert!(has_word("!echo {X}", "X"));
-        assert!(has_word("eval('main(1)')", "main"));
-        assert!(!has_word("domain(1)", "main"));
-        assert!(!has_word("main_2 = mainly", "main"));
-        assert!(!has_word("größe", "gr"));
-    }
-
-    #[test]
-    fn reaching_the_namespace_is_a_call_a_magic_or_a_name() {
-        for text in [
-            "print(globals()['f'])",
-            "x = eval ('f(1)')",
-            "%who",
-            "  %run -i other.py",
-            "whos",
-            "ns = get_ipython().user_ns",
-        ] {
-            assert!(reaches_namespace(text), "{text}");
-        }
-        for text in ["print(len(In))", "x = _i3", "Out[2]", "%rerun 3", "_12 + 1"] {
-            assert!(reads_history(text), "{text}");
-        }
-        for text in ["Inside = 1", "self.In", "_internal", "x_1", "history = []"] {
-            assert!(!reads_history(text), "{text}");
-        }
-        for text in [
-            "subprocess.run(['ls'])",
-            "os.dir = 1",
-            "store = {}",
-            "run_all(x)",
-            "df.eval('a + b')",
-        ] {
-            assert!(!reaches_namespace(text), "{text}");
-        }
     }
 
     #[test]

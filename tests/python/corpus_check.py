@@ -45,6 +45,9 @@ runs ``BINARY extract --package hoisted`` over the copies in the same chunks, an
 * every changed notebook is valid nbformat if the original was, and every cell of the
   original that the rewritten notebook still has (matched by a unique cell ``id``) keeps its
   outputs, metadata, execution_count and attachments;
+* (a count, not a check) how many pyflakes "imported but unused" warnings the rewritten
+  notebooks add to their originals' (code cells as IPython runs them, by name): those left
+  are imports nbhoist keeps on purpose (docs/verdicts.md, "Imports only moved code used");
 * extract and scan agree: the same definitions, kept for the same reasons (scan decides where
   the import cell goes too);
 * running the same commands again changes no file and ends every run with
@@ -192,6 +195,23 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _objects(record: dict[str, Any], key: str,
+             problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(where, item) for every object in the list record[key]; adds to problems when it is not
+    a list, and for each item that is not an object."""
+    items = record.get(key)
+    if not isinstance(items, list):
+        problems.append(f'"{key}" is not a list')
+        return []
+    found = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            found.append((f"{key}[{i}]", item))
+        else:
+            problems.append(f"{key}[{i}] is not an object")
+    return found
+
+
 def shape_problems(record: Any) -> list[str]:
     """How a notebook record departs from the scan JSON contract (empty if it does not)."""
     if not isinstance(record, dict):
@@ -204,47 +224,43 @@ def shape_problems(record: Any) -> list[str]:
     if "message" not in record or not (record["message"] is None
                                        or isinstance(record["message"], str)):
         problems.append('"message" is missing or neither a string nor null')
-    definitions = record.get("definitions")
-    if not isinstance(definitions, list):
-        problems.append('"definitions" is not a list')
-    else:
-        for i, d in enumerate(definitions):
-            where = f"definitions[{i}]"
-            if not isinstance(d, dict):
-                problems.append(f"{where} is not an object")
-                continue
-            if not isinstance(d.get("name"), str) or not d["name"].isidentifier():
-                problems.append(f"{where}.name is {d.get('name')!r}, not an identifier")
-            if d.get("kind") not in KINDS:
-                problems.append(f"{where}.kind is {d.get('kind')!r}")
-            for key in ("cell", "line"):
-                if not _is_int(d.get(key)) or d[key] < 1:
-                    problems.append(f"{where}.{key} is {d.get(key)!r}, not an integer >= 1")
-            if d.get("verdict") not in VERDICTS:
-                problems.append(f"{where}.verdict is {d.get('verdict')!r}")
-            for key in ("reason", "hint", "code"):
-                if key not in d or not (d[key] is None or isinstance(d[key], str)):
-                    problems.append(f"{where}.{key} is missing or neither a string nor null")
-            if (d.get("verdict") == "stay") != isinstance(d.get("code"), str):
-                problems.append(f"{where}.code must be given exactly when it stays")
-            for key in ("needs", "undefined_in_annotations"):
-                names = d.get(key)
-                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                    problems.append(f"{where}.{key} is not a list of strings")
-    syntax_errors = record.get("syntax_errors")
-    if not isinstance(syntax_errors, list):
-        problems.append('"syntax_errors" is not a list')
-    else:
-        for i, e in enumerate(syntax_errors):
-            where = f"syntax_errors[{i}]"
-            if not isinstance(e, dict):
-                problems.append(f"{where} is not an object")
-                continue
-            for key in ("cell", "line", "column"):
-                if not _is_int(e.get(key)) or e[key] < (1 if key != "column" else 0):
-                    problems.append(f"{where}.{key} is {e.get(key)!r}")
-            if not isinstance(e.get("message"), str):
-                problems.append(f"{where}.message is not a string")
+    for where, d in _objects(record, "definitions", problems):
+        if not isinstance(d.get("name"), str) or not d["name"].isidentifier():
+            problems.append(f"{where}.name is {d.get('name')!r}, not an identifier")
+        if d.get("kind") not in KINDS:
+            problems.append(f"{where}.kind is {d.get('kind')!r}")
+        for key in ("cell", "line"):
+            if not _is_int(d.get(key)) or d[key] < 1:
+                problems.append(f"{where}.{key} is {d.get(key)!r}, not an integer >= 1")
+        if d.get("verdict") not in VERDICTS:
+            problems.append(f"{where}.verdict is {d.get('verdict')!r}")
+        for key in ("reason", "hint", "code"):
+            if key not in d or not (d[key] is None or isinstance(d[key], str)):
+                problems.append(f"{where}.{key} is missing or neither a string nor null")
+        if (d.get("verdict") == "stay") != isinstance(d.get("code"), str):
+            problems.append(f"{where}.code must be given exactly when it stays")
+        for key in ("needs", "undefined_in_annotations"):
+            names = d.get(key)
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                problems.append(f"{where}.{key} is not a list of strings")
+    for where, d in _objects(record, "dropped_imports", problems):
+        if not _is_int(d.get("cell")) or d["cell"] < 1:
+            problems.append(f"{where}.cell is {d.get('cell')!r}, not an integer >= 1")
+        for key in ("import", "reason"):
+            if not isinstance(d.get(key), str):
+                problems.append(f"{where}.{key} is not a string")
+        names = d.get("names")
+        if not isinstance(names, list) or not names or not all(
+                isinstance(n, str) and n.isidentifier() for n in names):
+            problems.append(f"{where}.names is not a list of names")
+        if d.get("code") not in ("unused-import", "unused-names"):
+            problems.append(f"{where}.code is {d.get('code')!r}")
+    for where, e in _objects(record, "syntax_errors", problems):
+        for key in ("cell", "line", "column"):
+            if not _is_int(e.get(key)) or e[key] < (1 if key != "column" else 0):
+                problems.append(f"{where}.{key} is {e.get(key)!r}")
+        if not isinstance(e.get("message"), str):
+            problems.append(f"{where}.message is not a string")
     return problems
 
 
@@ -367,8 +383,8 @@ FORBIDDEN_PYFLAKES = (pyflakes_messages.UndefinedName, pyflakes_messages.Undefin
                       pyflakes_messages.UnusedImport)
 # A `%%writefile` cell's name is its target path, which may hold spaces.
 _ROW = re.compile(r"  (move|stay) +(\S.*?) +cell (\d+) +(\S.*)")
-_DROPPED = re.compile(r"  drop  (\S.*?)  cell (\d+)  nothing left in the notebook uses it; "
-                      r"the module imports it")
+_DROPPED = re.compile(r"  drop  (\S.*?)  cell (\d+)  (nothing left in the notebook uses "
+                      r"(?:it|`[^`]+`(?:, `[^`]+`)*); the module imports (?:it|them))")
 # The totals line that may follow the closing line: "3 notebooks: 1 changed, ...".
 _TOTALS = re.compile(r"\d+ notebooks?: .*")
 _MISSING = object()
@@ -398,6 +414,8 @@ class Outcome:
     module: str | None = None  # the module, or the package when only `%%writefile` cells move
     message: str | None = None
     rows: list[Row] = field(default_factory=list)
+    # The imports that go: (statement, cell, reason).
+    dropped: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -439,8 +457,10 @@ def parse_extract_output(text: str, paths: list[str]) -> ExtractOutput:
         out.totals = lines.pop()
     current: Outcome | None = None
     for number, line in enumerate(lines, start=1):
-        if _DROPPED.fullmatch(line) and current is not None and current.status == "module":
-            continue  # an import the notebook no longer needs, cut
+        dropped = _DROPPED.fullmatch(line)
+        if dropped and current is not None and current.status == "module":
+            current.dropped.append((dropped[1], int(dropped[2]), dropped[3]))
+            continue
         row = _ROW.fullmatch(line)
         if row and current is not None and current.status != "error":
             if row[1] == "move" and row[4] not in MOVED_KINDS:
@@ -605,6 +625,27 @@ def module_problems(data: bytes, filename: str) -> tuple[list[str], Counter]:
     return problems, others
 
 
+def unused_imports(nb: Any) -> Counter:
+    """pyflakes' "imported but unused" warnings on a notebook's code, by what they name: its
+    code cells as IPython runs them (magics turned into calls), one module; cells that do not
+    parse are left out."""
+    body: list[ast.stmt] = []
+    cells = nb.get("cells", []) if isinstance(nb, dict) else []
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        tree = ast_syntax.transform_and_parse(
+            "".join(source) if isinstance(source, list) else str(source))[0]
+        if tree is not None:
+            body.extend(tree.body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        messages = pyflakes_checker.Checker(ast.Module(body=body, type_ignores=[])).messages
+    return Counter(message.message_args[0] for message in messages
+                   if isinstance(message, pyflakes_messages.UnusedImport))
+
+
 def postponed_annotation_names(tree: ast.Module) -> set[tuple[int, int]]:
     """(line, column) of every name inside a function's or class's annotations, when the module
     postpones them (`from __future__ import annotations`)."""
@@ -644,8 +685,13 @@ def scan_disagreements(record: dict[str, Any], outcome: Outcome) -> list[str]:
     writefiles = [(w.get("target"), w.get("cell"), w.get("verdict"), w.get("reason"))
                   for w in record.get("writefiles") or []]
     rows = [row for row in outcome.rows if row.verdict == "stay" or row.what != "constant"]
+    dropped = [(d.get("import"), d.get("cell"), d.get("reason"))
+               for d in record.get("dropped_imports") or []]
+    drops = ([] if dropped == outcome.dropped else
+             [f"scan drops {dropped}, extract drops {outcome.dropped}"])
     return (_disagreements("", definitions, [r for r in rows if not r.writefile])
-            + _disagreements("%%writefile ", writefiles, [r for r in rows if r.writefile]))
+            + _disagreements("%%writefile ", writefiles, [r for r in rows if r.writefile])
+            + drops)
 
 
 def _disagreements(what: str, scan_items: list[tuple[Any, Any, Any, Any]],
@@ -1168,6 +1214,9 @@ class ExtractCheck:
                 self.violation(f"{copy}: the rewritten notebook is not JSON ({e})")
                 continue
             self.summary.counts["cells compared"] += kept_cells(old, new)
+            added = unused_imports(new) - unused_imports(old)
+            self.summary.counts["unused imports added"] += sum(added.values())
+            self.summary.counts["notebooks with unused imports added"] += bool(added)
             for lost in lost_cell_fields(old, new):
                 self.violation(f"{copy}: {lost}")
 
@@ -1268,6 +1317,9 @@ def print_extract_summary(summary: ExtractSummary, out=sys.stdout) -> None:
     print(f"ruff check --select E,F,I: {counts['ruff files']} files checked; violations in "
           f"code copied from the notebooks, which ruff reports there too: "
           f"{by_code(summary.ruff_user)}; nbhoist's: {by_code(summary.ruff_nbhoist)}", file=out)
+    print(f"changed notebooks: {counts['unused imports added']} pyflakes \"imported but unused\" "
+          f"warnings added (rewritten minus original, by name) in "
+          f"{counts['notebooks with unused imports added']} notebooks", file=out)
     print(f"changed notebooks: {counts['cells compared']} cells kept (matched by id) compared, "
           f"{counts['invalid before and after']} invalid nbformat before and after", file=out)
     print(f"second run: {counts['second-run invocations']} invocations, "

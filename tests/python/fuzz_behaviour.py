@@ -131,10 +131,21 @@ FUNCTION_BODIES = [
      ["import textwrap"], [], False),
 ]
 
+# Some bind several names, in the layouts nbhoist cuts single names out of when only moved
+# code used them.
 PLAIN_IMPORTS = ["import math", "import os", "import re", "import json", "import functools",
                  "import statistics", "import string", "import textwrap",
                  "from collections import Counter", "import re, json",
-                 "from math import sqrt, pi", "import sys", "import random"]
+                 "from math import sqrt, pi", "import sys", "import random",
+                 "import math, string, random",
+                 "from collections import (\n    Counter,  # counts\n    OrderedDict,\n    deque,\n)",
+                 "from math import floor, \\\n    sqrt, pi"]
+# The imports of several names above that also bind what a single import binds.
+GROUPED_IMPORTS = {
+    "import math": PLAIN_IMPORTS[-3], "import string": PLAIN_IMPORTS[-3],
+    "import random": PLAIN_IMPORTS[-3], "from collections import Counter": PLAIN_IMPORTS[-2],
+    "from math import sqrt, pi": PLAIN_IMPORTS[-1],
+}
 
 WRITEFILE_CONTENTS = [
     "def greet(x):\n    return 'hi %s' % x\n",
@@ -360,6 +371,8 @@ class Gen:
     def need_import(self, stmt: str) -> None:
         if stmt in self.imports:
             return
+        if stmt in GROUPED_IMPORTS and self.chance(0.3):
+            stmt = GROUPED_IMPORTS[stmt]
         r = self.rng.random()
         if r < 0.8:
             # Mostly near the top, where notebooks keep their imports.

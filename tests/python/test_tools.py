@@ -235,7 +235,10 @@ class CorpusCheckTest(unittest.TestCase):
         record = {"path": path, "status": "ok", "message": None, "definitions": [
             {"name": "f", "kind": "function", "cell": 1, "line": 1, "verdict": "move",
              "reason": None, "hint": None, "code": None, "needs": [], "undefined_in_annotations": []}],
-            "syntax_errors": [{"cell": 2, "line": 1, "column": 5, "message": "bad"}]}
+            "syntax_errors": [{"cell": 2, "line": 1, "column": 5, "message": "bad"}],
+            "dropped_imports": [{"cell": 1, "import": "import os, sys", "names": ["os"],
+                                 "reason": "nothing left in the notebook uses `os`; the module "
+                                           "imports it", "code": "unused-names"}]}
         record.update(changes)
         return record
 
@@ -319,6 +322,8 @@ EXTRACT_OUTPUT = """\
   stay  plot         cell 10  reads notebook variable `df` (cell 3): pass it as a parameter
   stay  data.csv     cell 13  %%writefile: writes a file that is not a Python module
   stay  f(x)         cell 11
+  drop  import os, sys  cell 1  nothing left in the notebook uses `os`; the module imports it
+  drop  import json  cell 4  nothing left in the notebook uses it; the module imports it
 /c/b: c.ipynb: nothing to hoist
   stay  g  cell 4  `g` is also assigned in cell 5:   move  h  cell 6  function
 /c/d.ipynb: not valid JSON (line 1, column 1): expected value
@@ -342,6 +347,9 @@ class ExtractCheckTest(unittest.TestCase):
             ("stay", "plot", 10, "reads notebook variable `df` (cell 3): pass it as a parameter"),
             ("stay", "data.csv", 13, "%%writefile: writes a file that is not a Python module")])
         self.assertEqual([r.writefile for r in a.rows], [False, False, True, False, True])
+        self.assertEqual(a.dropped, [
+            ("import os, sys", 1, "nothing left in the notebook uses `os`; the module imports it"),
+            ("import json", 4, "nothing left in the notebook uses it; the module imports it")])
         b = out.notebooks["/c/b: c.ipynb"]
         self.assertEqual(b.status, "nothing")
         self.assertEqual([(r.name, r.cell, r.what) for r in b.rows],
@@ -401,6 +409,16 @@ class ExtractCheckTest(unittest.TestCase):
             "cell 7 (id 'c', now cell 5): attachments changed from {\"x.png\": {}} to missing"])
         self.assertEqual(corpus_check.kept_cells(before, after), 3)
         self.assertEqual(corpus_check.lost_cell_fields({"worksheets": []}, after), [])
+
+    def test_unused_imports(self):
+        def nb(*sources):
+            return {"cells": [{"cell_type": "code", "source": source} for source in sources]
+                    + [{"cell_type": "markdown", "source": "import x"}]}
+        before = nb("import os, json\nfrom m import (a,\n b)", "%time os.sep", "print(json, a)")
+        after = nb("import os, json\nfrom m import (a,\n b)", "def (", "print(a)")
+        self.assertEqual(corpus_check.unused_imports(before), Counter({"m.b": 1, "os": 1}))
+        self.assertEqual(corpus_check.unused_imports(after) - corpus_check.unused_imports(before),
+                         Counter({"json": 1}))
 
     def test_module_problems(self):
         source = (b"import os\nimport sys\n\n\ndef f():\n    import json\n"
@@ -523,6 +541,15 @@ class ExtractCheckTest(unittest.TestCase):
         outcome.rows[5] = row("stay", "late", 2, "reads `z`")
         self.assertIn("cell 2: extract keeps `late` (reads `z`), which scan moves",
                       corpus_check.scan_disagreements(record, outcome))
+        # The same imports go.
+        drop = ("import os, sys", 1, "nothing left in the notebook uses `os`; ...")
+        record["dropped_imports"] = [{"cell": 1, "import": drop[0], "names": ["os"],
+                                      "reason": drop[2], "code": "unused-names"}]
+        self.assertIn(f"scan drops [{drop!r}], extract drops []",
+                      corpus_check.scan_disagreements(record, outcome))
+        outcome.dropped.append(drop)
+        self.assertFalse(any("drops" in problem
+                             for problem in corpus_check.scan_disagreements(record, outcome)))
         error = corpus_check.Outcome("error", message="bad")
         self.assertEqual(corpus_check.scan_disagreements(record, error), [])
         skipped = dict(record, status="skipped", message="R")

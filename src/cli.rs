@@ -68,6 +68,10 @@ pub struct ScanArgs {
     /// The notebooks.
     #[command(flatten)]
     pub inputs: Inputs,
+    /// Also list the functions and classes copied from notebook to notebook: exact copies
+    /// and near-copies (the same name, other code).
+    #[arg(long)]
+    pub duplicates: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

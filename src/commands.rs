@@ -99,12 +99,26 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let settings = Settings::resolve(&args.inputs)?;
     let found = notebooks(&settings);
     let json = args.format == Format::Json;
-    let reports = scan_paths(&found.notebooks, args.inputs.jobs, !json);
+    let scanned = scan_paths(&found.notebooks, args.inputs.jobs, !json, args.duplicates);
+    let reports = scanned.reports;
+    // One group per run: the run's notebooks share one project's root, and so one package.
+    let duplicates = args
+        .duplicates
+        .then(|| crate::duplicates::find(scanned.samples));
     match args.format {
-        Format::Text => print(&report::scan_text(&reports, color(args.color))),
+        Format::Text => {
+            let color = color(args.color);
+            print(&report::scan_text(&reports, color));
+            if let Some(duplicates) = &duplicates {
+                print(&report::duplicates_text(duplicates, color));
+            }
+        }
         Format::Json => {
-            print(&report::scan_json(&reports));
+            print(&report::scan_json(&reports, duplicates.as_ref()));
             eprint!("{}", report::Totals::of(&reports).line() + "\n");
+            if let Some(duplicates) = &duplicates {
+                eprint!("{}", report::duplicates_line(duplicates) + "\n");
+            }
         }
     }
     let failed = reports.iter().any(|r| r.status == Status::Error);

@@ -214,7 +214,13 @@ fn terminated(text: &str) -> Cow<'_, str> {
 /// The unified diff from `old` to `new` under `--- old_name` / `+++ new_name`; empty when they
 /// are equal, unless `always` asks for the headers anyway (a created or removed file or cell,
 /// which may be empty).
-fn unified(old_name: &str, new_name: &str, old: &str, new: &str, always: bool) -> String {
+pub(crate) fn unified(
+    old_name: &str,
+    new_name: &str,
+    old: &str,
+    new: &str,
+    always: bool,
+) -> String {
     let diff = TextDiff::from_lines(old, new);
     // The headers are written here rather than with similar's `header`, which writes them
     // only when there is a hunk.

@@ -31,6 +31,7 @@ mod commands;
 mod config;
 mod decide;
 mod diff;
+mod duplicates;
 mod emit;
 mod error;
 mod extract;

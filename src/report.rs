@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::change::{Action, Change};
 use crate::decide::MovedKind;
 use crate::diff::colorize;
+use crate::duplicates::Duplicates;
 use crate::extract::ExtractPlan;
 use crate::position::CellNumber;
 use crate::scan::{NotebookReport, Status, VerdictName};
@@ -236,16 +237,127 @@ fn painted_reason(reason: &str, hint: Option<&str>, color: bool) -> String {
     }
 }
 
-/// The JSON report: `{"notebooks": [...]}`, pretty-printed.
-pub(crate) fn scan_json(reports: &[NotebookReport]) -> String {
+/// The JSON report: `{"notebooks": [...]}`, with `"duplicates": {...}` when asked for,
+/// pretty-printed.
+pub(crate) fn scan_json(reports: &[NotebookReport], duplicates: Option<&Duplicates>) -> String {
     #[derive(Serialize)]
     struct Document<'a> {
         notebooks: &'a [NotebookReport],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duplicates: Option<&'a Duplicates>,
     }
-    let mut json = serde_json::to_string_pretty(&Document { notebooks: reports })
+    let document = Document {
+        notebooks: reports,
+        duplicates,
+    };
+    let mut json = serde_json::to_string_pretty(&document)
         .expect("reports are plain data and always serialise");
     json.push('\n');
     json
+}
+
+/// The duplicates section of `scan --duplicates`: each group of copies with the copy to keep
+/// first, each name with several versions with the diffs from its most common version; then
+/// a totals line.
+pub(crate) fn duplicates_text(duplicates: &Duplicates, color: bool) -> String {
+    let mut out = String::from("\n");
+    if !duplicates.exact.is_empty() {
+        writeln!(out, "Copies: the same code in two or more notebooks").unwrap();
+    }
+    for group in &duplicates.exact {
+        let verdict = if group.shareable {
+            "one module could serve them all"
+        } else if group
+            .copies
+            .iter()
+            .any(|c| c.place.verdict == VerdictName::Stay)
+        {
+            "not shared: a copy stays"
+        } else {
+            "not shared: what they need differs between notebooks"
+        };
+        writeln!(
+            out,
+            "{}  {}  {} copies  {verdict}",
+            Paint::FileHeader.paint(&group.name, color),
+            group.kind.as_str(),
+            group.copies.len()
+        )
+        .unwrap();
+        for (i, copy) in group.copies.iter().enumerate() {
+            let keep = if i == 0 { "keep" } else { "    " };
+            let needs = if copy.same_needs == Some(false) {
+                "  its needs differ from the kept copy's"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "  {keep}  {}  {} (cell {}){needs}",
+                painted_verdict(copy.place.verdict == VerdictName::Move, color),
+                copy.place.notebook,
+                copy.place.cell
+            )
+            .unwrap();
+        }
+    }
+    if !duplicates.near.is_empty() {
+        if !duplicates.exact.is_empty() {
+            out.push('\n');
+        }
+        writeln!(out, "Near-copies: the same name, other code").unwrap();
+    }
+    for group in &duplicates.near {
+        writeln!(
+            out,
+            "{}  {} versions",
+            Paint::FileHeader.paint(&group.name, color),
+            group.variants.len()
+        )
+        .unwrap();
+        for (i, variant) in group.variants.iter().enumerate() {
+            let which = if i == 0 { "most common" } else { "other" };
+            let places: Vec<String> = variant
+                .copies
+                .iter()
+                .map(|c| format!("{} (cell {})", c.notebook, c.cell))
+                .collect();
+            writeln!(
+                out,
+                "  {which:<11}  {}  {}",
+                variant.kind.as_str(),
+                places.join(", ")
+            )
+            .unwrap();
+            if let Some(diff) = &variant.diff {
+                let diff = if color { colorize(diff) } else { diff.clone() };
+                for line in diff.lines() {
+                    writeln!(out, "    {line}").unwrap();
+                }
+            }
+        }
+    }
+    if !duplicates.exact.is_empty() || !duplicates.near.is_empty() {
+        out.push('\n');
+    }
+    writeln!(out, "{}", duplicates_line(duplicates)).unwrap();
+    out
+}
+
+/// One line: "2 groups of copies (5 copies), 1 name with other versions".
+pub(crate) fn duplicates_line(duplicates: &Duplicates) -> String {
+    format!(
+        "{} ({}), {} with other versions",
+        match duplicates.exact.len() {
+            1 => "1 group of copies".to_owned(),
+            groups => format!("{groups} groups of copies"),
+        },
+        match duplicates.copies() {
+            1 => "1 copy".to_owned(),
+            copies => format!("{copies} copies"),
+        },
+        plural(duplicates.near.len(), "name"),
+    )
 }
 
 /// The notebooks that could not be extracted, one line each, for stderr.

@@ -8,6 +8,7 @@ use ruff_python_ast::Stmt;
 
 use crate::analysis::{Analysis, DefinitionKind, statement};
 use crate::decide::{Decisions, Verdict};
+use crate::duplicates::{self, Sample};
 use crate::error::{Error, ErrorKind};
 use crate::notebook::Notebook;
 use crate::plan::module_name;
@@ -236,13 +237,23 @@ pub(crate) fn error_report(path: &Path, error: &Error) -> NotebookReport {
     }
 }
 
+/// What a scan found.
+pub(crate) struct Scanned {
+    /// One report per notebook.
+    pub(crate) reports: Vec<NotebookReport>,
+    /// When asked for: every definition, as the duplicates pass compares them.
+    pub(crate) samples: Vec<Sample>,
+}
+
 /// Scans every notebook in parallel (`jobs` threads, all cores when `None`), with the
-/// notebooks they run with `%run`; reports come in the order of `paths`, then those.
+/// notebooks they run with `%run`; reports come in the order of `paths`, then those. With
+/// `samples`, keeps what [`crate::duplicates`] needs of every definition.
 pub(crate) fn scan_paths(
     paths: &[PathBuf],
     jobs: Option<usize>,
     progress: bool,
-) -> Vec<NotebookReport> {
+    samples: bool,
+) -> Scanned {
     let context = Context {
         jobs,
         progress,
@@ -251,22 +262,43 @@ pub(crate) fn scan_paths(
         check: &|_, _| Ok(()),
     };
     let batch = decide_batch(paths, &context, &|path, decided| {
-        Ok(report(path, &decided.analysis, &decided.decisions))
+        let report = report(path, &decided.analysis, &decided.decisions);
+        let found = if samples {
+            duplicates::samples(
+                path,
+                &decided.notebook,
+                &decided.analysis,
+                &decided.decisions,
+            )
+        } else {
+            Vec::new()
+        };
+        Ok((report, found))
     });
-    batch
+    let mut scanned = Scanned {
+        reports: Vec::with_capacity(batch.paths.len()),
+        samples: Vec::new(),
+    };
+    for ((result, path), run_by) in batch
         .results
         .into_iter()
         .zip(&batch.paths)
         .zip(batch.run_by)
-        .map(|((result, path), run_by)| {
-            let mut report = result.unwrap_or_else(|error| error_report(path, &error));
-            report.run_by = run_by.map(|run_by| RunByReport {
-                notebook: display_path(&run_by.notebook),
-                cell: run_by.cell,
-            });
-            report
-        })
-        .collect()
+    {
+        let mut report = match result {
+            Ok((report, found)) => {
+                scanned.samples.extend(found);
+                report
+            }
+            Err(error) => error_report(path, &error),
+        };
+        report.run_by = run_by.map(|run_by| RunByReport {
+            notebook: display_path(&run_by.notebook),
+            cell: run_by.cell,
+        });
+        scanned.reports.push(report);
+    }
+    scanned
 }
 
 /// Describes the decisions about a notebook.

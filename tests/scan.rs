@@ -87,3 +87,34 @@ fn exit_code_is_two_when_a_file_cannot_be_read_and_the_others_are_still_scanned(
     assert_eq!(notebooks[1]["status"], "ok");
     assert_eq!(notebooks[1]["definitions"].as_array().unwrap().len(), 6);
 }
+
+/// Every case of `tests/fixtures/duplicates/`, a folder of notebooks, with `--duplicates`, in
+/// text and in JSON.
+#[test]
+fn duplicates() {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(fixture("duplicates"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty());
+    for case in cases {
+        let name = case.file_name().unwrap().to_str().unwrap().to_owned();
+        let path = case.to_str().unwrap();
+        let text = scan(&["--duplicates", "--color", "never", path]);
+        insta::assert_snapshot!(format!("duplicates_text@{name}"), text);
+        let json = scan(&["--duplicates", "--format", "json", path]);
+        insta::assert_snapshot!(format!("duplicates_json@{name}"), json);
+    }
+}
+
+#[test]
+fn without_duplicates_the_json_report_has_no_duplicates() {
+    let json: serde_json::Value = serde_json::from_str(&scan(&[
+        "--format",
+        "json",
+        "tests/fixtures/duplicates/copies",
+    ]))
+    .unwrap();
+    assert!(json.get("duplicates").is_none());
+}

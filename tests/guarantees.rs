@@ -195,62 +195,104 @@ fn odd_json_is_refused_with_one_line_and_nothing_written() {
     }
 }
 
-/// The value Python's `json` (and so Jupyter) reads for a notebook's cells: when a key repeats,
-/// the last one wins.
-fn cells_as_jupyter_reads(path: &Path) -> Vec<serde_json::Value> {
-    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    value["cells"].as_array().unwrap().clone()
-}
-
-#[test]
-fn duplicate_keys_are_read_as_jupyter_reads_them() {
-    let dir = tempfile::tempdir().unwrap();
-    // The first `source` is what a reader keeping the first key would see.
-    let text = notebook_json(HOISTABLE).replacen(
-        r#""source": "def double"#,
-        r#""source": "def first(): pass", "source": "def double"#,
+/// Runs `nbhoist scan` on `target` alone: it must fail with `path: message`, on one line.
+fn scan_refuses(dir: &Path, target: &str, message: &str) {
+    let output = nbhoist(dir).args(["scan", target]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let line = format!("{target}: {message}");
+    assert_eq!(
+        stdout.lines().filter(|l| *l == line).count(),
         1,
-    );
-    std::fs::write(dir.path().join("nb.ipynb"), &text).unwrap();
-    let (code, stdout, stderr) = extract(dir.path(), &["nb.ipynb", "-p", "mylib"]);
-    assert_eq!(code, Some(0), "{stdout}{stderr}");
-    let module = std::fs::read_to_string(dir.path().join("mylib/nb.py")).unwrap();
-    assert!(module.contains("def double"), "{module}");
-    assert!(!module.contains("def first"), "{module}");
-    let cells = cells_as_jupyter_reads(&dir.path().join("nb.ipynb"));
-    let sources: Vec<&str> = cells
-        .iter()
-        .map(|c| c["source"].as_str().unwrap())
-        .collect();
-    assert!(
-        sources.iter().all(|s| !s.contains("def double")),
-        "{sources:?}"
-    );
-    assert!(
-        sources.iter().any(|s| s.contains("print(double(2))")),
-        "{sources:?}"
+        "{line}\n{stdout}"
     );
 }
 
+/// Each case, written to `odd.ipynb`, is refused by `scan` and `extract` with this message
+/// and nothing is written.
+fn refused_as_read_errors(cases: &[(&str, String, String)]) {
+    let good = notebook_json(HOISTABLE);
+    for (case, text, message) in cases {
+        assert_ne!(text, &good, "{case}: the case changes nothing");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("odd.ipynb"), text).unwrap();
+        scan_refuses(dir.path(), "odd.ipynb", message);
+        refused(dir.path(), "odd.ipynb", &format!("odd.ipynb: {message}"));
+    }
+}
+
+/// What nbhoist says of a key that one object holds twice.
+fn duplicate(key: &str) -> String {
+    format!(
+        "duplicate key \"{key}\" in one JSON object (Jupyter reads only the last); delete the others, or run \"jupyter nbconvert --to notebook --inplace\" on the notebook, which keeps the last"
+    )
+}
+
+/// Python's `json`, which Jupyter uses, keeps the last of a repeated key; a reader that kept
+/// the first would see other code, so which one counts is not guessed.
 #[test]
-fn a_cell_without_metadata_is_kept_as_it_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = notebook_json(HOISTABLE);
-    // The cell that stays has no metadata.
-    let at = text.rfind(r#""metadata": {}, "#).unwrap();
-    let text = format!(
+fn duplicate_keys_are_refused_wherever_they_are() {
+    let good = notebook_json(HOISTABLE);
+    let with = |from: &str, to: &str| {
+        assert!(good.contains(from), "{from}");
+        good.replacen(from, to, 1)
+    };
+    let output =
+        r#"[{"name": "stdout", "output_type": "stream", "name": "stderr", "text": ["4\n"]}]"#;
+    refused_as_read_errors(&[
+        (
+            "at the top level",
+            with(r#""nbformat": 4,"#, r#""nbformat": 4, "nbformat": 4,"#),
+            duplicate("nbformat"),
+        ),
+        (
+            "in the notebook's metadata",
+            with(r#""name": "python3""#, r#""name": "python3", "name": "R""#),
+            duplicate("name"),
+        ),
+        (
+            "in a cell",
+            // The first `source` is what a reader keeping the first key would see.
+            with(
+                r#""source": "def double"#,
+                r#""source": "def first(): pass", "source": "def double"#,
+            ),
+            format!("cell 1: {}", duplicate("source")),
+        ),
+        (
+            "in a cell's metadata",
+            with(
+                r#""metadata": {}, "outputs": [], "source": "print"#,
+                r#""metadata": {"tags": [], "tags": ["parameters"]}, "outputs": [], "source": "print"#,
+            ),
+            format!("cell 2: {}", duplicate("tags")),
+        ),
+        (
+            "in an output",
+            with(
+                r#""outputs": [], "source": "print"#,
+                &format!(r#""outputs": {output}, "source": "print"#),
+            ),
+            format!("cell 2: {}", duplicate("name")),
+        ),
+    ]);
+}
+
+/// nbformat 4 requires `metadata` in every cell; Jupyter cannot open a notebook without it.
+#[test]
+fn a_cell_without_metadata_is_refused() {
+    let good = notebook_json(HOISTABLE);
+    let at = good.rfind(r#""metadata": {}, "#).unwrap();
+    let without = format!(
         "{}{}",
-        &text[..at],
-        &text[at + r#""metadata": {}, "#.len()..]
+        &good[..at],
+        &good[at + r#""metadata": {}, "#.len()..]
     );
-    let kept = r#"{"cell_type": "code", "execution_count": null, "outputs": [], "source": "print(double(2))"}"#;
-    assert!(text.contains(kept), "{text}");
-    std::fs::write(dir.path().join("nb.ipynb"), &text).unwrap();
-    let (code, stdout, stderr) = extract(dir.path(), &["nb.ipynb", "-p", "mylib"]);
-    assert_eq!(code, Some(0), "{stdout}{stderr}");
-    let after = std::fs::read_to_string(dir.path().join("nb.ipynb")).unwrap();
-    assert!(after.contains(kept), "{after}");
-    assert!(dir.path().join("mylib/nb.py").exists());
+    refused_as_read_errors(&[(
+        "the second cell",
+        without,
+        r#"cell 2: missing "metadata", which nbformat 4 requires (Jupyter cannot open the notebook either); add "metadata": {} to the cell"#.to_owned(),
+    )]);
 }
 
 #[test]

@@ -1,7 +1,15 @@
 //! A whole extraction on notebooks drawn from a grammar of definitions, uses, imports,
 //! magics and redefinitions: no panic, and extracting the result again writes nothing.
+//!
+//! With `NBHOIST_FUZZ_DUMP=DIR`, each input's notebook and the Python files its extraction
+//! wrote are copied to `DIR/N/` (the N-th input run), for `scripts/fuzz` to compile them
+//! with Python, which would be too slow inside the loop.
 
 #![no_main]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
@@ -122,8 +130,11 @@ fuzz_target!(|cells: Vec<Cell>| {
     let notebook = nbhoist::fuzzing::code_notebook(&sources, lines);
     let dir = tempfile::tempdir_in(scratch()).unwrap();
     let path = dir.path().join("nb.ipynb");
-    std::fs::write(&path, notebook).unwrap();
+    std::fs::write(&path, &notebook).unwrap();
     if nbhoist::fuzzing::extract_quietly(&path).is_some() {
+        if let Some(dump) = dump_folder() {
+            dump_written(&notebook, dir.path(), dump);
+        }
         assert_eq!(
             nbhoist::fuzzing::extract_quietly(&path),
             Some(true),
@@ -134,11 +145,41 @@ fuzz_target!(|cells: Vec<Cell>| {
 });
 
 /// Memory-backed temporary files when there are some: the target writes a tree per input.
-fn scratch() -> std::path::PathBuf {
-    let shm = std::path::Path::new("/dev/shm");
+fn scratch() -> PathBuf {
+    let shm = Path::new("/dev/shm");
     if shm.is_dir() {
         shm.to_owned()
     } else {
         std::env::temp_dir()
+    }
+}
+
+/// Where to copy what each input's extraction wrote (`NBHOIST_FUZZ_DUMP`), if anywhere.
+fn dump_folder() -> Option<&'static Path> {
+    static FOLDER: OnceLock<Option<PathBuf>> = OnceLock::new();
+    FOLDER
+        .get_or_init(|| std::env::var_os("NBHOIST_FUZZ_DUMP").map(PathBuf::from))
+        .as_deref()
+}
+
+/// Copies the notebook as generated, and every `.py` file under `root`, to a new folder in
+/// `dump`, named by the order of the input.
+fn dump_written(notebook: &str, root: &Path, dump: &Path) {
+    static INPUTS: AtomicUsize = AtomicUsize::new(0);
+    let to = dump.join(format!("{:04}", INPUTS.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&to).unwrap();
+    std::fs::write(to.join("nb.ipynb"), notebook).unwrap();
+    let mut folders = vec![root.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "py") {
+                let copy = to.join(path.strip_prefix(root).unwrap());
+                std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+                std::fs::copy(&path, copy).unwrap();
+            }
+        }
     }
 }

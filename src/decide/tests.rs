@@ -1138,6 +1138,37 @@ fn writefile_verdicts(cells: &[&str]) -> Vec<writefile::WriteFileVerdict> {
     decide(&notebook, &analysis, target).writefiles.verdicts
 }
 
+/// The first found by the `extract_plan` fuzz target: `%%writefile pkg.py` of `#(` and a NUL,
+/// which the parser takes as a comment and CPython refuses to compile.
+#[test]
+fn no_written_module_is_one_that_python_does_not_compile() {
+    let stays: Vec<String> = writefile_verdicts(&[
+        "%%writefile pkg.py\n#(\0",
+        "%%writefile twice.py\ndef f(a, a):\n    return a",
+        "%%writefile waits.py\nimport asyncio\nx = await asyncio.sleep(0)",
+        "%%writefile ends.py\nx = 1\nreturn x",
+        "%%writefile fine.py\nasync def f():\n    await g()",
+    ])
+    .iter()
+    .map(|verdict| {
+        verdict
+            .stay
+            .as_ref()
+            .map_or("moves".to_owned(), ToString::to_string)
+    })
+    .collect();
+    assert_eq!(
+        stays,
+        [
+            "its content has a syntax error (line 1: source code string cannot contain null bytes)",
+            "its content has a syntax error (line 1: Duplicate parameter \"a\")",
+            "its content has a syntax error (line 2: `await` statement outside of a function)",
+            "its content has a syntax error (line 2: `return` statement outside of a function)",
+            "moves",
+        ]
+    );
+}
+
 #[test]
 fn no_written_module_goes_from_before_a_history_read() {
     let verdicts = writefile_verdicts;

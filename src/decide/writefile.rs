@@ -18,6 +18,7 @@ use crate::position::{CellIndex, CellNumber};
 use crate::python::imports::{ImportStmt, Reach, for_each_import, is_import_block};
 use crate::python::parse::line_column;
 use crate::python::scope::{self, ModuleReads, ReadTime, ScopeOptions};
+use crate::python::semantic::module_semantic_error;
 
 /// What happens to one `%%writefile` cell.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -450,20 +451,31 @@ fn group_stay(
         }
     }
     let content = content.unwrap_or_default();
-    if let Some(error) = parse_module(&content).err() {
+    let parsed = parse_module(&content);
+    // What the parser accepts and CPython's compiler refuses (a NUL, `await` outside a
+    // function, a parameter named twice) would make a module of the package that does not
+    // compile.
+    let error = match &parsed {
+        Err(error) => Some((error.location.start(), error.error.to_string())),
+        Ok(parsed) => {
+            module_semantic_error(&parsed.syntax().body, &content, notebook.python_version())
+                .map(|error| (error.range.start(), error.message))
+        }
+    };
+    if let Some((at, message)) = error {
         let index = LineIndex::from_source_text(&content);
-        let position = line_column(&index, &content, error.location.start());
+        let position = line_column(&index, &content, at);
         return Err((
             members[0],
             WriteFileStay::SyntaxError {
                 line: position.line,
-                message: error.error.to_string(),
+                message,
             },
         ));
     }
     // A module that finds its files next to itself would look in the package instead; one
     // that names itself would be named after the package.
-    let parsed = parse_module(&content).ok();
+    let parsed = parsed.ok();
     let body = parsed.as_ref().map_or(&[][..], |p| &p.syntax().body);
     let reads: Vec<ModuleReads> = body
         .iter()

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use memchr::memchr2;
 use ruff_python_ast::PythonVersion;
 use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
@@ -68,6 +69,12 @@ pub enum ReadError {
         /// What is wrong.
         problem: &'static str,
     },
+    /// An object outside the cells holds a key twice.
+    #[error("{}", duplicate_key_message(key))]
+    DuplicateKey {
+        /// The key, decoded.
+        key: String,
+    },
     /// A cell is malformed.
     #[error("cell {cell}: {problem}")]
     MalformedCell {
@@ -110,6 +117,30 @@ pub enum CellProblem {
     /// `source` holds an escape that is not text, such as a lone surrogate.
     #[error("\"source\" is not valid text: {0}")]
     SourceEscape(String),
+    /// The cell has no `metadata`, which nbformat 4 requires of every cell.
+    #[error(
+        "missing \"metadata\", which nbformat 4 requires (Jupyter cannot open the notebook either); add \"metadata\": {{}} to the cell"
+    )]
+    MissingMetadata,
+    /// The cell, or an object inside it, holds a key twice.
+    #[error("{}", duplicate_key_message(.0))]
+    DuplicateKey(String),
+}
+
+/// What to say of a key that an object holds twice. Python's `json`, which Jupyter reads
+/// notebooks with, keeps the last one; a reader that keeps the first sees another notebook,
+/// so nbhoist refuses to guess.
+fn duplicate_key_message(key: &str) -> String {
+    // A key may hold anything, line breaks included, and be long: the message stays one line.
+    const SHOWN: usize = 60;
+    let mut shown: String = key.chars().take(SHOWN).collect();
+    if shown.len() < key.len() {
+        shown.push('…');
+    }
+    let quoted = serde_json::to_string(&shown).unwrap_or_default();
+    format!(
+        "duplicate key {quoted} in one JSON object (Jupyter reads only the last); delete the others, or run \"jupyter nbconvert --to notebook --inplace\" on the notebook, which keeps the last"
+    )
 }
 
 /// Parses file bytes, locating invalid UTF-8 by line and column.
@@ -133,6 +164,10 @@ pub(super) fn parse(text: String, require_python: bool) -> Result<Notebook, Read
     let body = &text[if bom { BOM.len_utf8() } else { 0 }..];
 
     let Json { top, cells } = read_json(&text, body)?;
+    // Before anything is read from it: with a key twice, which value counts is a guess.
+    if let Some(key) = top.duplicate_key("cells") {
+        return Err(ReadError::DuplicateKey { key });
+    }
     let version = |key, problem| {
         top.get(key)
             .map(|raw| serde_json::from_str::<u64>(raw.get()).map_err(|_| malformed(problem)))
@@ -511,12 +546,18 @@ fn read_cell(
     object: &Object<'_>,
     cell_span: std::ops::Range<usize>,
 ) -> Result<Cell, CellProblem> {
+    if let Some(key) = object.duplicate_key("source") {
+        return Err(CellProblem::DuplicateKey(key));
+    }
     let cell_type = object
         .get("cell_type")
         .ok_or(CellProblem::MissingCellType)?;
     let Text(kind) =
         serde_json::from_str(cell_type.get()).map_err(|_| CellProblem::CellTypeNotString)?;
     let kind = CellKind::from_cell_type(&kind);
+    if object.get("metadata").is_none() {
+        return Err(CellProblem::MissingMetadata);
+    }
     let id = match object.get("id") {
         Some(id) if id.get() != "null" => {
             Some(serde_json::from_str::<String>(id.get()).map_err(|_| CellProblem::IdNotString)?)
@@ -617,18 +658,112 @@ fn span(text: &str, raw: &RawValue) -> std::ops::Range<usize> {
     start..start + raw.get().len()
 }
 
-/// A JSON object as its members in file order, values unparsed. When a key repeats, the
-/// last one wins, as in Python's `json`.
+/// A JSON object as its members in file order, values unparsed.
 struct Object<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'a> Object<'a> {
+    /// The value of `key`; the first one, should the key repeat (the notebook is then
+    /// refused: see [`duplicate_key`]).
     fn get(&self, key: &str) -> Option<&'a RawValue> {
         self.0
             .iter()
-            .rev()
             .find(|(name, _)| name == key)
             .map(|(_, value)| *value)
     }
+
+    /// A key that the object holds twice, or that an object in one of its values does,
+    /// except the value of `unread`: a notebook's `cells`, looked into cell by cell to name
+    /// the cell, or a cell's `source`, which is refused unless it holds only strings.
+    fn duplicate_key(&self, unread: &str) -> Option<String> {
+        let mut keys: Vec<&str> = self.0.iter().map(|(key, _)| key.as_ref()).collect();
+        if let Some(key) = repeated(&mut keys) {
+            return Some((*key).to_owned());
+        }
+        self.0
+            .iter()
+            .filter(|(key, value)| key != unread && value.get().starts_with(['{', '[']))
+            .find_map(|(_, value)| duplicate_key(value.get()))
+    }
+}
+
+/// A key that an object in `json`, which must be valid JSON, holds twice.
+///
+/// A second pass over text that serde_json has validated, without a tree: only `"`, `{` and
+/// `}` matter outside strings, and only `"` and `\` inside; the keys of the objects open at
+/// a point are the only thing kept. A string is a key when a `:` follows it.
+fn duplicate_key(json: &str) -> Option<String> {
+    let bytes = json.as_bytes();
+    // The keys of the objects open at `at`, outermost first, and where each object's keys
+    // start.
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        at += 1;
+        match byte {
+            b'"' => {
+                let content = at;
+                let (end, escaped) = string_end(bytes, content);
+                at = end + 1;
+                if bytes.get(skip_whitespace(bytes, at)) == Some(&b':') {
+                    keys.push(key_text(&json[content..end], escaped));
+                }
+            }
+            b'{' => starts.push(keys.len()),
+            b'}' => {
+                let start = starts.pop().unwrap_or_default();
+                if let Some(key) = repeated(&mut keys[start..]) {
+                    return Some(key.clone().into_owned());
+                }
+                keys.truncate(start);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The offset of the `"` that ends the JSON string whose content starts at `at`, and whether
+/// the string holds an escape.
+fn string_end(bytes: &[u8], mut at: usize) -> (usize, bool) {
+    let mut escaped = false;
+    while let Some(found) = bytes.get(at..).and_then(|rest| memchr2(b'"', b'\\', rest)) {
+        at += found;
+        if bytes[at] == b'"' {
+            return (at, escaped);
+        }
+        escaped = true;
+        at += 2;
+    }
+    (bytes.len(), escaped)
+}
+
+/// The key that the content of a JSON string stands for. Python compares keys decoded:
+/// `"cell_type"` and `"cell\u005ftype"` are one key. A key that does not decode (a lone
+/// surrogate, which Python takes) is compared as written.
+fn key_text(content: &str, escaped: bool) -> Cow<'_, str> {
+    if !escaped {
+        return Cow::Borrowed(content);
+    }
+    serde_json::from_str::<String>(&format!("\"{content}\""))
+        .map_or(Cow::Borrowed(content), Cow::Owned)
+}
+
+/// A key that `keys` holds twice; may reorder them.
+fn repeated<K: Ord>(keys: &mut [K]) -> Option<&K> {
+    // A few keys, as most objects have, are quicker compared pair by pair (keys of other
+    // lengths differ at once) than sorted; many are sorted, not to take quadratic time.
+    const FEW: usize = 16;
+    if keys.len() <= FEW {
+        return keys
+            .iter()
+            .enumerate()
+            .find_map(|(i, key)| keys[i + 1..].contains(key).then_some(key));
+    }
+    keys.sort_unstable();
+    keys.windows(2)
+        .find(|pair| pair[0] == pair[1])
+        .map(|pair| &pair[0])
 }
 
 impl<'de> Deserialize<'de> for Object<'de> {
@@ -719,6 +854,13 @@ mod tests {
             Ok(_) => "ok".to_owned(),
             Err(error) => error.to_string(),
         }
+    }
+
+    /// The message for a key that an object holds twice, the key as shown.
+    fn duplicate(key: &str) -> String {
+        format!(
+            "duplicate key \"{key}\" in one JSON object (Jupyter reads only the last); delete the others, or run \"jupyter nbconvert --to notebook --inplace\" on the notebook, which keeps the last"
+        )
     }
 
     const MINIMAL: &str = r#"{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
@@ -821,45 +963,160 @@ mod tests {
     fn malformed_cells_are_numbered_from_one() {
         let with = |cell: &str| {
             error(&format!(
-                r#"{{"cells": [{{"cell_type": "code", "source": []}}, {cell}], "nbformat": 4}}"#
+                r#"{{"cells": [{{"cell_type": "code", "metadata": {{}}, "source": []}}, {cell}], "nbformat": 4}}"#
             ))
         };
         assert_eq!(with("3"), "cell 2: not a JSON object");
-        assert_eq!(with(r#"{"source": ""}"#), "cell 2: missing \"cell_type\"");
         assert_eq!(
-            with(r#"{"cell_type": 1, "source": ""}"#),
+            with(r#"{"metadata": {}, "source": ""}"#),
+            "cell 2: missing \"cell_type\""
+        );
+        assert_eq!(
+            with(r#"{"cell_type": 1, "metadata": {}, "source": ""}"#),
             "cell 2: \"cell_type\" is not a string"
         );
         assert_eq!(
-            with(r#"{"cell_type": "code"}"#),
+            with(r#"{"cell_type": "code", "metadata": {}}"#),
             "cell 2: missing \"source\""
         );
         assert_eq!(
-            with(r#"{"cell_type": "code", "source": ["a", 1]}"#),
+            with(r#"{"cell_type": "code", "metadata": {}, "source": ["a", 1]}"#),
             "cell 2: \"source\" must be a string or a list of strings"
         );
         assert_eq!(
-            with(r#"{"cell_type": "code", "source": 1}"#),
+            with(r#"{"cell_type": "code", "metadata": {}, "source": 1}"#),
             "cell 2: \"source\" must be a string or a list of strings"
         );
         assert!(
-            with(r#"{"cell_type": "code", "source": "\ud800"}"#)
+            with(r#"{"cell_type": "code", "metadata": {}, "source": "\ud800"}"#)
                 .starts_with("cell 2: \"source\" is not valid text: ")
         );
         assert_eq!(
-            with(r#"{"cell_type": "code", "id": 7, "source": ""}"#),
+            with(r#"{"cell_type": "code", "id": 7, "metadata": {}, "source": ""}"#),
             "cell 2: \"id\" is not a string"
         );
-        assert_eq!(with(r#"{"cell_type": "future"}"#), "ok");
+        assert_eq!(with(r#"{"cell_type": "future", "metadata": {}}"#), "ok");
+    }
+
+    #[test]
+    fn a_cell_without_metadata_is_refused() {
+        let missing = "missing \"metadata\", which nbformat 4 requires (Jupyter cannot open the notebook either); add \"metadata\": {} to the cell";
+        for cell in [
+            r#"{"cell_type": "code", "execution_count": null, "outputs": [], "source": ""}"#,
+            r##"{"cell_type": "markdown", "source": "# Title"}"##,
+            r#"{"cell_type": "future"}"#,
+        ] {
+            let text = format!(
+                r#"{{"cells": [{{"cell_type": "raw", "metadata": {{}}, "source": ""}}, {cell}], "nbformat": 4}}"#
+            );
+            assert_eq!(error(&text), format!("cell 2: {missing}"), "{cell}");
+        }
+    }
+
+    #[test]
+    fn a_key_twice_in_any_object_is_refused() {
+        let cell = |inside: &str| {
+            format!(
+                r#"{{"cell_type": "code", "execution_count": null, "metadata": {{}}, "outputs": [], "source": "x = 1"{inside}}}"#
+            )
+        };
+        let notebook = |cells: &[&str], top: &str| {
+            format!(
+                r#"{{"cells": [{}], "metadata": {{"kernelspec": {{"language": "python", "name": "python3"}}}}, "nbformat": 4, "nbformat_minor": 4{top}}}"#,
+                cells.join(", ")
+            )
+        };
+        let good = &cell("");
+        let output = good.replace(
+            r#""outputs": []"#,
+            r#""outputs": [{"output_type": "stream", "name": "stdout", "text": ["a"]}, {"output_type": "display_data", "data": {"text/plain": "1", "text/plain": "2"}, "metadata": {}}]"#,
+        );
+        // More keys than are compared pair by pair.
+        let many: Vec<String> = (0..40).map(|i| format!(r#""k{i}": {i}"#)).collect();
+        let many = |last: &str| format!(r#", "x": {{{}, "{last}": 0}}"#, many.join(", "));
+        assert_eq!(error(&notebook(&[good], "")), "ok");
+        let refused = [
+            (
+                notebook(&[good], r#", "nbformat": 4"#),
+                duplicate("nbformat"),
+            ),
+            (notebook(&[good], r#", "cells": []"#), duplicate("cells")),
+            (
+                notebook(&[], r#", "x": {"a": [1, {"b": {}, "b": 2}]}"#),
+                duplicate("b"),
+            ),
+            (
+                notebook(&[], r#", "x": {"a\u0062": 1, "ab": 2}"#),
+                duplicate("ab"),
+            ),
+            (notebook(&[], &many("k7")), duplicate("k7")),
+            // Python reads a lone surrogate, which is not text in Rust.
+            (
+                notebook(&[], r#", "x": {"\ud800": 1, "\ud800": 2}"#),
+                duplicate(r"\\ud800"),
+            ),
+            (
+                notebook(&[good, &cell(r#", "source": "y = 2""#)], ""),
+                format!("cell 2: {}", duplicate("source")),
+            ),
+            (
+                notebook(&[&cell(r#", "metad\u0061ta": {}"#)], ""),
+                format!("cell 1: {}", duplicate("metadata")),
+            ),
+            (
+                notebook(&[good, good, &output], ""),
+                format!("cell 3: {}", duplicate("text/plain")),
+            ),
+            (
+                notebook(
+                    &[&cell(
+                        r#", "attachments": {"a.png": {"image/png": "AA==", "image/png": "AA=="}}"#,
+                    )],
+                    "",
+                ),
+                format!("cell 1: {}", duplicate("image/png")),
+            ),
+        ];
+        for (text, message) in &refused {
+            assert_eq!(&error(text), message, "{text}");
+        }
+        // Keys that repeat, but never in one object; strings that look like keys.
+        let fine = [
+            notebook(
+                &[good, good],
+                r#", "x": {"a": {"a": {"a": 1}}, "b": [{"a": 1}, {"a": 2}]}"#,
+            ),
+            notebook(
+                &[good],
+                r#", "x": {"a": "\"a\": 1, {\"a\": 2}", "b": ["a", "a"], "c": "a"}"#,
+            ),
+            notebook(
+                &[&cell(r#", "id": "\\", "tags": "}{\"""#)],
+                r#", "y": {"\\": 1, "\\\\": 2}"#,
+            ),
+            notebook(&[], &many("k40")),
+        ];
+        for text in &fine {
+            assert_eq!(error(text), "ok", "{text}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_key_is_shown_on_one_short_line() {
+        // 200 characters, half of them line breaks.
+        let key = r"k\n".repeat(100);
+        let text = format!(r#"{{"cells": [], "nbformat": 4, "m": {{"{key}": 1, "{key}": 2}}}}"#);
+        let shown = format!("{}…", r"k\n".repeat(30));
+        assert_eq!(error(&text), duplicate(&shown));
     }
 
     #[test]
     fn cells_are_read_with_their_shape_and_escaped_keys() {
         let notebook = Notebook::parse(
             r##"{"cells": [
-                {"cell_type": "code", "id": "a1", "source": ["x = 1\n", "y"]},
-                {"cell\u005ftype": "markdown", "source": "# T\u00edtulo"},
-                {"cell_type": "heading", "source": "old"}
+                {"cell_type": "code", "id": "a1", "metadata": {}, "source": ["x = 1\n", "y"]},
+                {"cell\u005ftype": "markdown", "metadata": {}, "source": "# T\u00edtulo"},
+                {"cell_type": "heading", "metadata": {}, "source": "old"}
             ], "nbformat": 4, "nbformat_minor": 5}"##,
         )
         .expect("valid notebook");

@@ -70,31 +70,59 @@ pub(crate) struct SemanticError {
     pub(crate) message: String,
 }
 
+/// What CPython refuses to compile in a parsed module that is imported, not run by IPython
+/// (a `%%writefile` module): the source is compiled whole, without top-level `await`.
+pub(crate) fn module_semantic_error(
+    body: &[Stmt],
+    source: &str,
+    python_version: Option<PythonVersion>,
+) -> Option<SemanticError> {
+    null_byte(source).or_else(|| one_module_error(body, source, python_version, false))
+}
+
+/// A NUL character, for which CPython refuses a whole source.
+fn null_byte(source: &str) -> Option<SemanticError> {
+    let offset = source.find('\0')?;
+    Some(SemanticError {
+        statement: 0,
+        range: TextRange::at(text_size(offset), TextSize::new(1)),
+        message: "source code string cannot contain null bytes".to_owned(),
+    })
+}
+
+/// The error of `statements` compiled as one module, without top-level `await`, and inside a
+/// function too when `timeit`.
+fn one_module_error(
+    statements: &[Stmt],
+    source: &str,
+    python_version: Option<PythonVersion>,
+    timeit: bool,
+) -> Option<SemanticError> {
+    let python_version = python_version.unwrap_or_else(PythonVersion::latest);
+    let mut visitor = SemanticVisitor::new(source, python_version);
+    visitor.ctx.top_level_await = false;
+    visitor.ctx.timeit = timeit;
+    visitor.ctx.future_annotations = leading_future_annotations(statements);
+    visitor.visit_module(statements);
+    visitor.ctx.take_error(0)
+}
+
 /// The first statement of a parsed cell that CPython refuses to compile when IPython runs it.
 pub(crate) fn first_semantic_error(
     body: &[Stmt],
     source: &str,
     python_version: Option<PythonVersion>,
 ) -> Option<SemanticError> {
-    if let Some(offset) = source.find('\0') {
+    if let Some(error) = null_byte(source) {
         // Python refuses the whole cell before running any of it.
-        return Some(SemanticError {
-            statement: 0,
-            range: TextRange::at(text_size(offset), TextSize::new(1)),
-            message: "source code string cannot contain null bytes".to_owned(),
-        });
+        return Some(error);
+    }
+    if let Some(timeit) = timed_cell(body) {
+        // `%%time` and `%%timeit` compile their body (after the magic line) as one module.
+        return one_module_error(&body[1..], source, python_version, timeit);
     }
     let python_version = python_version.unwrap_or_else(PythonVersion::latest);
     let mut visitor = SemanticVisitor::new(source, python_version);
-    if let Some(timeit) = timed_cell(body) {
-        // `%%time` and `%%timeit` compile their body (after the magic line) as one module.
-        let statements = &body[1..];
-        visitor.ctx.top_level_await = false;
-        visitor.ctx.timeit = timeit;
-        visitor.ctx.future_annotations = leading_future_annotations(statements);
-        visitor.visit_module(statements);
-        return visitor.ctx.take_error(0);
-    }
     for (index, stmt) in body.iter().enumerate() {
         visitor.checker = SemanticSyntaxChecker::new();
         visitor.visit_module(std::slice::from_ref(stmt));

@@ -978,7 +978,7 @@ class ExtractCheck:
                                        f"{path}:\n" + _tail(one[2]))
             for invocation, code, stdout, stderr in done:
                 invocations.append(invocation)
-                parsed = self.parse(invocation, stdout, "")
+                parsed = self.parse(invocation, stdout, stderr, "")
                 outcomes.update(parsed.notebooks)
                 errors = any(o.status == "error" for o in parsed.notebooks.values())
                 if errors != (code == 2):
@@ -1005,8 +1005,14 @@ class ExtractCheck:
         return _run([self.binary, "extract", "--package", PACKAGE, *paths], timeout,
                     cwd=self.work)
 
-    def parse(self, invocation: list[str], stdout: bytes, which: str) -> ExtractOutput:
-        parsed = parse_extract_output(stdout.decode("utf-8", "replace"), invocation)
+    def parse(self, invocation: list[str], stdout: bytes, stderr: bytes,
+              which: str) -> ExtractOutput:
+        # The notebooks that could not be extracted are reported on stderr, one line each,
+        # before the report on stdout.
+        failed = [line for line in stderr.decode("utf-8", "replace").splitlines()
+                  if not line.startswith("nbhoist: ")]
+        text = "".join(f"{line}\n" for line in failed) + stdout.decode("utf-8", "replace")
+        parsed = parse_extract_output(text, invocation)
         for outcome in parsed.notebooks.values():
             # Modules are reported relative to the folder extract ran in.
             if outcome.module is not None:
@@ -1240,7 +1246,7 @@ class ExtractCheck:
                 self.violation(f"second nbhoist extract {_describe_exit(code, self.timeout)} "
                                f"over {invocation[0]} ...:\n" + _tail(stderr))
                 continue
-            parsed = self.parse(invocation, stdout, " (second run)")
+            parsed = self.parse(invocation, stdout, stderr, " (second run)")
             named = False
             for path, outcome in parsed.notebooks.items():
                 if outcome.status == "module":

@@ -1746,6 +1746,8 @@ class Outcome:
     differences: frozenset = frozenset()  # every differing event (behaviour failures)
     rewritten: list[str] = field(default_factory=list)
     modules: dict[str, str] = field(default_factory=dict)
+    state: dict[str, bytes] = field(default_factory=dict)  # the folder extract left
+    given: dict | None = None  # the notebook as nbhoist was given it
 
     @property
     def ok(self) -> bool:
@@ -1812,8 +1814,10 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
     # as a notebook saved after running shows them (docs/verdicts.md: known limits).
     hidden = any(e["kind"] == "error" and e["text"] not in VISIBLE_ERRORS
                  for e in before["events"])
+    given = doc
     if doc.get("metadata", {}).get(SAVED_OUTPUTS) or hidden:
-        write_notebook(os.path.join(ext_dir, NOTEBOOK), with_saved_outputs(doc, before["events"]))
+        given = with_saved_outputs(doc, before["events"])
+        write_notebook(os.path.join(ext_dir, NOTEBOOK), given)
 
     proc = run_nbhoist(nbhoist, ext_dir)
     report = (proc.stdout + proc.stderr).decode("utf-8", "replace")
@@ -1825,7 +1829,7 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
     modules = package_modules(ext_dir)
     rewritten_cells = read_cells(os.path.join(ext_dir, NOTEBOOK))
     rewritten = [s for s, _ in rewritten_cells]
-    outcome = Outcome(report=report, rewritten=rewritten, modules=modules)
+    outcome = Outcome(report=report, rewritten=rewritten, modules=modules, given=given)
     outcome.moved = len(re.findall(r"^  move ", report, re.MULTILINE))
     outcome.kept = len(re.findall(r"^  stay ", report, re.MULTILINE))
 
@@ -1839,6 +1843,7 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
             return outcome
 
     files = tree(ext_dir)
+    outcome.state = files
     proc = run_nbhoist(nbhoist, ext_dir)
     second = (proc.stdout + proc.stderr).decode("utf-8", "replace")
     if proc.returncode != 0 or tree(ext_dir) != files:
@@ -1948,6 +1953,27 @@ def _line_groups(text: str) -> list[tuple[int, int]]:
     return groups
 
 
+def ddmin(items: list, fails: Callable[[list], bool]) -> list:
+    """Classic ddmin: the smallest subsequence of items (1-minimal) that still fails."""
+    n = 2
+    while len(items) >= 2:
+        chunk = max(1, len(items) // n)
+        subsets = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+        reduced = False
+        for i in range(len(subsets)):
+            complement = [x for j, s in enumerate(subsets) if j != i for x in s]
+            if complement and fails(complement):
+                items = complement
+                n = max(n - 1, 2)
+                reduced = True
+                break
+        if not reduced:
+            if n >= len(items):
+                break
+            n = min(len(items), n * 2)
+    return items
+
+
 def same_failure(outcome: Outcome, failure: Outcome) -> bool:
     if outcome.category != failure.category:
         return False
@@ -1989,24 +2015,8 @@ class Shrinker:
         return result
 
     def ddmin(self, items: list, rebuild: Callable[[list], list[list[Block]]]) -> list:
-        """Classic ddmin: the smallest subsequence of items (1-minimal) that still fails."""
-        n = 2
-        while len(items) >= 2:
-            chunk = max(1, len(items) // n)
-            subsets = [items[i:i + chunk] for i in range(0, len(items), chunk)]
-            reduced = False
-            for i in range(len(subsets)):
-                complement = [x for j, s in enumerate(subsets) if j != i for x in s]
-                if complement and self.fails(rebuild(complement)):
-                    items = complement
-                    n = max(n - 1, 2)
-                    reduced = True
-                    break
-            if not reduced:
-                if n >= len(items):
-                    break
-                n = min(len(items), n * 2)
-        return items
+        """The smallest subsequence of items (1-minimal) whose notebook still fails."""
+        return ddmin(items, lambda keep: self.fails(rebuild(keep)))
 
     def shrink(self, cells: list[list[Block]]) -> list[list[Block]]:
         # 1. cells

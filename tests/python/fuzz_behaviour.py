@@ -2,7 +2,7 @@
 """Differential behaviour fuzzer for ``nbhoist extract``.
 
 Usage: target/test-venv/bin/python tests/python/fuzz_behaviour.py [N] [--seed S]
-           --nbhoist PATH [--jobs J] [--out DIR] [--max-shrink K]
+           --nbhoist PATH [--jobs J] [--out DIR] [--max-shrink K] [--rerun]
 
 nbhoist promises that the rewritten notebook, run top to bottom, prints, displays and raises
 exactly what the original did, and that the package it writes compiles and imports. This script
@@ -24,6 +24,9 @@ checks that promise on random notebooks:
 A failing notebook is shrunk (cells, then blocks of statements, then lines; deterministic) to a
 small notebook that still fails the same way, and saved as ``OUT/fuzz_<seed>_<n>.ipynb`` with
 a ``.txt`` that describes the difference.
+
+With ``--rerun``, each extracted notebook is then changed as people change notebooks and
+packages, and extracted again (``fuzz_rerun.py``).
 
 Speed: each worker process imports IPython once and runs every notebook in a child it forks,
 so each run gets a fresh interpreter state (``sys.modules``, ``random``, cwd, module attributes)
@@ -2086,17 +2089,26 @@ def save_failure(out_dir: str, stem: str, title: str, nb: Notebook,
     ]
     for i, s in enumerate(sources, 1):
         lines += [f"[{i}]", s]
-    if outcome.rewritten:
-        lines += ["", "── rewritten by nbhoist ──"]
-        for i, s in enumerate(outcome.rewritten, 1):
-            lines += [f"[{i}]", s]
-    for name, text in outcome.modules.items():
-        lines += ["", f"── {name} ──", text.rstrip()]
-    if outcome.report:
-        lines += ["", "── nbhoist extract ──", outcome.report.rstrip()]
+    lines += outcome_lines(outcome)
     with open(stem + ".txt", "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return stem + ".ipynb"
+
+
+def outcome_lines(outcome: Outcome, rewritten: str = "rewritten by nbhoist",
+                  modules: str = "") -> list[str]:
+    """What extract left, for a failure's text: the notebook, the modules (their headings end
+    with `modules`), and nbhoist's report."""
+    lines = []
+    if outcome.rewritten:
+        lines += ["", f"── {rewritten} ──"]
+        for i, s in enumerate(outcome.rewritten, 1):
+            lines += [f"[{i}]", s]
+    for name, text in outcome.modules.items():
+        lines += ["", f"── {name}{modules} ──", text.rstrip()]
+    if outcome.report:
+        lines += ["", "── nbhoist extract ──", outcome.report.rstrip()]
+    return lines
 
 
 def task_notebook(task: dict) -> tuple[Notebook, str, str]:
@@ -2110,6 +2122,10 @@ def task_notebook(task: dict) -> tuple[Notebook, str, str]:
 
 
 def do_task(task: dict, nbhoist: str, out_dir: str, shrink_budget: int) -> dict:
+    if task.get("rerun") or "case" in task:
+        import fuzz_rerun
+
+        return fuzz_rerun.do_rerun_task(task, nbhoist, out_dir, shrink_budget)
     nb, stem, title = task_notebook(task)
     doc = nb.doc()
     if task["op"] == "check":
@@ -2179,14 +2195,20 @@ class FuzzRun:
     seconds: float
     moved: int  # what nbhoist moved (definitions, constants, %%writefile modules), in all
     kept: int  # definitions it left in the notebooks
+    changes: dict[str, int] = field(default_factory=dict)  # re-run mode: changes checked, by kind
+    second_runs: int = 0  # re-run mode: notebooks whose change was checked (phase 2)
 
 
 def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: int = 20,
          shrink_budget: int = 200, determinism: bool = False, start: int = 0,
          replay: list[str] | None = None, weights: dict[str, float] | None = None,
-         log: Callable[[str], None] = print) -> FuzzRun:
+         log: Callable[[str], None] = print, rerun: bool = False,
+         strict_conflicts: bool = False) -> FuzzRun:
     """Check notebooks start..start+n-1 of `seed` (or the `replay` files) with `jobs` workers.
 
+    With `rerun`, each notebook is changed after its extraction and extracted again
+    (tests/python/fuzz_rerun.py); a `replay` path that is a saved re-run case (a folder with a
+    case.json) is checked that way too.
     Every failure is saved to `out_dir`; the first one of each kind (the same first
     difference) is shrunk first, up to `max_shrink` of them.
     """
@@ -2200,12 +2222,19 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
            "--out", out_dir, "--shrink-budget", str(shrink_budget)]
     op = "determinism" if determinism else "check"
     if replay is not None:
-        tasks = {i: {"path": os.path.abspath(p)} for i, p in enumerate(replay)}
+        tasks = {i: ({"case": os.path.abspath(p)} if os.path.isdir(p)
+                     else {"path": os.path.abspath(p)}) for i, p in enumerate(replay)}
     else:
         tasks = {i: {"seed": seed, "index": i} for i in range(start, start + n)}
         if weights:
             for t in tasks.values():
                 t["weights"] = weights
+        if rerun:
+            for t in tasks.values():
+                t["rerun"] = True
+    if strict_conflicts:
+        for t in tasks.values():
+            t["strict"] = True
     total = len(tasks)
     queue: list[dict] = [dict(t, op=op, id=i) for i, t in tasks.items()]
     queue.reverse()  # pop() from the end
@@ -2217,7 +2246,8 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
     shrunk_keys: dict[str, int] = {}
     shrinks = 0
     done = 0
-    moved = kept = 0
+    moved = kept = second_runs = 0
+    changes: dict[str, int] = {}
     try:
         while queue or busy:
             for i, w in enumerate(workers):
@@ -2240,6 +2270,10 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
                     done += 1
                     moved += result.get("moved", 0)
                     kept += result.get("kept", 0)
+                    if result.get("phase") == 2:
+                        second_runs += 1
+                    for kind in result.get("kinds", []):
+                        changes[kind] = changes.get(kind, 0) + 1
                     if result["category"]:
                         failure = Failure(tid, result["category"], result["detail"],
                                           result.get("key", ""))
@@ -2280,7 +2314,7 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
             w.stdout.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return FuzzRun(total, [failures[k] for k in sorted(failures)],
-                   time.monotonic() - started, moved, kept)
+                   time.monotonic() - started, moved, kept, changes, second_runs)
 
 
 def build_nbhoist() -> str:
@@ -2310,7 +2344,13 @@ def main(argv: list[str]) -> int:
                         help="only write the generated notebooks to DIR")
     parser.add_argument("--replay", nargs="+", metavar="NOTEBOOK",
                         help="check these notebooks (or the *.ipynb in these folders) instead "
-                             "of generated ones")
+                             "of generated ones; a saved re-run case (a folder with a "
+                             "case.json), or a folder of them, is checked again as one")
+    parser.add_argument("--rerun", action="store_true",
+                        help="change each notebook after its extraction and extract it again "
+                             "(tests/python/fuzz_rerun.py)")
+    parser.add_argument("--strict-conflicts", action="store_true",
+                        help="in re-run mode, fail when a run that exits 1 writes any file")
     parser.add_argument("--weight", action="append", default=[], metavar="PRODUCTION=W",
                         help="change the weight of a grammar production (repeatable); "
                              "the same seed then gives other notebooks")
@@ -2338,14 +2378,19 @@ def main(argv: list[str]) -> int:
     if args.replay:
         replay = []
         for p in args.replay:
-            if os.path.isdir(p):
-                replay += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".ipynb"))
+            if os.path.isfile(os.path.join(p, "case.json")):
+                replay.append(p)
+            elif os.path.isdir(p):
+                replay += sorted(os.path.join(p, f) for f in os.listdir(p)
+                                 if f.endswith(".ipynb")
+                                 or os.path.isfile(os.path.join(p, f, "case.json")))
             else:
                 replay.append(p)
     run = fuzz(args.n, args.seed, nbhoist, args.jobs, args.out,
                              max_shrink=args.max_shrink, shrink_budget=args.shrink_budget,
                              determinism=args.determinism, start=args.start, replay=replay,
-                             weights=weights,
+                             weights=weights, rerun=args.rerun,
+                             strict_conflicts=args.strict_conflicts,
                              log=lambda s: print(s, file=sys.stderr, flush=True))
     failures, seconds, count = run.failures, run.seconds, run.notebooks
     for f in failures:
@@ -2356,10 +2401,15 @@ def main(argv: list[str]) -> int:
     if not args.determinism:
         print(f"nbhoist moved {run.moved} definitions, constants and modules, and kept "
               f"{run.kept}")
+    if run.second_runs:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(run.changes.items()))
+        print(f"re-run: {run.second_runs} changed notebooks extracted again ({kinds})")
     print(f"fuzz-behaviour: {count} notebooks, {len(failures)} failures ({origin}), "
           f"{seconds:.1f} s ({rate:.1f} notebooks/s, {args.jobs} jobs)")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
+    # fuzz_rerun imports this module by name: let it find this one, not a second copy.
+    sys.modules.setdefault("fuzz_behaviour", sys.modules["__main__"])
     sys.exit(main(sys.argv))

@@ -2317,6 +2317,19 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
                    time.monotonic() - started, moved, kept, changes, second_runs)
 
 
+def replay_paths(paths: list[str]) -> list[str]:
+    """What `--replay PATH...` checks: notebooks, saved re-run cases (folders with a
+    case.json), and the notebooks and cases in other folders."""
+    out = []
+    for p in paths:
+        if os.path.isfile(os.path.join(p, "case.json")) or not os.path.isdir(p):
+            out.append(p)
+        else:
+            out += sorted(os.path.join(p, f) for f in os.listdir(p)
+                          if f.endswith(".ipynb") or os.path.isfile(os.path.join(p, f, "case.json")))
+    return out
+
+
 def build_nbhoist() -> str:
     subprocess.run(["cargo", "build", "--release", "--locked", "-q"], cwd=REPO, check=True)
     target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(REPO, "target")
@@ -2374,18 +2387,7 @@ def main(argv: list[str]) -> int:
     nbhoist = ""
     if not args.determinism:
         nbhoist = os.path.abspath(args.nbhoist) if args.nbhoist else build_nbhoist()
-    replay = None
-    if args.replay:
-        replay = []
-        for p in args.replay:
-            if os.path.isfile(os.path.join(p, "case.json")):
-                replay.append(p)
-            elif os.path.isdir(p):
-                replay += sorted(os.path.join(p, f) for f in os.listdir(p)
-                                 if f.endswith(".ipynb")
-                                 or os.path.isfile(os.path.join(p, f, "case.json")))
-            else:
-                replay.append(p)
+    replay = replay_paths(args.replay) if args.replay else None
     run = fuzz(args.n, args.seed, nbhoist, args.jobs, args.out,
                              max_shrink=args.max_shrink, shrink_budget=args.shrink_budget,
                              determinism=args.determinism, start=args.start, replay=replay,

@@ -35,7 +35,7 @@ binary (it is drawn from what that binary extracted).
 A failure is shrunk: B's operations, then the cells they insert, then A (as the fuzzer
 shrinks notebooks; B is applied again to each smaller A's extraction, its anchors following
 the cell ids), then the lines of the inserted cells. It is saved as a folder (see
-``save_case``) that ``--replay`` checks again: its ``changed/`` folder is phase 2's input.
+``save_case``) that ``--replay`` checks again: its ``changed.json`` is phase 2's input.
 """
 
 from __future__ import annotations
@@ -1082,16 +1082,32 @@ def is_case(path: str) -> bool:
     return os.path.isfile(os.path.join(path, CASE))
 
 
-def read_folder(folder: str) -> dict[str, bytes]:
+def read_state(case: str, name: str) -> dict[str, bytes]:
+    """A folder a case saved: `NAME.json` (each file's path and text), or a folder `NAME/`."""
+    saved = os.path.join(case, name + ".json")
+    if os.path.isfile(saved):
+        with open(saved, encoding="utf-8") as f:
+            return {rel: text.encode("utf-8") for rel, text in json.load(f).items()}
+    folder = os.path.join(case, name)
     return fb.tree(folder) if os.path.isdir(folder) else {}
+
+
+def write_state(case: str, name: str, files: dict[str, bytes]) -> None:
+    """`NAME.json`: each file of a folder by its path, with its text. One JSON file keeps a
+    case's copies of the package (the same `__init__.py` in every case) out of the tree's
+    Python files."""
+    texts = {rel: data.decode("utf-8", "replace") for rel, data in sorted(files.items())}
+    with open(os.path.join(case, name + ".json"), "w", encoding="utf-8") as f:
+        f.write(json.dumps(texts, indent=1, ensure_ascii=False) + "\n")
 
 
 def save_case(out_dir: str, stem: str, title: str, outcome: fb.Outcome, case: Case | None,
               folders: dict, note: str = "") -> str:
     """A folder a replay checks again:
 
-    - ``changed/``: the folder phase 2 starts from (the notebook and the package after B);
-    - ``extracted/``: the folder as phase 1 left it (before B), to compare with;
+    - ``changed.json``: the folder phase 2 starts from (the notebook and the package after
+      B), each file by its path, with its text;
+    - ``extracted.json``: the folder as phase 1 left it (before B), to compare with;
     - ``original.ipynb``: notebook A, as phase 1 gave it to nbhoist;
     - ``case.json``: ``force`` (run extract with ``--force``), the change B, what failed;
     - ``failure.txt``: the failure, the change, the notebook and the module before and after.
@@ -1101,7 +1117,7 @@ def save_case(out_dir: str, stem: str, title: str, outcome: fb.Outcome, case: Ca
     os.makedirs(path)
     for name in ("extracted", "changed"):
         if folders.get(name):
-            write_tree(os.path.join(path, name), folders[name])
+            write_state(path, name, folders[name])
     if folders.get("given"):
         fb.write_notebook(os.path.join(path, "original.ipynb"), folders["given"])
     change = case.change if case else folders.get("change", {})
@@ -1133,9 +1149,9 @@ def save_case(out_dir: str, stem: str, title: str, outcome: fb.Outcome, case: Ca
 def replay_case(path: str, nbhoist: str, strict: bool = False) -> tuple[fb.Outcome, dict]:
     with open(os.path.join(path, CASE), encoding="utf-8") as f:
         meta = json.load(f)
-    changed = read_folder(os.path.join(path, "changed"))
+    changed = read_state(path, "changed")
     outcome = check_changed(changed, nbhoist, meta.get("force", False), strict)
-    folders = {"extracted": read_folder(os.path.join(path, "extracted")), "changed": changed,
+    folders = {"extracted": read_state(path, "extracted"), "changed": changed,
                "change": {"ops": meta.get("change", {}).get("ops", []),
                           "force": meta.get("force", False)}}
     original = os.path.join(path, "original.ipynb")

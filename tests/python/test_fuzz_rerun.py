@@ -287,8 +287,11 @@ class ReplayTest(unittest.TestCase):
     def test_failures_are_saved_as_cases_that_replay(self):
         for f in self.fuzz_run.failures:
             self.assertTrue(fr.is_case(f.path), f.path)
-            for name in ("changed/nb.ipynb", "changed/hoisted/nb.py", "failure.txt"):
+            for name in ("changed.json", "extracted.json", "failure.txt"):
                 self.assertTrue(os.path.exists(os.path.join(f.path, name)), name)
+            changed = fr.read_state(f.path, "changed")
+            self.assertEqual(sorted(changed), ["hoisted/__init__.py", "hoisted/nb.py",
+                                               fb.NOTEBOOK])
             with open(os.path.join(f.path, fr.CASE)) as case:
                 self.assertEqual(json.load(case)["category"], f.category)
         again = fb.fuzz(0, 0, self.fake, jobs=2, out_dir=os.path.join(self.folder.name, "o2"),
@@ -334,8 +337,7 @@ class RerunFuzzTest(unittest.TestCase):
 
     def test_fuzz_found_rerun_cases_behave_the_same(self):
         binary, _ = self.rerun_or_skip()
-        cases = sorted(os.path.join(FOUND, d) for d in os.listdir(FOUND)
-                       if fr.is_case(os.path.join(FOUND, d)))
+        cases = fb.replay_paths([FOUND])
         run = self.run_fuzz(n=0, seed=0, nbhoist=binary, replay=cases, max_shrink=0)
         if run.failures:
             self.fail(replay_failures(run, cases))

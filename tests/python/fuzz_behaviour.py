@@ -142,8 +142,8 @@ PLAIN_IMPORTS = ["import math", "import os", "import re", "import json", "import
 WRITEFILE_CONTENTS = [
     "def greet(x):\n    return 'hi %s' % x\n",
     "print('importing {mod}')\n\n\ndef greet(x):\n    return 'hello %s' % x\n",
-    "import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef greet(x):\n"
-    "    log.warning('greeting %s', x)\n    return log.name + ':' + str(x)\n",
+    ("import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef greet(x):\n"
+     "    log.warning('greeting %s', x)\n    return log.name + ':' + str(x)\n"),
     "def greet(x):\n    return __name__ + '/' + str(x)\n",
     "VALUE = 3\n\n\ndef greet(x):\n    return VALUE * x\n",
     "from {other} import greet as other_greet\n\n\ndef greet(x):\n    return 'via ' + str(other_greet(x))\n",
@@ -421,10 +421,10 @@ class Gen:
     def p_import_version_block(self) -> None:
         self.emit("import_version_block", self.pick([
             "import sys\nif sys.version_info >= (3, 8):\n    import json\nelse:\n    json = None",
-            "import sys\n\nif sys.version_info >= (3, 8):\n    from functools import reduce\n"
-            "else:\n    reduce = None",
-            "import sys\nif sys.version_info >= (3, 99):\n    import tomllib as textwrap\n"
-            "else:\n    import textwrap",
+            ("import sys\n\nif sys.version_info >= (3, 8):\n    from functools import reduce\n"
+             "else:\n    reduce = None"),
+            ("import sys\nif sys.version_info >= (3, 99):\n    import tomllib as textwrap\n"
+             "else:\n    import textwrap"),
         ]))
         self.imports.update({"import json", "import textwrap"})
 
@@ -481,7 +481,7 @@ class Gen:
 
     def p_const_read_before_definition(self) -> None:
         name = self.fresh(CONSTS, self.consts)
-        value, imp = self.pick(CONST_VALUES[name][:3])
+        value, _imp = self.pick(CONST_VALUES[name][:3])
         self.insert_earlier("const_read_before_definition", self.pick(CONST_READS[name]))
         self.emit("const_def", f"{name} = {value}")
         self.consts.append(name)
@@ -793,8 +793,8 @@ class Gen:
     def p_del_name(self) -> None:
         pool = self.funcs + self.consts + self.classes
         name = self.pick(pool) if pool and self.chance(0.8) else self.pick(FUNCS + CONSTS)
-        self.emit("del_name", self.pick([f"del {name}", f"try:\n    del {name}\nexcept NameError:\n"
-                                                        "    print('no', 'name')"]))
+        self.emit("del_name", self.pick([f"del {name}", (f"try:\n    del {name}\nexcept NameError:\n"
+                                                         "    print('no', 'name')")]))
 
     def p_namespace_listing(self) -> None:
         names = self.rng.sample(FUNCS + CONSTS + CLASSES, 3)
@@ -939,7 +939,7 @@ class Gen:
         n = self.rng.randint(1, 6)
         self.emit("history_read", self.pick([
             f"print(Out.get({n}))", f"print(_i{n})", f"print(_{n})", "print(repr(_))",
-            f"print(len(In))", f"In[{n}]" if self.chance(0.5) else "_",
+            "print(len(In))", f"In[{n}]" if self.chance(0.5) else "_",
         ]))
 
     def p_magic_time(self) -> None:
@@ -1197,9 +1197,8 @@ class Gen:
             self.need_const(needs)
         elif needs == "function":
             value = value.replace("OTHER", self.some_func(exclude=name))
-        elif needs == "variable":
-            if self.chance(0.8):
-                self.emit("lambda_def", "offset = int('3')")
+        elif needs == "variable" and self.chance(0.8):
+            self.emit("lambda_def", "offset = int('3')")
         self.assign("lambda_def", name, value, [])
         if needs == "later":
             self.emit("call", f"print({name}(1))")  # NameError: helper is not bound yet

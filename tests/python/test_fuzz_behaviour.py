@@ -13,8 +13,8 @@ notebooks of the bounded run.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import io
 import json

@@ -1449,6 +1449,18 @@ def with_saved_outputs(doc: dict[str, Any], events: list[dict[str, Any]]) -> dic
     return doc
 
 
+def as_given(doc: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The notebook as nbhoist is given it, after a run that had `events`: with their outputs
+    when it is saved with outputs. Without, nbhoist sees only the errors the code itself
+    shows (an unbound name, a syntax error); a notebook whose run raises another error gets
+    its outputs too, as a notebook saved after running shows them (docs/verdicts.md: known
+    limits)."""
+    hidden = any(e["kind"] == "error" and e["text"] not in VISIBLE_ERRORS for e in events)
+    if doc.get("metadata", {}).get(SAVED_OUTPUTS) or hidden:
+        return with_saved_outputs(doc, events)
+    return doc
+
+
 def cell_source(cell: list[Block]) -> str:
     return "\n\n".join(b.text for b in cell)
 
@@ -1811,14 +1823,8 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
     before = run_forked(os.path.join(orig_dir, NOTEBOOK))
     if "crash" in before:
         return Outcome("harness", f"the original did not run: {before['crash']}", ("harness",))
-    # Without saved outputs nbhoist sees only the errors the code itself shows (an unbound
-    # name, a syntax error); a notebook whose run raises another error is given its outputs,
-    # as a notebook saved after running shows them (docs/verdicts.md: known limits).
-    hidden = any(e["kind"] == "error" and e["text"] not in VISIBLE_ERRORS
-                 for e in before["events"])
-    given = doc
-    if doc.get("metadata", {}).get(SAVED_OUTPUTS) or hidden:
-        given = with_saved_outputs(doc, before["events"])
+    given = as_given(doc, before["events"])
+    if given is not doc:
         write_notebook(os.path.join(ext_dir, NOTEBOOK), given)
 
     proc = run_nbhoist(nbhoist, ext_dir)

@@ -739,14 +739,11 @@ def _check_changed(files: dict[str, bytes], nbhoist: str, force: bool,
     if "crash" in before:
         return fb.Outcome("harness", f"the changed notebook did not run: {before['crash']}",
                           ("harness",))
-    # As in phase 1: a notebook saved with outputs (or whose run raises an error its code
-    # cannot show) is given to nbhoist with the outputs of its run.
+    # As in phase 1, with the outputs of its run when it is saved with them.
     doc = json.loads(files[fb.NOTEBOOK].decode("utf-8"))
-    hidden = any(e["kind"] == "error" and e["text"] not in fb.VISIBLE_ERRORS
-                 for e in before["events"])
-    if doc.get("metadata", {}).get(fb.SAVED_OUTPUTS) or hidden:
-        fb.write_notebook(os.path.join(after_dir, fb.NOTEBOOK),
-                          fb.with_saved_outputs(doc, before["events"]))
+    given_doc = fb.as_given(doc, before["events"])
+    if given_doc is not doc:
+        fb.write_notebook(os.path.join(after_dir, fb.NOTEBOOK), given_doc)
     args = ["--force"] if force else []
     given = fb.tree(after_dir)
     outcome = fb.Outcome()
@@ -953,17 +950,14 @@ def extract_first(doc: dict[str, Any], nbhoist: str) -> tuple[dict[str, bytes], 
         folder = os.path.join(root, "extracted", "nb")
         os.makedirs(folder)
         fb.write_notebook(os.path.join(folder, fb.NOTEBOOK), doc)
-        given = doc
         orig = os.path.join(root, "original", "nb")
         os.makedirs(orig)
         fb.write_notebook(os.path.join(orig, fb.NOTEBOOK), doc)
         before = fb.run_forked(os.path.join(orig, fb.NOTEBOOK))
         if "crash" in before:
             return f"the original did not run: {before['crash']}"
-        hidden = any(e["kind"] == "error" and e["text"] not in fb.VISIBLE_ERRORS
-                     for e in before["events"])
-        if doc.get("metadata", {}).get(fb.SAVED_OUTPUTS) or hidden:
-            given = fb.with_saved_outputs(doc, before["events"])
+        given = fb.as_given(doc, before["events"])
+        if given is not doc:
             fb.write_notebook(os.path.join(folder, fb.NOTEBOOK), given)
         proc = fb.run_nbhoist(nbhoist, folder)
         if proc.returncode != 0:

@@ -1,7 +1,7 @@
 """Re-run mode of the behaviour fuzzer (``scripts/fuzz-behaviour --rerun``).
 
 The first extraction of a notebook is checked by ``fuzz_behaviour.py``. A notebook then keeps
-changing: people add helpers, paste a hoisted function back to improve it, edit the module by
+changing: people add functions, paste a hoisted function back to improve it, edit the module by
 hand, or restore an old copy (docs/lifecycle.md). This module checks the runs that follow.
 
 For notebook ``n`` of seed ``S`` (notebook A): A is extracted (phase 1, checked as without
@@ -60,7 +60,7 @@ _UPDATED = re.compile(r"`([^`]+)` in \S+ takes the new version")
 _MISSING = re.compile(r"imports `([^`]+)` \(cell \d+\) from \S+, which no longer defines it")
 
 # Names of what the changes define: new ones, and a few that collide with the notebook's.
-NEW_FUNCS = ["extra", "twice_of", "helper", "summary", "wrap"]
+NEW_FUNCS = ["extra", "twice_of", "assist", "summary", "wrap"]
 NEW_CLASSES = ["Child", "Extra"]
 NEW_CONSTS = ["FACTOR", "NAMES", "STEP"]
 HAND_FUNCS = ["by_hand", "mine"]

@@ -2,7 +2,7 @@
 """Differential behaviour fuzzer for ``nbhoist extract``.
 
 Usage: target/test-venv/bin/python tests/python/fuzz_behaviour.py [N] [--seed S]
-           --nbhoist PATH [--jobs J] [--out DIR] [--max-shrink K]
+           --nbhoist PATH [--jobs J] [--out DIR] [--max-shrink K] [--rerun]
 
 nbhoist promises that the rewritten notebook, run top to bottom, prints, displays and raises
 exactly what the original did, and that the package it writes compiles and imports. This script
@@ -24,6 +24,9 @@ checks that promise on random notebooks:
 A failing notebook is shrunk (cells, then blocks of statements, then lines; deterministic) to a
 small notebook that still fails the same way, and saved as ``OUT/fuzz_<seed>_<n>.ipynb`` with
 a ``.txt`` that describes the difference.
+
+With ``--rerun``, each extracted notebook is then changed as people change notebooks and
+packages, and extracted again (``fuzz_rerun.py``).
 
 Speed: each worker process imports IPython once and runs every notebook in a child it forks,
 so each run gets a fresh interpreter state (``sys.modules``, ``random``, cwd, module attributes)
@@ -150,8 +153,8 @@ GROUPED_IMPORTS = {
 WRITEFILE_CONTENTS = [
     "def greet(x):\n    return 'hi %s' % x\n",
     "print('importing {mod}')\n\n\ndef greet(x):\n    return 'hello %s' % x\n",
-    "import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef greet(x):\n"
-    "    log.warning('greeting %s', x)\n    return log.name + ':' + str(x)\n",
+    ("import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef greet(x):\n"
+     "    log.warning('greeting %s', x)\n    return log.name + ':' + str(x)\n"),
     "def greet(x):\n    return __name__ + '/' + str(x)\n",
     "VALUE = 3\n\n\ndef greet(x):\n    return VALUE * x\n",
     "from {other} import greet as other_greet\n\n\ndef greet(x):\n    return 'via ' + str(other_greet(x))\n",
@@ -431,10 +434,10 @@ class Gen:
     def p_import_version_block(self) -> None:
         self.emit("import_version_block", self.pick([
             "import sys\nif sys.version_info >= (3, 8):\n    import json\nelse:\n    json = None",
-            "import sys\n\nif sys.version_info >= (3, 8):\n    from functools import reduce\n"
-            "else:\n    reduce = None",
-            "import sys\nif sys.version_info >= (3, 99):\n    import tomllib as textwrap\n"
-            "else:\n    import textwrap",
+            ("import sys\n\nif sys.version_info >= (3, 8):\n    from functools import reduce\n"
+             "else:\n    reduce = None"),
+            ("import sys\nif sys.version_info >= (3, 99):\n    import tomllib as textwrap\n"
+             "else:\n    import textwrap"),
         ]))
         self.imports.update({"import json", "import textwrap"})
 
@@ -491,7 +494,7 @@ class Gen:
 
     def p_const_read_before_definition(self) -> None:
         name = self.fresh(CONSTS, self.consts)
-        value, imp = self.pick(CONST_VALUES[name][:3])
+        value, _imp = self.pick(CONST_VALUES[name][:3])
         self.insert_earlier("const_read_before_definition", self.pick(CONST_READS[name]))
         self.emit("const_def", f"{name} = {value}")
         self.consts.append(name)
@@ -803,8 +806,8 @@ class Gen:
     def p_del_name(self) -> None:
         pool = self.funcs + self.consts + self.classes
         name = self.pick(pool) if pool and self.chance(0.8) else self.pick(FUNCS + CONSTS)
-        self.emit("del_name", self.pick([f"del {name}", f"try:\n    del {name}\nexcept NameError:\n"
-                                                        "    print('no', 'name')"]))
+        self.emit("del_name", self.pick([f"del {name}", (f"try:\n    del {name}\nexcept NameError:\n"
+                                                         "    print('no', 'name')")]))
 
     def p_namespace_listing(self) -> None:
         names = self.rng.sample(FUNCS + CONSTS + CLASSES, 3)
@@ -949,7 +952,7 @@ class Gen:
         n = self.rng.randint(1, 6)
         self.emit("history_read", self.pick([
             f"print(Out.get({n}))", f"print(_i{n})", f"print(_{n})", "print(repr(_))",
-            f"print(len(In))", f"In[{n}]" if self.chance(0.5) else "_",
+            "print(len(In))", f"In[{n}]" if self.chance(0.5) else "_",
         ]))
 
     def p_magic_time(self) -> None:
@@ -1207,9 +1210,8 @@ class Gen:
             self.need_const(needs)
         elif needs == "function":
             value = value.replace("OTHER", self.some_func(exclude=name))
-        elif needs == "variable":
-            if self.chance(0.8):
-                self.emit("lambda_def", "offset = int('3')")
+        elif needs == "variable" and self.chance(0.8):
+            self.emit("lambda_def", "offset = int('3')")
         self.assign("lambda_def", name, value, [])
         if needs == "later":
             self.emit("call", f"print({name}(1))")  # NameError: helper is not bound yet
@@ -1457,6 +1459,18 @@ def with_saved_outputs(doc: dict[str, Any], events: list[dict[str, Any]]) -> dic
             {"output_type": "error", "ename": e["text"], "evalue": "", "traceback": []}
             for e in events if e["cell"] == number and e["kind"] == "error"
         ]
+    return doc
+
+
+def as_given(doc: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The notebook as nbhoist is given it, after a run that had `events`: with their outputs
+    when it is saved with outputs. Without, nbhoist sees only the errors the code itself
+    shows (an unbound name, a syntax error); a notebook whose run raises another error gets
+    its outputs too, as a notebook saved after running shows them (docs/verdicts.md: known
+    limits)."""
+    hidden = any(e["kind"] == "error" and e["text"] not in VISIBLE_ERRORS for e in events)
+    if doc.get("metadata", {}).get(SAVED_OUTPUTS) or hidden:
+        return with_saved_outputs(doc, events)
     return doc
 
 
@@ -1759,6 +1773,8 @@ class Outcome:
     differences: frozenset = frozenset()  # every differing event (behaviour failures)
     rewritten: list[str] = field(default_factory=list)
     modules: dict[str, str] = field(default_factory=dict)
+    state: dict[str, bytes] = field(default_factory=dict)  # the folder extract left
+    given: dict | None = None  # the notebook as nbhoist was given it
 
     @property
     def ok(self) -> bool:
@@ -1820,13 +1836,9 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
     before = run_forked(os.path.join(orig_dir, NOTEBOOK))
     if "crash" in before:
         return Outcome("harness", f"the original did not run: {before['crash']}", ("harness",))
-    # Without saved outputs nbhoist sees only the errors the code itself shows (an unbound
-    # name, a syntax error); a notebook whose run raises another error is given its outputs,
-    # as a notebook saved after running shows them (docs/verdicts.md: known limits).
-    hidden = any(e["kind"] == "error" and e["text"] not in VISIBLE_ERRORS
-                 for e in before["events"])
-    if doc.get("metadata", {}).get(SAVED_OUTPUTS) or hidden:
-        write_notebook(os.path.join(ext_dir, NOTEBOOK), with_saved_outputs(doc, before["events"]))
+    given = as_given(doc, before["events"])
+    if given is not doc:
+        write_notebook(os.path.join(ext_dir, NOTEBOOK), given)
 
     proc = run_nbhoist(nbhoist, ext_dir)
     report = (proc.stdout + proc.stderr).decode("utf-8", "replace")
@@ -1838,7 +1850,7 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
     modules = package_modules(ext_dir)
     rewritten_cells = read_cells(os.path.join(ext_dir, NOTEBOOK))
     rewritten = [s for s, _ in rewritten_cells]
-    outcome = Outcome(report=report, rewritten=rewritten, modules=modules)
+    outcome = Outcome(report=report, rewritten=rewritten, modules=modules, given=given)
     outcome.moved = len(re.findall(r"^  move ", report, re.MULTILINE))
     outcome.kept = len(re.findall(r"^  stay ", report, re.MULTILINE))
 
@@ -1852,6 +1864,7 @@ def _check(doc: dict[str, Any], nbhoist: str, root: str) -> Outcome:
             return outcome
 
     files = tree(ext_dir)
+    outcome.state = files
     proc = run_nbhoist(nbhoist, ext_dir)
     second = (proc.stdout + proc.stderr).decode("utf-8", "replace")
     if proc.returncode != 0 or tree(ext_dir) != files:
@@ -1961,6 +1974,27 @@ def _line_groups(text: str) -> list[tuple[int, int]]:
     return groups
 
 
+def ddmin(items: list, fails: Callable[[list], bool]) -> list:
+    """Classic ddmin: the smallest subsequence of items (1-minimal) that still fails."""
+    n = 2
+    while len(items) >= 2:
+        chunk = max(1, len(items) // n)
+        subsets = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+        reduced = False
+        for i in range(len(subsets)):
+            complement = [x for j, s in enumerate(subsets) if j != i for x in s]
+            if complement and fails(complement):
+                items = complement
+                n = max(n - 1, 2)
+                reduced = True
+                break
+        if not reduced:
+            if n >= len(items):
+                break
+            n = min(len(items), n * 2)
+    return items
+
+
 def same_failure(outcome: Outcome, failure: Outcome) -> bool:
     if outcome.category != failure.category:
         return False
@@ -2002,24 +2036,8 @@ class Shrinker:
         return result
 
     def ddmin(self, items: list, rebuild: Callable[[list], list[list[Block]]]) -> list:
-        """Classic ddmin: the smallest subsequence of items (1-minimal) that still fails."""
-        n = 2
-        while len(items) >= 2:
-            chunk = max(1, len(items) // n)
-            subsets = [items[i:i + chunk] for i in range(0, len(items), chunk)]
-            reduced = False
-            for i in range(len(subsets)):
-                complement = [x for j, s in enumerate(subsets) if j != i for x in s]
-                if complement and self.fails(rebuild(complement)):
-                    items = complement
-                    n = max(n - 1, 2)
-                    reduced = True
-                    break
-            if not reduced:
-                if n >= len(items):
-                    break
-                n = min(len(items), n * 2)
-        return items
+        """The smallest subsequence of items (1-minimal) whose notebook still fails."""
+        return ddmin(items, lambda keep: self.fails(rebuild(keep)))
 
     def shrink(self, cells: list[list[Block]]) -> list[list[Block]]:
         # 1. cells
@@ -2089,17 +2107,26 @@ def save_failure(out_dir: str, stem: str, title: str, nb: Notebook,
     ]
     for i, s in enumerate(sources, 1):
         lines += [f"[{i}]", s]
-    if outcome.rewritten:
-        lines += ["", "── rewritten by nbhoist ──"]
-        for i, s in enumerate(outcome.rewritten, 1):
-            lines += [f"[{i}]", s]
-    for name, text in outcome.modules.items():
-        lines += ["", f"── {name} ──", text.rstrip()]
-    if outcome.report:
-        lines += ["", "── nbhoist extract ──", outcome.report.rstrip()]
+    lines += outcome_lines(outcome)
     with open(stem + ".txt", "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return stem + ".ipynb"
+
+
+def outcome_lines(outcome: Outcome, rewritten: str = "rewritten by nbhoist",
+                  modules: str = "") -> list[str]:
+    """What extract left, for a failure's text: the notebook, the modules (their headings end
+    with `modules`), and nbhoist's report."""
+    lines = []
+    if outcome.rewritten:
+        lines += ["", f"── {rewritten} ──"]
+        for i, s in enumerate(outcome.rewritten, 1):
+            lines += [f"[{i}]", s]
+    for name, text in outcome.modules.items():
+        lines += ["", f"── {name}{modules} ──", text.rstrip()]
+    if outcome.report:
+        lines += ["", "── nbhoist extract ──", outcome.report.rstrip()]
+    return lines
 
 
 def task_notebook(task: dict) -> tuple[Notebook, str, str]:
@@ -2113,6 +2140,10 @@ def task_notebook(task: dict) -> tuple[Notebook, str, str]:
 
 
 def do_task(task: dict, nbhoist: str, out_dir: str, shrink_budget: int) -> dict:
+    if task.get("rerun") or "case" in task:
+        import fuzz_rerun
+
+        return fuzz_rerun.do_rerun_task(task, nbhoist, out_dir, shrink_budget)
     nb, stem, title = task_notebook(task)
     doc = nb.doc()
     if task["op"] == "check":
@@ -2182,14 +2213,20 @@ class FuzzRun:
     seconds: float
     moved: int  # what nbhoist moved (definitions, constants, %%writefile modules), in all
     kept: int  # definitions it left in the notebooks
+    changes: dict[str, int] = field(default_factory=dict)  # re-run mode: changes checked, by kind
+    second_runs: int = 0  # re-run mode: notebooks whose change was checked (phase 2)
 
 
 def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: int = 20,
          shrink_budget: int = 200, determinism: bool = False, start: int = 0,
          replay: list[str] | None = None, weights: dict[str, float] | None = None,
-         log: Callable[[str], None] = print) -> FuzzRun:
+         log: Callable[[str], None] = print, rerun: bool = False,
+         strict_conflicts: bool = False) -> FuzzRun:
     """Check notebooks start..start+n-1 of `seed` (or the `replay` files) with `jobs` workers.
 
+    With `rerun`, each notebook is changed after its extraction and extracted again
+    (tests/python/fuzz_rerun.py); a `replay` path that is a saved re-run case (a folder with a
+    case.json) is checked that way too.
     Every failure is saved to `out_dir`; the first one of each kind (the same first
     difference) is shrunk first, up to `max_shrink` of them.
     """
@@ -2203,12 +2240,19 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
            "--out", out_dir, "--shrink-budget", str(shrink_budget)]
     op = "determinism" if determinism else "check"
     if replay is not None:
-        tasks = {i: {"path": os.path.abspath(p)} for i, p in enumerate(replay)}
+        tasks = {i: ({"case": os.path.abspath(p)} if os.path.isdir(p)
+                     else {"path": os.path.abspath(p)}) for i, p in enumerate(replay)}
     else:
         tasks = {i: {"seed": seed, "index": i} for i in range(start, start + n)}
         if weights:
             for t in tasks.values():
                 t["weights"] = weights
+        if rerun:
+            for t in tasks.values():
+                t["rerun"] = True
+    if strict_conflicts:
+        for t in tasks.values():
+            t["strict"] = True
     total = len(tasks)
     queue: list[dict] = [dict(t, op=op, id=i) for i, t in tasks.items()]
     queue.reverse()  # pop() from the end
@@ -2220,7 +2264,8 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
     shrunk_keys: dict[str, int] = {}
     shrinks = 0
     done = 0
-    moved = kept = 0
+    moved = kept = second_runs = 0
+    changes: dict[str, int] = {}
     try:
         while queue or busy:
             for i, w in enumerate(workers):
@@ -2243,6 +2288,10 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
                     done += 1
                     moved += result.get("moved", 0)
                     kept += result.get("kept", 0)
+                    if result.get("phase") == 2:
+                        second_runs += 1
+                    for kind in result.get("kinds", []):
+                        changes[kind] = changes.get(kind, 0) + 1
                     if result["category"]:
                         failure = Failure(tid, result["category"], result["detail"],
                                           result.get("key", ""))
@@ -2283,7 +2332,20 @@ def fuzz(n: int, seed: int, nbhoist: str, jobs: int, out_dir: str, max_shrink: i
             w.stdout.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return FuzzRun(total, [failures[k] for k in sorted(failures)],
-                   time.monotonic() - started, moved, kept)
+                   time.monotonic() - started, moved, kept, changes, second_runs)
+
+
+def replay_paths(paths: list[str]) -> list[str]:
+    """What `--replay PATH...` checks: notebooks, saved re-run cases (folders with a
+    case.json), and the notebooks and cases in other folders."""
+    out = []
+    for p in paths:
+        if os.path.isfile(os.path.join(p, "case.json")) or not os.path.isdir(p):
+            out.append(p)
+        else:
+            out += sorted(os.path.join(p, f) for f in os.listdir(p)
+                          if f.endswith(".ipynb") or os.path.isfile(os.path.join(p, f, "case.json")))
+    return out
 
 
 def build_nbhoist() -> str:
@@ -2313,7 +2375,13 @@ def main(argv: list[str]) -> int:
                         help="only write the generated notebooks to DIR")
     parser.add_argument("--replay", nargs="+", metavar="NOTEBOOK",
                         help="check these notebooks (or the *.ipynb in these folders) instead "
-                             "of generated ones")
+                             "of generated ones; a saved re-run case (a folder with a "
+                             "case.json), or a folder of them, is checked again as one")
+    parser.add_argument("--rerun", action="store_true",
+                        help="change each notebook after its extraction and extract it again "
+                             "(tests/python/fuzz_rerun.py)")
+    parser.add_argument("--strict-conflicts", action="store_true",
+                        help="in re-run mode, fail when a run that exits 1 writes any file")
     parser.add_argument("--weight", action="append", default=[], metavar="PRODUCTION=W",
                         help="change the weight of a grammar production (repeatable); "
                              "the same seed then gives other notebooks")
@@ -2337,18 +2405,12 @@ def main(argv: list[str]) -> int:
     nbhoist = ""
     if not args.determinism:
         nbhoist = os.path.abspath(args.nbhoist) if args.nbhoist else build_nbhoist()
-    replay = None
-    if args.replay:
-        replay = []
-        for p in args.replay:
-            if os.path.isdir(p):
-                replay += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".ipynb"))
-            else:
-                replay.append(p)
+    replay = replay_paths(args.replay) if args.replay else None
     run = fuzz(args.n, args.seed, nbhoist, args.jobs, args.out,
                              max_shrink=args.max_shrink, shrink_budget=args.shrink_budget,
                              determinism=args.determinism, start=args.start, replay=replay,
-                             weights=weights,
+                             weights=weights, rerun=args.rerun,
+                             strict_conflicts=args.strict_conflicts,
                              log=lambda s: print(s, file=sys.stderr, flush=True))
     failures, seconds, count = run.failures, run.seconds, run.notebooks
     for f in failures:
@@ -2359,10 +2421,15 @@ def main(argv: list[str]) -> int:
     if not args.determinism:
         print(f"nbhoist moved {run.moved} definitions, constants and modules, and kept "
               f"{run.kept}")
+    if run.second_runs:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(run.changes.items()))
+        print(f"re-run: {run.second_runs} changed notebooks extracted again ({kinds})")
     print(f"fuzz-behaviour: {count} notebooks, {len(failures)} failures ({origin}), "
           f"{seconds:.1f} s ({rate:.1f} notebooks/s, {args.jobs} jobs)")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
+    # fuzz_rerun imports this module by name: let it find this one, not a second copy.
+    sys.modules.setdefault("fuzz_behaviour", sys.modules["__main__"])
     sys.exit(main(sys.argv))

@@ -13,8 +13,8 @@ notebooks of the bounded run.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import io
 import json
@@ -35,14 +35,25 @@ FOUND = os.path.join(REPO, "tests", "fixtures", "fuzz-found")
 OWN_MODULES = {"tools", "util", "mod2", "libmod", "ujson", "simplejson"}
 
 
-def binary_or_skip(test: unittest.TestCase) -> str:
-    binary = os.environ.get("NBHOIST_BINARY")
-    if not binary:
-        reason = ("NBHOIST_BINARY is not set: build nbhoist and set it to the binary's path "
-                  "to run the behaviour fuzzer")
+def env_or_skip(test: unittest.TestCase, name: str, why: str) -> str:
+    """The environment variable `name`; without it, the test is skipped and says `why`."""
+    value = os.environ.get(name)
+    if not value:
+        reason = f"{name} is not set: {why}"
         print(f"\nskipped {test.id()}: {reason}", file=sys.stderr)
         test.skipTest(reason)
-    return os.path.abspath(binary)
+    return value
+
+
+def binary_or_skip(test: unittest.TestCase) -> str:
+    return os.path.abspath(env_or_skip(test, "NBHOIST_BINARY", "build nbhoist and set it to "
+                                       "the binary's path to run the behaviour fuzzer"))
+
+
+def replay_failures(run: fb.FuzzRun, paths: list[str]) -> str:
+    """What failed in a replay of `paths`, one line each."""
+    return f"{len(run.failures)} of {len(paths)} fail:\n" + "\n".join(
+        f"{paths[f.id]} [{f.category}]: {f.detail}" for f in run.failures)
 
 
 def code_of(nb: fb.Notebook) -> list[str]:
@@ -386,8 +397,7 @@ class FuzzRunTest(unittest.TestCase):
         paths = sorted(os.path.join(FOUND, f) for f in os.listdir(FOUND) if f.endswith(".ipynb"))
         run = self.run_fuzz(n=0, seed=0, nbhoist=binary, replay=paths, max_shrink=0)
         if run.failures:
-            self.fail(f"{len(run.failures)} of {len(paths)} notebooks fail:\n" + "\n".join(
-                f"{paths[f.id]} [{f.category}]: {f.detail}" for f in run.failures))
+            self.fail(replay_failures(run, paths))
 
 
 if __name__ == "__main__":

@@ -119,6 +119,21 @@ pub(super) fn missing(
     missing
 }
 
+/// What an earlier run left: the module, the notebook's imports of it, the names it lost.
+#[derive(Clone, Copy)]
+pub(super) struct Earlier<'a> {
+    /// The module as it is.
+    pub(super) module: &'a ExistingModule,
+    /// The notebook's imports of it.
+    pub(super) own: &'a [StatementRef],
+    /// Names those imports take that it no longer binds.
+    pub(super) missing: &'a [Missing],
+    /// The module, dotted.
+    pub(super) dotted: &'a str,
+    /// Take the notebook's version of what was changed by hand.
+    pub(super) force: bool,
+}
+
 /// Compares each moving name with the module's copy: the same code moves without changing
 /// the module; another version replaces the module's when nbhoist wrote that and nothing
 /// else in the module uses it; a copy changed by hand is a conflict, unless `force`. Keeps
@@ -126,12 +141,29 @@ pub(super) fn missing(
 pub(super) fn reconcile(
     notebook: &Notebook,
     analysis: &Analysis,
-    module: &ExistingModule,
-    own: &[StatementRef],
-    dotted: &str,
-    force: bool,
+    earlier: &Earlier<'_>,
     verdicts: &mut [Verdict],
 ) -> BTreeMap<String, Merge> {
+    let Earlier {
+        module,
+        own,
+        missing,
+        dotted,
+        force,
+    } = *earlier;
+    // The notebook's import of a name the module lost fails: code that joined that import
+    // would be lost with it.
+    if let Some(missing) = missing.first() {
+        let moving = Moving::collect(analysis, verdicts);
+        let reason = StayReason::NotInModule {
+            name: missing.name.clone(),
+            module: dotted.to_owned(),
+        };
+        for item in &moving.items {
+            keep_name(analysis, verdicts, &item.name, reason.clone());
+        }
+        return BTreeMap::new();
+    }
     loop {
         let moving = Moving::collect(analysis, verdicts);
         let moved: Vec<String> = moving.items.iter().map(|item| item.name.clone()).collect();
@@ -147,8 +179,41 @@ pub(super) fn reconcile(
                 continue;
             }
             let Some(theirs) = module.binding(&item.name) else {
+                // Code in the module that reads the name (written by hand) would start
+                // finding it.
+                let users: Vec<String> = module
+                    .users_of(&item.name, &moved)
+                    .map(|stmt| stmt.names[0].clone())
+                    .collect();
+                if !users.is_empty() {
+                    stays.push((
+                        item.name.clone(),
+                        StayReason::UsedInModule {
+                            module: dotted.to_owned(),
+                            users,
+                        },
+                    ));
+                }
                 continue;
             };
+            // Written where the module has it, it runs before what this run adds at the end.
+            if let Some(name) = analysis.reads(at).reads.iter().find_map(|read| {
+                let name = read.name.as_str();
+                (read.when == ReadTime::Now
+                    && name != item.name
+                    && moved.iter().any(|m| m == name)
+                    && module.binding(name).is_none())
+                .then(|| name.to_owned())
+            }) {
+                stays.push((
+                    item.name.clone(),
+                    StayReason::ReadsAddedLater {
+                        name,
+                        module: dotted.to_owned(),
+                    },
+                ));
+                continue;
+            }
             let ours = &analysis.cells[at.code_cell].text(notebook)
                 [statement(&analysis.cells, at).range()];
             let theirs_text = module.text_of(theirs);
@@ -168,9 +233,9 @@ pub(super) fn reconcile(
                 ));
                 continue;
             };
-            if merge != Merge::Same
-                && let Some(reason) = used_before(notebook, analysis, own, at, &item.name)
-            {
+            // A copy with the same code is a new object all the same (a fresh default, a
+            // decorator's state).
+            if let Some(reason) = used_before(notebook, analysis, own, at, &item.name) {
                 stays.push((item.name.clone(), reason));
                 continue;
             }
@@ -212,15 +277,31 @@ fn used_before(
     name: &str,
 ) -> Option<StayReason> {
     let import = own.iter().rev().find(|&&import| {
-        import.code_cell < at.code_cell
+        import < at
             && matches!(statement(&analysis.cells, import), Stmt::ImportFrom(from)
             if from.names.iter().any(|alias| alias.asname.is_none() && alias.name.as_str() == name))
     })?;
-    let cells: Vec<CellNumber> = analysis.cells[import.code_cell + 1..at.code_cell]
-        .iter()
-        .filter(|cell| has_word(cell.text(notebook), name))
-        .map(|cell| cell.index.number())
-        .collect();
+    // Every statement after the import and before the new version, in its cell too.
+    let mut cells: Vec<CellNumber> = Vec::new();
+    for code_cell in import.code_cell..=at.code_cell {
+        let cell = &analysis.cells[code_cell];
+        let text = cell.text(notebook);
+        let uses = cell
+            .notebook_statements()
+            .iter()
+            .enumerate()
+            .filter(|&(statement, _)| {
+                let here = StatementRef {
+                    code_cell,
+                    statement,
+                };
+                *import < here && here < at
+            })
+            .any(|(_, stmt)| has_word(&text[stmt.range()], name));
+        if uses {
+            cells.push(cell.index.number());
+        }
+    }
     (!cells.is_empty()).then(|| StayReason::UsedBeforeUpdate {
         cells,
         import: analysis.cells[import.code_cell].index.number(),
@@ -238,7 +319,12 @@ fn fits_module(
     moved: &[String],
 ) -> Option<StayReason> {
     let stmt = statement(&analysis.cells, at);
-    if has_annotations(stmt) && module.future_annotations != analysis.postponed_annotations(at) {
+    let postponed = analysis.postponed_annotations(at);
+    // Code the notebook writes under `from __future__ import annotations` would bring the
+    // import into the module, where it would change the annotations of the code there.
+    if (postponed && !module.future_annotations)
+        || (has_annotations(stmt) && module.future_annotations && !postponed)
+    {
         return Some(StayReason::ModuleAnnotations {
             module: dotted.to_owned(),
             postponed: module.future_annotations,
@@ -301,7 +387,10 @@ pub(super) fn keep_name(
 }
 
 /// The statement that binds each moving name in the notebook.
-fn written_sites(analysis: &Analysis, moving: &Moving) -> FxHashMap<String, StatementRef> {
+pub(super) fn written_sites(
+    analysis: &Analysis,
+    moving: &Moving,
+) -> FxHashMap<String, StatementRef> {
     let mut sites = FxHashMap::default();
     for &at in moving.definitions.iter().chain(&moving.constants) {
         for binding in module_bindings(statement(&analysis.cells, at)) {

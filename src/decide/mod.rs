@@ -367,15 +367,16 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     // than setup the import cell must follow, the written module stays a file, and placing
     // starts again (each time with one module fewer, so this ends too).
     let reconcile = |verdicts: &mut [Verdict]| match (target.dotted, target.existing) {
-        (Some(dotted), Some(module)) => merge::reconcile(
-            notebook,
-            analysis,
-            module,
-            &own,
-            dotted,
-            target.force,
-            verdicts,
-        ),
+        (Some(dotted), Some(module)) => {
+            let earlier = merge::Earlier {
+                module,
+                own: &own,
+                missing: &missing,
+                dotted,
+                force: target.force,
+            };
+            merge::reconcile(notebook, analysis, &earlier, verdicts)
+        }
         _ => BTreeMap::new(),
     };
     let own_cell = own.first().map(|at| analysis.cells[at.code_cell].index);
@@ -391,8 +392,8 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
                 Ok(Some(position))
                     if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position)
                         || keep_magic_lines(notebook, analysis, &mut verdicts, &moving)
-                        || own_cell.is_some_and(|cell| {
-                            keep_before_own_import(analysis, &setup, &mut verdicts, &moving, cell)
+                        || own.first().is_some_and(|&at| {
+                            keep_before_own_import(analysis, &setup, &mut verdicts, &moving, at)
                         }) => {}
                 Ok(position) => {
                     let moves = verdicts.iter().filter(|v| v.is_move()).count();
@@ -465,7 +466,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     }
 }
 
-/// With the module imported in `cell` already (by an earlier run), the new code runs there:
+/// With the module imported at `own` already (by an earlier run), the new code runs there:
 /// a definition cut before it would be bound only after its use, and an import set up after
 /// it would run too early. Keeps those; returns whether it kept any.
 fn keep_before_own_import(
@@ -473,10 +474,10 @@ fn keep_before_own_import(
     setup: &placement::Setup,
     verdicts: &mut [Verdict],
     moving: &Moving,
-    cell: CellIndex,
+    own: StatementRef,
 ) -> bool {
+    let cell = analysis.cells[own.code_cell].index;
     let number = cell.number();
-    let mut kept = false;
     if let Some(needed) = setup.needed_after(analysis, moving, cell) {
         let reason = StayReason::SetupAfterImportCell {
             setup: needed.number(),
@@ -487,14 +488,11 @@ fn keep_before_own_import(
         }
         return !moving.items.is_empty();
     }
-    for item in &moving.items {
-        if item.cell < number {
-            merge::keep_name(
-                analysis,
-                verdicts,
-                &item.name,
-                StayReason::BeforeImportCell { cell: number },
-            );
+    let mut kept = false;
+    for (name, at) in merge::written_sites(analysis, moving) {
+        if at < own {
+            let reason = StayReason::BeforeImportCell { cell: number };
+            merge::keep_name(analysis, verdicts, &name, reason);
             kept = true;
         }
     }

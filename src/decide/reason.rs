@@ -465,6 +465,14 @@ pub(crate) enum StayReason {
         /// The module, dotted.
         module: String,
     },
+    /// Written where the module has it, it would read while being defined a name this run
+    /// adds at the end of the module.
+    ReadsAddedLater {
+        /// The name.
+        name: String,
+        /// The module, dotted.
+        module: String,
+    },
     /// The module postpones annotations (`from __future__ import annotations`) and the
     /// notebook evaluates this definition's, or the other way round.
     ModuleAnnotations {
@@ -692,6 +700,7 @@ impl StayReason {
             StayReason::NotInModule { .. } => "not-in-module",
             StayReason::UsedBeforeUpdate { .. } => "used-before-update",
             StayReason::BoundInModule { .. } => "bound-in-module",
+            StayReason::ReadsAddedLater { .. } => "reads-added-later",
             StayReason::ModuleAnnotations { .. } => "module-annotations",
             StayReason::BeforeImportCell { .. } => "before-import-cell",
             StayReason::SetupAfterImportCell { .. } => "setup-after-import-cell",
@@ -1013,6 +1022,9 @@ impl StayReason {
                 if cells.len() == 1 { "" } else { "s" },
                 and_list(cells),
                 if cells.len() == 1 { "s" } else { "" },
+            ),
+            StayReason::ReadsAddedLater { name, module } => format!(
+                "would stay where `{module}` has it, and read `{name}` while being defined, which this run adds after it"
             ),
             StayReason::BoundInModule { name, module } => {
                 format!("reads `{name}`, which `{module}` binds to something else")

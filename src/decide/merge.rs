@@ -181,18 +181,8 @@ pub(super) fn reconcile(
             let Some(theirs) = module.binding(&item.name) else {
                 // Code in the module that reads the name (written by hand) would start
                 // finding it.
-                let users: Vec<String> = module
-                    .users_of(&item.name, &moved)
-                    .map(|stmt| stmt.names[0].clone())
-                    .collect();
-                if !users.is_empty() {
-                    stays.push((
-                        item.name.clone(),
-                        StayReason::UsedInModule {
-                            module: dotted.to_owned(),
-                            users,
-                        },
-                    ));
+                if let Some(reason) = used_in_module(module, dotted, &item.name, &moved) {
+                    stays.push((item.name.clone(), reason));
                 }
                 continue;
             };
@@ -239,21 +229,11 @@ pub(super) fn reconcile(
                 stays.push((item.name.clone(), reason));
                 continue;
             }
-            if merge != Merge::Same {
-                let users: Vec<String> = module
-                    .users_of(&item.name, &moved)
-                    .map(|stmt| stmt.names[0].clone())
-                    .collect();
-                if !users.is_empty() {
-                    stays.push((
-                        item.name.clone(),
-                        StayReason::UsedInModule {
-                            module: dotted.to_owned(),
-                            users,
-                        },
-                    ));
-                    continue;
-                }
+            if merge != Merge::Same
+                && let Some(reason) = used_in_module(module, dotted, &item.name, &moved)
+            {
+                stays.push((item.name.clone(), reason));
+                continue;
             }
             merges.insert(item.name.clone(), merge);
         }
@@ -264,6 +244,24 @@ pub(super) fn reconcile(
             keep_name(analysis, verdicts, &name, reason);
         }
     }
+}
+
+/// Code in the module other than `moved` that mentions `name`: it would see the notebook's
+/// version of it, new or changed.
+fn used_in_module(
+    module: &ExistingModule,
+    dotted: &str,
+    name: &str,
+    moved: &[String],
+) -> Option<StayReason> {
+    let users: Vec<String> = module
+        .users_of(name, moved)
+        .map(|stmt| stmt.names[0].clone())
+        .collect();
+    (!users.is_empty()).then(|| StayReason::UsedInModule {
+        module: dotted.to_owned(),
+        users,
+    })
 }
 
 /// A new version of a name the notebook imports from its module replaces the module's, and

@@ -11,8 +11,9 @@ use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 use rustc_hash::FxHashMap;
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, StatementRef, statement};
 use crate::change::Change;
+use crate::decide::merge::written_sites;
 use crate::decide::{Decisions, Merge, Moved, StayReason, Verdict, check_package_imports};
 use crate::emit::{
     INIT_BEGIN, INIT_END, INIT_MARKER, MODULE_HEADER, init_region, init_text, merge_init,
@@ -767,7 +768,11 @@ fn plan_one<C: Change>(
         if forced && let Some(before) = snapshot.text(&module_file) {
             let backup = backup_path(snapshot, &module_file);
             for note in &mut notes {
-                if let Note::Updated { backup: none, .. } = note {
+                if let Note::Updated {
+                    backup: none, name, ..
+                } = note
+                    && decisions.merges.get(name.as_str()) == Some(&Merge::Forced)
+                {
                     *none = Some(backup.clone());
                 }
             }
@@ -806,7 +811,8 @@ fn plan_one<C: Change>(
 }
 
 /// The notes about a notebook's module that an earlier run wrote: each conflict with a
-/// short diff, each update, and each name the notebook imports that the module lost.
+/// short diff, each update, and each name the notebook imports that the module lost, for
+/// functions, classes and constants alike, in notebook order.
 fn module_notes(
     path: &Path,
     module: &Path,
@@ -814,47 +820,67 @@ fn module_notes(
     analysis: &Analysis,
     decisions: &Decisions,
 ) -> Vec<Note> {
-    let mut notes = Vec::new();
+    let mut notes: Vec<(StatementRef, Note)> = Vec::new();
+    let conflict = |at: StatementRef, name: &str, theirs: &str| {
+        let cell = analysis.cells[at.code_cell].index.number();
+        let text =
+            &analysis.cells[at.code_cell].text(notebook)[statement(&analysis.cells, at).range()];
+        let (theirs, text) = (format!("{theirs}\n"), format!("{text}\n"));
+        let diff = similar::TextDiff::from_lines(&theirs, &text)
+            .unified_diff()
+            .context_radius(2)
+            .header(
+                &module.display().to_string(),
+                &format!("{} (cell {cell})", path.display()),
+            )
+            .to_string();
+        Note::Conflict {
+            notebook: path.to_owned(),
+            cell,
+            name: name.to_owned(),
+            module: module.to_owned(),
+            diff,
+        }
+    };
+    let mut constants: BTreeSet<&str> = BTreeSet::new();
     for (definition, verdict) in analysis.definitions.iter().zip(&decisions.verdicts) {
-        let cell = definition.cell.number();
-        match verdict {
-            Verdict::Stay(StayReason::Conflict { theirs, .. }) => {
-                let text = &analysis.cells[definition.at.code_cell].text(notebook)
-                    [definition.statement(&analysis.cells).range()];
-                let (theirs, text) = (format!("{theirs}\n"), format!("{text}\n"));
-                let diff = similar::TextDiff::from_lines(&theirs, &text)
-                    .unified_diff()
-                    .context_radius(2)
-                    .header(
-                        &module.display().to_string(),
-                        &format!("{} (cell {cell})", path.display()),
-                    )
-                    .to_string();
-                notes.push(Note::Conflict {
-                    notebook: path.to_owned(),
-                    cell,
-                    name: definition.name.clone(),
-                    module: module.to_owned(),
-                    diff,
-                });
+        let Verdict::Stay(reason) = verdict else {
+            continue;
+        };
+        match reason {
+            StayReason::Conflict { theirs, .. } => {
+                notes.push((
+                    definition.at,
+                    conflict(definition.at, &definition.name, theirs),
+                ));
             }
-            Verdict::Move(_)
-                if matches!(
-                    decisions.merges.get(&definition.name),
-                    Some(Merge::Update | Merge::Forced)
-                ) =>
-            {
-                notes.push(Note::Updated {
-                    notebook: path.to_owned(),
-                    cell,
-                    name: definition.name.clone(),
-                    module: module.to_owned(),
-                    backup: None,
-                });
+            // A constant in conflict keeps what needs it.
+            StayReason::DependsOn { name, because } => {
+                if let StayReason::Conflict { theirs, .. } = because.as_ref()
+                    && constants.insert(name)
+                    && let Some(site) = analysis.names.sites(name).last()
+                {
+                    notes.push((site.at, conflict(site.at, name, theirs)));
+                }
             }
             _ => {}
         }
     }
+    let sites = written_sites(analysis, &decisions.moving);
+    for (name, merge) in &decisions.merges {
+        if let (Merge::Update | Merge::Forced, Some(&at)) = (merge, sites.get(name.as_str())) {
+            let note = Note::Updated {
+                notebook: path.to_owned(),
+                cell: analysis.cells[at.code_cell].index.number(),
+                name: name.clone(),
+                module: module.to_owned(),
+                backup: None,
+            };
+            notes.push((at, note));
+        }
+    }
+    notes.sort_by_key(|(at, _)| *at);
+    let mut notes: Vec<Note> = notes.into_iter().map(|(_, note)| note).collect();
     for missing in &decisions.missing {
         notes.push(Note::Missing {
             notebook: path.to_owned(),

@@ -68,6 +68,22 @@ pub(super) fn decide(
     verdicts
 }
 
+/// Whether the cell of `at` stops, or may stop, at or before it when the notebook runs top
+/// to bottom: with `NameError`, or with the error its saved outputs show.
+pub(super) fn stops_before(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    execution: &Execution<'_>,
+    at: StatementRef,
+) -> bool {
+    let cell = &analysis.cells[at.code_cell];
+    notebook.cells()[cell.index.0].error_output
+        || cell.running_statements().len() <= at.statement
+        || name_errors(analysis, execution).0[at.code_cell]
+            .as_ref()
+            .is_some_and(|error| error.statement <= at.statement)
+}
+
 /// Makes definition `i` stay for `reason`, with every copy of its name (a name has one
 /// verdict), and every moving definition that needs it.
 pub(super) fn keep(analysis: &Analysis, verdicts: &mut [Verdict], i: usize, reason: StayReason) {
@@ -459,6 +475,9 @@ impl Rules<'_> {
         candidate.needs.future_annotations = postponed;
         self.check_definition_time(i)?;
         for read in &reads.reads {
+            if read.when != ReadTime::Annotation {
+                candidate.needs.evaluated.insert(read.name.to_string());
+            }
             // An annotation that is never evaluated (postponed, or a string) takes along what
             // it names that can travel, so that the module is complete for type checkers. A
             // name nothing defines stays as text: evaluating it (`typing.get_type_hints`)
@@ -1227,10 +1246,16 @@ impl Rules<'_> {
                 {
                     // The star import that binds a name it needs, not just the first one.
                     let last_star = needs.star.values().max().copied();
+                    // What only annotations that are never evaluated name is not read.
                     let late = std::iter::once(&definition.name)
-                        .chain(&needs.imports)
-                        .chain(&needs.constants)
-                        .chain(&needs.definitions)
+                        .chain(
+                            needs
+                                .imports
+                                .iter()
+                                .chain(&needs.constants)
+                                .chain(&needs.definitions)
+                                .filter(|name| needs.evaluated.contains(*name)),
+                        )
                         .map(|name| (LateBinding::Name(name.clone()), first_site(name)))
                         .chain(
                             (!needs.star.is_empty())

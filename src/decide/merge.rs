@@ -11,6 +11,7 @@ use ruff_text_size::Ranged;
 
 use super::definitions::has_annotations;
 use super::definitions::keep;
+use super::execution::Run;
 use super::reason::StayReason;
 use super::tidy::has_word;
 use super::{Moving, Verdict};
@@ -132,6 +133,10 @@ pub(super) struct Earlier<'a> {
     pub(super) dotted: &'a str,
     /// Take the notebook's version of what was changed by hand.
     pub(super) force: bool,
+    /// What each top-level statement of the notebook runs, calls followed.
+    pub(super) runs: &'a [(StatementRef, Run)],
+    /// The cell of the notebook's import of the module, when it stops (or may) before it.
+    pub(super) import_stops: Option<CellNumber>,
 }
 
 /// Compares each moving name with the module's copy: the same code moves without changing
@@ -150,15 +155,21 @@ pub(super) fn reconcile(
         missing,
         dotted,
         force,
+        runs,
+        import_stops,
     } = *earlier;
-    // The notebook's import of a name the module lost fails: code that joined that import
-    // would be lost with it.
-    if let Some(missing) = missing.first() {
-        let moving = Moving::collect(analysis, verdicts);
-        let reason = StayReason::NotInModule {
+    // The notebook's import of a name the module lost fails, and a cell that stops before
+    // its import never runs it: code that joined that import would be lost with it.
+    let failing = match (missing.first(), import_stops) {
+        (Some(missing), _) => Some(StayReason::NotInModule {
             name: missing.name.clone(),
             module: dotted.to_owned(),
-        };
+        }),
+        (None, Some(cell)) => Some(StayReason::ImportCellStops { cell }),
+        (None, None) => None,
+    };
+    if let Some(reason) = failing {
+        let moving = Moving::collect(analysis, verdicts);
         for item in &moving.items {
             keep_name(analysis, verdicts, &item.name, reason.clone());
         }
@@ -225,13 +236,14 @@ pub(super) fn reconcile(
             };
             // A copy with the same code is a new object all the same (a fresh default, a
             // decorator's state).
-            if let Some(reason) = used_before(notebook, analysis, own, at, &item.name) {
+            if let Some(reason) = used_before(notebook, analysis, runs, own, at, &item.name) {
                 stays.push((item.name.clone(), reason));
                 continue;
             }
-            if merge != Merge::Same
-                && let Some(reason) = used_in_module(module, dotted, &item.name, &moved)
-            {
+            // The module's code that does not move runs at the import too, and would see the
+            // notebook's version, or touch the object the notebook now shares with it. The
+            // loop makes this transitive: what such code keeps stops moving, and so on.
+            if let Some(reason) = used_in_module(module, dotted, &item.name, &moved) {
                 stays.push((item.name.clone(), reason));
                 continue;
             }
@@ -266,10 +278,12 @@ fn used_in_module(
 
 /// A new version of a name the notebook imports from its module replaces the module's, and
 /// so what the notebook sees from that import on: cells that mention the name between the
-/// import and the new version would see it too. Then it stays, naming them.
+/// import and the new version, or run code that reads it, would see it too. Then it stays,
+/// naming them.
 fn used_before(
     notebook: &Notebook,
     analysis: &Analysis,
+    runs: &[(StatementRef, Run)],
     own: &[StatementRef],
     at: StatementRef,
     name: &str,
@@ -280,6 +294,10 @@ fn used_before(
             if from.names.iter().any(|alias| alias.asname.is_none() && alias.name.as_str() == name))
     })?;
     // Every statement after the import and before the new version, in its cell too.
+    let runs_it = |here: StatementRef| {
+        runs.binary_search_by(|(at, _)| at.cmp(&here))
+            .is_ok_and(|i| runs[i].1.uses.iter().any(|(used, _)| used.as_str() == name))
+    };
     let mut cells: Vec<CellNumber> = Vec::new();
     for code_cell in import.code_cell..=at.code_cell {
         let cell = &analysis.cells[code_cell];
@@ -295,7 +313,13 @@ fn used_before(
                 };
                 *import < here && here < at
             })
-            .any(|(_, stmt)| has_word(&text[stmt.range()], name));
+            .any(|(statement, stmt)| {
+                has_word(&text[stmt.range()], name)
+                    || runs_it(StatementRef {
+                        code_cell,
+                        statement,
+                    })
+            });
         if uses {
             cells.push(cell.index.number());
         }
@@ -385,7 +409,7 @@ pub(super) fn keep_name(
 }
 
 /// The statement that binds each moving name in the notebook.
-pub(super) fn written_sites(
+pub(crate) fn written_sites(
     analysis: &Analysis,
     moving: &Moving,
 ) -> FxHashMap<String, StatementRef> {

@@ -139,6 +139,9 @@ pub(crate) struct Needs {
     /// Names its annotations mention that nothing defines: never evaluated (the annotations
     /// are postponed, or strings), they stay in the text as the notebook has them.
     pub(crate) undefined_in_annotations: BTreeSet<String>,
+    /// Names it (or what it needs) reads other than in annotations that are never
+    /// evaluated: a name only such annotations mention cannot be read too early.
+    pub(crate) evaluated: BTreeSet<String>,
 }
 
 impl Needs {
@@ -168,6 +171,7 @@ impl Needs {
         self.future_annotations |= other.future_annotations;
         self.undefined_in_annotations
             .extend(other.undefined_in_annotations.iter().cloned());
+        self.evaluated.extend(other.evaluated.iter().cloned());
     }
 }
 
@@ -366,6 +370,11 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     // `__init__.py`, which imports the notebook's module: when the notebook does that no later
     // than setup the import cell must follow, the written module stays a file, and placing
     // starts again (each time with one module fewer, so this ends too).
+    let import_stops = own
+        .first()
+        .filter(|_| target.existing.is_some())
+        .filter(|&&at| definitions::stops_before(notebook, analysis, &execution, at))
+        .map(|at| analysis.cells[at.code_cell].index.number());
     let reconcile = |verdicts: &mut [Verdict]| match (target.dotted, target.existing) {
         (Some(dotted), Some(module)) => {
             let earlier = merge::Earlier {
@@ -374,6 +383,8 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
                 missing: &missing,
                 dotted,
                 force: target.force,
+                runs: execution.runs(),
+                import_stops,
             };
             merge::reconcile(notebook, analysis, &earlier, verdicts)
         }
@@ -391,6 +402,7 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
             match setup.place(analysis, &moving) {
                 Ok(Some(position))
                     if placement::keep_star_rebound(analysis, &mut verdicts, &moving, position)
+                        || setup.keep_in_place_after_chdir(analysis, &mut verdicts, &moving)
                         || keep_magic_lines(notebook, analysis, &mut verdicts, &moving)
                         || own.first().is_some_and(|&at| {
                             keep_before_own_import(analysis, &setup, &mut verdicts, &moving, at)

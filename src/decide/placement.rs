@@ -262,6 +262,33 @@ impl Setup {
     }
 }
 
+impl Setup {
+    /// Keeps a last version that would be imported where it stands after the working
+    /// directory changes: the import cell may import nothing, and then that import is the
+    /// first to look for the package. Returns whether it kept any.
+    pub(super) fn keep_in_place_after_chdir(
+        &self,
+        analysis: &Analysis,
+        verdicts: &mut [Verdict],
+        moving: &Moving,
+    ) -> bool {
+        let Some(chdir) = self.chdir else {
+            return false;
+        };
+        let reason = StayReason::InPlaceAfterChdir {
+            cell: analysis.cells[chdir.code_cell].index.number(),
+        };
+        let mut kept = false;
+        for (at, _) in moving.in_place.iter().filter(|(at, _)| *at > chdir) {
+            if let Some(i) = analysis.definitions.iter().position(|d| d.at == *at) {
+                keep(analysis, verdicts, i, reason.clone());
+                kept = true;
+            }
+        }
+        kept
+    }
+}
+
 /// Keeps what the import cell's placement cannot allow to move, and whatever depends on it.
 pub(super) fn keep_blocked(analysis: &Analysis, verdicts: &mut [Verdict], blocked: &Blocked) {
     match blocked {

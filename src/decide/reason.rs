@@ -311,6 +311,13 @@ pub(crate) enum StayReason {
         /// The cell that changes the working directory.
         cell: CellNumber,
     },
+    /// An earlier version of the name stays, so this one would be imported from the package
+    /// where it stands, after the working directory changes, when the package may no longer
+    /// be found.
+    InPlaceAfterChdir {
+        /// The cell that changes the working directory.
+        cell: CellNumber,
+    },
     /// Cutting the definition out of its cell would leave one line there that IPython reads as
     /// a line magic.
     LeavesMagicLine {
@@ -488,6 +495,12 @@ pub(crate) enum StayReason {
         name: String,
         /// The module, dotted.
         module: String,
+    },
+    /// The cell that imports the notebook's module (an earlier run wrote the import) stops
+    /// with an error before that import: what joined it would never be bound.
+    ImportCellStops {
+        /// The cell that imports the module.
+        cell: CellNumber,
     },
     /// It comes before the cell that imports the notebook's module, which an earlier run
     /// wrote: moved, it would be bound only after it was used.
@@ -693,6 +706,7 @@ impl StayReason {
             StayReason::ImportRunsCode { .. } => "import-runs-code",
             StayReason::ImportsPackageModule { .. } => "imports-package-module",
             StayReason::ImportAfterChdir { .. } => "import-after-chdir",
+            StayReason::InPlaceAfterChdir { .. } => "in-place-after-chdir",
             StayReason::EagerAnnotations { .. } => "eager-annotations",
             StayReason::UsedTooEarly { .. } => "used-too-early",
             StayReason::Conflict { .. } => "conflict",
@@ -702,6 +716,7 @@ impl StayReason {
             StayReason::BoundInModule { .. } => "bound-in-module",
             StayReason::ReadsAddedLater { .. } => "reads-added-later",
             StayReason::ModuleAnnotations { .. } => "module-annotations",
+            StayReason::ImportCellStops { .. } => "import-cell-stops",
             StayReason::BeforeImportCell { .. } => "before-import-cell",
             StayReason::SetupAfterImportCell { .. } => "setup-after-import-cell",
             StayReason::DependsOn { .. } => "depends-on",
@@ -719,7 +734,8 @@ impl StayReason {
             | StayReason::RunStops { .. }
             | StayReason::AfterNameError { .. }
             | StayReason::NeverBound { .. }
-            | StayReason::AfterMissingImport { .. } => Hint::RunWithoutErrors,
+            | StayReason::AfterMissingImport { .. }
+            | StayReason::ImportCellStops { .. } => Hint::RunWithoutErrors,
             StayReason::Global { .. } => Hint::ReturnNewValue,
             StayReason::EarlierVersion { last, .. } => Hint::DeleteEarlierVersion { last: *last },
             StayReason::MaybeUnbound { .. } => Hint::BindFirst,
@@ -977,6 +993,9 @@ impl StayReason {
             StayReason::ImportAfterChdir { name, cell } => format!(
                 "needs `{name}`, imported after cell {cell} changes the working directory, after which the package cannot be found"
             ),
+            StayReason::InPlaceAfterChdir { cell } => format!(
+                "would be imported from the package where it stands (an earlier version stays), after cell {cell} changes the working directory, after which the package cannot be found"
+            ),
             StayReason::LeavesMagicLine { cell, line } => {
                 let magic = line.split(|c: char| !c.is_alphanumeric() && c != '_').next();
                 format!(
@@ -1040,6 +1059,9 @@ impl StayReason {
                 postponed: false,
             } => format!(
                 "has postponed annotations (`from __future__ import annotations`), and `{module}` evaluates them"
+            ),
+            StayReason::ImportCellStops { cell } => format!(
+                "would join the import of the notebook's module in cell {cell}, but that cell stops with an error before the import (or may)"
             ),
             StayReason::BeforeImportCell { cell } => {
                 format!("comes before cell {cell}, which imports the notebook's module")

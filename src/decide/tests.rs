@@ -409,6 +409,29 @@ fn not_used_before_what_it_needs_is_bound() {
         &["def f():\n    return g()", "def g():\n    return 1", "f()"],
         "f",
     );
+    // A name only an annotation that is never evaluated mentions is not read.
+    moves(
+        &[
+            "from __future__ import annotations\n\nclass Base:\n    size: 'Point' = 2\n\nBase()\n\nclass Point:\n    pass",
+        ],
+        "Base",
+    );
+    stays(
+        &["class Base:\n    size: Point = 2\n\nBase()\n\nclass Point:\n    pass"],
+        "Base",
+        "defined-too-early",
+    );
+}
+
+#[test]
+fn a_last_version_is_not_imported_in_place_after_a_change_of_directory() {
+    let cells =
+        ["import os\ndef parse(x):\n    return x\nos.chdir('sub')\ndef parse(x):\n    return 2"];
+    stays(&cells, "parse", "in-place-after-chdir");
+    let before = verdicts(&[
+        "import os\ndef parse(x):\n    return x\ndef parse(x):\n    return 2\nos.chdir('sub')",
+    ]);
+    assert_eq!(before[1], "parse: move");
 }
 
 #[test]
@@ -1024,6 +1047,63 @@ fn a_notebook_already_extracted_adds_to_its_module() {
             false
         ),
         ["f: stay (before-import-cell) comes before cell 2, which imports the notebook's module"]
+    );
+    // A use through a call of a notebook function counts, as a mention does.
+    let through = [
+        "def h(x):\n    return g() + x",
+        "from pkg.nb import g",
+        "h(1)",
+        "def g():\n    return 2",
+    ];
+    assert!(merged(&through, &["g"], false)[1].starts_with("g: stay (used-before-update)"));
+    let after = [
+        "def h(x):\n    return g() + x",
+        "from pkg.nb import g",
+        "def g():\n    return 2",
+        "h(1)",
+    ];
+    assert_eq!(merged(&after, &["g"], false)[1], "g: move (Update)");
+    // Nothing joins an import its cell never reaches.
+    assert_eq!(
+        merged(
+            &[
+                "print(undefined)\nfrom pkg.nb import g",
+                "def f():\n    return g()"
+            ],
+            &["g"],
+            false
+        ),
+        [
+            "f: stay (import-cell-stops) would join the import of the notebook's module in cell 1, but that cell stops with an error before the import (or may)"
+        ]
+    );
+    assert_eq!(
+        merged(
+            &["print(1)\nfrom pkg.nb import g", "def f():\n    return g()"],
+            &["g"],
+            false
+        ),
+        ["f: move (new)"]
+    );
+    // Module code that does not move runs at the import, on what the notebook now shares.
+    let shared = "SEEN = []\n\n\nclass Base:\n    seen = SEEN.append(1)\n";
+    assert!(
+        rerun_verdicts(
+            &["def f():\n    return SEEN", "SEEN = []"],
+            shared,
+            &["SEEN", "Base"],
+            false
+        )[0]
+        .starts_with("f: stay (depends-on)")
+    );
+    assert_eq!(
+        rerun_verdicts(
+            &["def f():\n    return SEEN", "SEEN = []"],
+            "SEEN = []\n",
+            &["SEEN"],
+            false
+        ),
+        ["f: move (new)"]
     );
 }
 

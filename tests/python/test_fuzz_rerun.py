@@ -2,12 +2,11 @@
 
 The tests of the changes, of the checks and of the replay of saved cases are fast and always
 run (the replay against a stand-in for nbhoist). With NBHOIST_BINARY set to an nbhoist
-binary, a short run in re-run mode checks that changed notebooks get extracted again. The
-bounded re-run (NBHOIST_FUZZ_RERUN notebooks of a fixed seed, which must all pass) and the
-replay of tests/fixtures/fuzz-found-rerun/ (which must all pass) run only when
-NBHOIST_FUZZ_RERUN is set too: they found bugs that are not fixed yet (see the README there).
+binary, a short run in re-run mode checks that changed notebooks get extracted again, a
+bounded re-run (NBHOIST_FUZZ_RERUN notebooks of a fixed seed, 300 by default) must all pass,
+and so must the replay of tests/fixtures/fuzz-found-rerun/.
 
-    NBHOIST_BINARY=target/release/nbhoist NBHOIST_FUZZ_RERUN=300 \\
+    NBHOIST_BINARY=target/release/nbhoist NBHOIST_FUZZ_RERUN=1000 \\
         target/test-venv/bin/python -m unittest discover -s tests/python -p test_fuzz_rerun.py
 """
 
@@ -22,7 +21,7 @@ import unittest
 
 import fuzz_behaviour as fb
 import fuzz_rerun as fr
-from test_fuzz_behaviour import binary_or_skip, env_or_skip, replay_failures
+from test_fuzz_behaviour import binary_or_skip, replay_failures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -320,14 +319,9 @@ class RerunFuzzTest(unittest.TestCase):
         self.assertGreaterEqual(len(run.changes), 6)
         self.assertEqual([f.detail for f in run.failures if f.category == "harness"], [])
 
-    def rerun_or_skip(self) -> tuple[str, int]:
-        binary = binary_or_skip(self)
-        n = env_or_skip(self, "NBHOIST_FUZZ_RERUN", "the re-run mode still finds bugs (see "
-                        "tests/fixtures/fuzz-found-rerun/README.md)")
-        return binary, int(n)
-
     def test_changed_notebooks_behave_the_same(self):
-        binary, n = self.rerun_or_skip()
+        binary = binary_or_skip(self)
+        n = int(os.environ.get("NBHOIST_FUZZ_RERUN") or 300)
         run = self.run_fuzz(n=n, seed=SEED, nbhoist=binary, rerun=True, max_shrink=5)
         if run.failures:
             self.fail(f"{len(run.failures)} of {n} changed notebooks fail (replay one with "
@@ -336,7 +330,7 @@ class RerunFuzzTest(unittest.TestCase):
                                   for f in run.failures))
 
     def test_fuzz_found_rerun_cases_behave_the_same(self):
-        binary, _ = self.rerun_or_skip()
+        binary = binary_or_skip(self)
         cases = fb.replay_paths([FOUND])
         run = self.run_fuzz(n=0, seed=0, nbhoist=binary, replay=cases, max_shrink=0)
         if run.failures:

@@ -843,6 +843,17 @@ impl Rules<'_> {
                 }
                 self.add_constant(read, own, candidate)?;
             }
+            Some(NameClass::Variable)
+                if names.sites(read).iter().all(|site| {
+                    site.kind == SiteKind::Definition || self.imports_own(site.at, read)
+                }) =>
+            {
+                // A definition pasted back under the import of the module an earlier run
+                // wrote: once merged, the import is its only binding, so it counts as one.
+                if read != own && !candidate.uses.iter().any(|u| u == read) {
+                    candidate.uses.push(read.to_owned());
+                }
+            }
             Some(NameClass::Variable) => {
                 let sites = names.sites(read);
                 let computed_by_run =

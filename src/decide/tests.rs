@@ -1048,6 +1048,16 @@ fn a_notebook_already_extracted_adds_to_its_module() {
         ),
         ["f: stay (before-import-cell) comes before cell 2, which imports the notebook's module"]
     );
+    // A copy pasted back under the import is one binding with it: what calls it moves too.
+    let pasted = [
+        "from pkg.nb import g",
+        "def g():\n    return 1",
+        "def f():\n    return g()",
+    ];
+    assert_eq!(
+        merged(&pasted, &["g"], false),
+        ["g: move (Same)", "f: move (new)"]
+    );
     // A use through a call of a notebook function counts, as a mention does.
     let through = [
         "def h(x):\n    return g() + x",

@@ -1594,14 +1594,33 @@ fn propagate(analysis: &Analysis, candidates: &[Candidate]) -> Vec<Verdict> {
                 return Verdict::Stay(reason.clone());
             }
             let mut needs = candidate.needs.clone();
-            let mut queue: Vec<&String> = candidate.uses.iter().collect();
-            while let Some(used) = queue.pop() {
-                if used == own_name || !needs.definitions.insert(used.clone()) {
+            // What a definition reads counts as read only when the definition itself is: one
+            // that only a never-evaluated annotation names travels, but is not run.
+            let mut queue: Vec<(&String, bool)> = candidate
+                .uses
+                .iter()
+                .map(|used| (used, candidate.needs.evaluated.contains(used)))
+                .collect();
+            let mut seen: FxHashMap<&str, bool> = FxHashMap::default();
+            while let Some((used, evaluated)) = queue.pop() {
+                if used == own_name || seen.get(used.as_str()).is_some_and(|&e| e || !evaluated) {
                     continue;
                 }
+                seen.insert(used, evaluated);
+                needs.definitions.insert(used.clone());
                 if let Some(more) = by_name.get(used.as_str()) {
-                    needs.extend(&more.needs);
-                    queue.extend(&more.uses);
+                    if evaluated {
+                        needs.extend(&more.needs);
+                    } else {
+                        let before = std::mem::take(&mut needs.evaluated);
+                        needs.extend(&more.needs);
+                        needs.evaluated = before;
+                    }
+                    queue.extend(
+                        more.uses
+                            .iter()
+                            .map(|u| (u, evaluated && more.needs.evaluated.contains(u))),
+                    );
                 }
             }
             Verdict::Move(needs)

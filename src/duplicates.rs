@@ -62,7 +62,7 @@ pub(crate) fn samples(
             Sample {
                 name: definition.name.clone(),
                 kind: definition.kind,
-                code: hash_of(&ComparableStmt::from(stmt)),
+                code: code_hash(stmt),
                 // Ended by a newline, as the diffs compare whole lines.
                 text: format!("{text}\n"),
                 notebook: path.to_owned(),
@@ -74,6 +74,13 @@ pub(crate) fn samples(
         .collect()
 }
 
+/// A hash of a statement's syntax tree: equal for the same code however it is laid out or
+/// commented. With [`needs_hash`], what makes two definitions exact copies, for `scan
+/// --duplicates` and for the definitions `extract` shares between notebooks alike.
+pub(crate) fn code_hash(stmt: &ruff_python_ast::Stmt) -> u64 {
+    hash_of(&ComparableStmt::from(stmt))
+}
+
 fn hash_of(value: &impl std::hash::Hash) -> u64 {
     let mut hasher = DefaultHasher::new();
     value.hash(&mut hasher);
@@ -82,7 +89,7 @@ fn hash_of(value: &impl std::hash::Hash) -> u64 {
 
 /// What the names a definition needs resolve to in its notebook, hashed: two copies whose
 /// hashes agree import the same things, read equal constants and call the same code.
-fn needs_hash(analysis: &Analysis, needs: &Needs) -> u64 {
+pub(crate) fn needs_hash(analysis: &Analysis, needs: &Needs) -> u64 {
     let mut hasher = DefaultHasher::new();
     let names = &analysis.names;
     // A tag per kind of need, so that an import and a constant of one name differ.
@@ -297,7 +304,7 @@ mod tests {
         Sample {
             name,
             kind: DefinitionKind::Function,
-            code: hash_of(&ComparableStmt::from(stmt)),
+            code: code_hash(stmt),
             text: code.to_owned(),
             notebook: PathBuf::from(notebook),
             cell: CellNumber(1),

@@ -384,7 +384,7 @@ pub(crate) fn extract_text<C: Change>(plan: &ExtractPlan<C>, color: bool) -> Str
         let path = notebook.path.display();
         if planned.notebook.is_none() {
             writeln!(out, "{path}: nothing to hoist").unwrap();
-        } else if planned.plan.module_text.is_some() {
+        } else if planned.plan.module_text.is_some() || !planned.shared.is_empty() {
             writeln!(out, "{path} → {}", notebook.module_path.display()).unwrap();
         } else {
             let package = notebook.module_path.parent().unwrap_or(Path::new(""));

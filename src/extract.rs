@@ -172,6 +172,26 @@ pub(crate) enum Note {
         /// written.
         copies: Vec<PathBuf>,
     },
+    /// Copies of a definition that the shared module holds since an earlier run import it
+    /// from there.
+    SharedEarlier {
+        /// The name.
+        name: String,
+        /// The shared module.
+        module: PathBuf,
+        /// The notebooks whose copies it replaces, in path order.
+        copies: Vec<PathBuf>,
+    },
+    /// A copy of a definition of the shared module that a person changed there: it goes to
+    /// its notebook's own module.
+    SharedEdited {
+        /// The name.
+        name: String,
+        /// The shared module.
+        module: PathBuf,
+        /// The notebook with the copy.
+        notebook: PathBuf,
+    },
     /// The package is not next to every notebook, and no project file makes it installable.
     NotImportable {
         /// The package's name.
@@ -281,6 +301,32 @@ impl fmt::Display for Note {
                     folded.join(", ")
                 )
             }
+            Note::SharedEarlier {
+                name,
+                module,
+                copies,
+            } => {
+                let copies: Vec<String> = copies
+                    .iter()
+                    .map(|path| path.display().to_string())
+                    .collect();
+                write!(
+                    f,
+                    "`{name}` is in {} since an earlier run; the copies of {} import it from there",
+                    module.display(),
+                    copies.join(", ")
+                )
+            }
+            Note::SharedEdited {
+                name,
+                module,
+                notebook,
+            } => write!(
+                f,
+                "`{name}` in {} was changed by hand, so it is no longer a copy of the one in {}, which goes to the notebook's own module",
+                module.display(),
+                notebook.display()
+            ),
             Note::NotImportable {
                 package,
                 parent,
@@ -460,8 +506,12 @@ pub(crate) fn plan_extract<C: Change>(
         check: &check,
     };
     let shared_file = snapshot.dir().join(format!("{SHARED_MODULE}.py"));
-    // Only a run that writes the shared module shares: one that finds it leaves it as it is.
-    let share = !snapshot.has_any_file(&shared_file);
+    // A shared module an earlier run wrote is never changed: copies of what it holds import
+    // it. One a person wrote (neither the manifest nor its docstring says nbhoist wrote it) is
+    // left alone entirely.
+    let earlier_shared = existing_module(snapshot, &manifest, &shared_file)
+        .map(|module| shared::Existing::read(&module));
+    let share = earlier_shared.is_some() || !snapshot.has_any_file(&shared_file);
     let decided = decide_batch(&request.notebooks, &context, &|path, decided| {
         let place = place_of(path)
             .ok_or_else(|| Error::new(path, ErrorKind::OutsideRoot(request.root.clone())))?;
@@ -477,6 +527,12 @@ pub(crate) fn plan_extract<C: Change>(
     });
     let paths = &decided.paths;
     let places: Vec<Option<Place>> = paths.iter().map(|path| place_of(path)).collect();
+    let mut plan = ExtractPlan {
+        notebooks: Vec::new(),
+        changes: Vec::new(),
+        package_changes: Vec::new(),
+        notes: Vec::new(),
+    };
     let mut offers: Vec<Option<shared::Offer>> = Vec::new();
     let mut outcomes: Vec<Result<(Planned<C>, NotebookReport), Error>> = decided
         .results
@@ -503,7 +559,20 @@ pub(crate) fn plan_extract<C: Change>(
             *offer = None;
         }
     }
-    let sharing = shared::find(&offers);
+    let sharing = match &earlier_shared {
+        Some(existing) => {
+            let (sharing, edited) = shared::find_later(&offers, existing);
+            for copy in edited {
+                plan.notes.push(Note::SharedEdited {
+                    name: copy.name,
+                    module: shared_file.clone(),
+                    notebook: paths[copy.notebook].clone(),
+                });
+            }
+            sharing
+        }
+        None => shared::find(&offers),
+    };
     let shared_dotted = format!("{}.{SHARED_MODULE}", request.package);
     let mut shared_parts = Vec::new();
     if !sharing.is_empty() {
@@ -533,7 +602,7 @@ pub(crate) fn plan_extract<C: Change>(
                 Some(use_shared),
             )?;
             let written = sharing.written_by(i);
-            let parts = (!written.is_empty()).then(|| {
+            let parts = (!written.is_empty() && earlier_shared.is_none()).then(|| {
                 let options = extract_options(request, &place);
                 plan::shared_parts(
                     &decided.notebook,
@@ -592,12 +661,6 @@ pub(crate) fn plan_extract<C: Change>(
         ));
     }
 
-    let mut plan = ExtractPlan {
-        notebooks: Vec::new(),
-        changes: Vec::new(),
-        package_changes: Vec::new(),
-        notes: Vec::new(),
-    };
     let mut modules = Vec::new();
     let mut notebooks = Vec::new();
     let mut planned_modules: Vec<PathBuf> = Vec::new();
@@ -707,13 +770,23 @@ pub(crate) fn plan_extract<C: Change>(
         planned_modules.push(shared_file.clone());
         plan.package_changes.push(shared_file.clone());
         modules.push(C::file(shared_file.clone(), None, text, request.diffs));
-        for group in &sharing.groups {
-            plan.notes.push(Note::Shared {
-                name: group.name.clone(),
-                module: shared_file.clone(),
-                copies: group.notebooks.iter().map(|&i| paths[i].clone()).collect(),
-            });
-        }
+    }
+    for group in &sharing.groups {
+        let copies = group.notebooks.iter().map(|&i| paths[i].clone()).collect();
+        let module = shared_file.clone();
+        let name = group.name.clone();
+        plan.notes.push(match earlier_shared {
+            Some(_) => Note::SharedEarlier {
+                name,
+                module,
+                copies,
+            },
+            None => Note::Shared {
+                name,
+                module,
+                copies,
+            },
+        });
     }
     let mut inits = Vec::new();
     let submodules = submodule_names(snapshot, &planned_modules);

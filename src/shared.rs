@@ -19,14 +19,21 @@
 //!
 //! Groups are taken in the order of their first notebook's path, then of their names, and the
 //! text written is the first notebook's: the result does not depend on thread timing.
+//!
+//! A later run never changes the shared module. A notebook found with a copy of what it holds
+//! imports it from there ([`find_later`]), when the whole module is as nbhoist wrote it and
+//! its imports are all ones the notebook moves itself; a copy of a definition a person changed
+//! there goes to the notebook's own module.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use ruff_python_ast::Stmt;
 
-use crate::analysis::{Analysis, SiteKind, constant_value, statement};
+use crate::analysis::{Analysis, SiteKind, constant_value, import_key, statement};
 use crate::decide::{Decisions, Needs, Verdict, is_immutable_literal};
 use crate::duplicates::{code_hash, needs_hash};
+use crate::ownership::ExistingModule;
+use crate::python::parse::parse_cell;
 
 /// The shared module's name in the package.
 pub(crate) const SHARED_MODULE: &str = "_shared";
@@ -285,6 +292,107 @@ pub(crate) fn find(offers: &[Option<Offer>]) -> Sharing {
         });
     }
     sharing
+}
+
+/// The shared module an earlier run wrote, as a later run sees it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Existing {
+    /// The code of each definition and constant it holds as nbhoist wrote it.
+    codes: BTreeMap<String, u64>,
+    /// The names of the definitions and constants a person changed or added.
+    edited: BTreeSet<String>,
+    /// Every statement but its imports is as nbhoist wrote it.
+    untouched: bool,
+    /// Its imports, a person's included.
+    imports: BTreeSet<ImportKey>,
+}
+
+impl Existing {
+    /// What a later run needs of the shared module as it is.
+    pub(crate) fn read(module: &ExistingModule) -> Existing {
+        let mut existing = Existing::default();
+        for statement in &module.statements {
+            let text = module.text_of(statement);
+            let parsed = parse_cell(text);
+            let Some(stmt) = parsed.syntax().body.first() else {
+                continue;
+            };
+            // The manifest records no import; what importing the module imports is compared
+            // with what each notebook moves instead.
+            if statement.import {
+                existing.imports.extend(
+                    statement
+                        .names
+                        .iter()
+                        .filter_map(|name| Some((name.clone(), import_key(stmt, name, text)?))),
+                );
+            } else if !statement.owned {
+                existing.edited.extend(statement.names.iter().cloned());
+            } else if let [name] = statement.names.as_slice() {
+                existing.codes.insert(name.clone(), code_hash(stmt));
+            }
+        }
+        // Statements that bind nothing (a call a person added) are not among `statements`.
+        let body = parse_cell(&module.text).syntax().body.len();
+        let docstring = usize::from(module.text.starts_with(crate::emit::MODULE_HEADER));
+        existing.untouched =
+            existing.edited.is_empty() && body == module.statements.len() + docstring;
+        existing
+    }
+}
+
+/// A copy that a later run found of a definition of the shared module that a person changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EditedCopy {
+    /// The definition's name.
+    pub(crate) name: String,
+    /// The notebook, by its index in the batch.
+    pub(crate) notebook: usize,
+}
+
+/// What a later run shares: each notebook's copies of what the shared module holds, when
+/// the module is as nbhoist wrote it and importing it imports nothing the notebook does not
+/// move itself; and the copies of definitions a person changed there, which do not share.
+pub(crate) fn find_later(
+    offers: &[Option<Offer>],
+    existing: &Existing,
+) -> (Sharing, Vec<EditedCopy>) {
+    let mut sharing = Sharing {
+        names: vec![BTreeSet::new(); offers.len()],
+        groups: Vec::new(),
+    };
+    let mut edited = Vec::new();
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, offer) in offers.iter().enumerate() {
+        let Some(offer) = offer else { continue };
+        for candidate in &offer.candidates {
+            if existing.edited.contains(&candidate.name) {
+                edited.push(EditedCopy {
+                    name: candidate.name.clone(),
+                    notebook: i,
+                });
+                continue;
+            }
+            let same = candidate
+                .closure
+                .iter()
+                .all(|(name, code)| existing.codes.get(name) == Some(code))
+                && candidate.imports.is_subset(&existing.imports);
+            // A person's code in the module would run in the notebook too.
+            if same && existing.untouched && existing.imports.is_subset(&offer.moved_imports) {
+                sharing.names[i].extend(candidate.closure.keys().cloned());
+                groups.entry(&candidate.name).or_default().push(i);
+            }
+        }
+    }
+    sharing.groups = groups
+        .into_iter()
+        .map(|(name, notebooks)| Group {
+            name: name.to_owned(),
+            notebooks,
+        })
+        .collect();
+    (sharing, edited)
 }
 
 #[cfg(test)]

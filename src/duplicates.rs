@@ -39,6 +39,9 @@ pub(crate) struct Sample {
     /// A hash of what its needs resolve to in its notebook (the imports' targets, the
     /// constants' values, the shared definitions' code); `None` when it stays.
     pub(crate) needs: Option<u64>,
+    /// `extract` over the same notebooks, as a first run, would write it once into the
+    /// package's shared module, for this notebook to import (see [`crate::shared`]).
+    pub(crate) shared: bool,
 }
 
 /// The samples of every definition of a decided notebook, in notebook order.
@@ -69,6 +72,7 @@ pub(crate) fn samples(
                 cell: definition.cell.number(),
                 verdict,
                 needs,
+                shared: false,
             }
         })
         .collect()
@@ -170,6 +174,9 @@ pub(crate) struct ExactCopy {
     /// Whether what it needs resolves to the same things as the kept copy's needs; `None`
     /// when it or the kept copy stays.
     pub(crate) same_needs: Option<bool>,
+    /// `extract` over the same notebooks, as a first run, would write it once into the
+    /// package's shared module and the notebook would import it from there.
+    pub(crate) shared: bool,
 }
 
 /// The different versions of one name across notebooks.
@@ -251,6 +258,7 @@ fn exact_group(name: &str, copies: &[&Sample]) -> ExactGroup {
             .map(|c| ExactCopy {
                 place: place(c),
                 same_needs: same_needs(c),
+                shared: c.shared,
             })
             .collect(),
         shareable: copies.iter().all(|c| same_needs(c) == Some(true)),
@@ -287,6 +295,17 @@ impl Duplicates {
     pub(crate) fn copies(&self) -> usize {
         self.exact.iter().map(|group| group.copies.len()).sum()
     }
+
+    /// How many groups `extract` would share, and how many copies of them.
+    pub(crate) fn shared(&self) -> (usize, usize) {
+        let copies: Vec<usize> = self
+            .exact
+            .iter()
+            .map(|group| group.copies.iter().filter(|copy| copy.shared).count())
+            .filter(|&shared| shared > 0)
+            .collect();
+        (copies.len(), copies.iter().sum())
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +329,7 @@ mod tests {
             cell: CellNumber(1),
             verdict: VerdictName::Move,
             needs: Some(needs),
+            shared: false,
         }
     }
 

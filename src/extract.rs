@@ -549,13 +549,8 @@ pub(crate) fn plan_extract<C: Change>(
             Ok((planned, report))
         })
         .collect();
-    // Notebooks that run others with `%run`, or that others run, share their namespace with
-    // them: their code is theirs. So is the code of a notebook no path named.
     for (i, offer) in offers.iter_mut().enumerate() {
-        if i >= request.notebooks.len()
-            || !decided.imports_from[i].is_empty()
-            || decided.imports_from.iter().any(|from| from.contains(&i))
-        {
+        if !shared::may_share(i, request.notebooks.len(), &decided.imports_from) {
             *offer = None;
         }
     }

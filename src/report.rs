@@ -288,6 +288,8 @@ pub(crate) fn duplicates_text(duplicates: &Duplicates, color: bool) -> String {
             let keep = if i == 0 { "keep" } else { "    " };
             let needs = if copy.same_needs == Some(false) {
                 "  its needs differ from the kept copy's"
+            } else if copy.shared {
+                "  shared by extract"
             } else {
                 ""
             };
@@ -346,16 +348,20 @@ pub(crate) fn duplicates_text(duplicates: &Duplicates, color: bool) -> String {
 
 /// One line: "2 groups of copies (5 copies), 1 name with other versions".
 pub(crate) fn duplicates_line(duplicates: &Duplicates) -> String {
+    let copies = |n: usize| match n {
+        1 => "1 copy".to_owned(),
+        n => format!("{n} copies"),
+    };
+    let (shared_groups, shared_copies) = duplicates.shared();
     format!(
-        "{} ({}), {} with other versions",
+        "{} ({}; {} ({}) shared by extract), {} with other versions",
         match duplicates.exact.len() {
             1 => "1 group of copies".to_owned(),
             groups => format!("{groups} groups of copies"),
         },
-        match duplicates.copies() {
-            1 => "1 copy".to_owned(),
-            copies => format!("{copies} copies"),
-        },
+        copies(duplicates.copies()),
+        shared_groups,
+        copies(shared_copies),
         plural(duplicates.near.len(), "name"),
     )
 }

@@ -64,6 +64,13 @@ pub(crate) struct Offer {
     moved_imports: BTreeSet<ImportKey>,
 }
 
+/// Whether notebook `i` of a batch whose first `given` notebooks a path named may share:
+/// one that runs others with `%run`, or that others run, shares its namespace with them, so
+/// its code is theirs; so is the code of a notebook no path named.
+pub(crate) fn may_share(i: usize, given: usize, imports_from: &[Vec<usize>]) -> bool {
+    i < given && imports_from[i].is_empty() && !imports_from.iter().any(|from| from.contains(&i))
+}
+
 /// The definitions of a decided notebook that could be shared, and what it imports.
 pub(crate) fn offer(analysis: &Analysis, decisions: &Decisions) -> Offer {
     let moving = &decisions.moving;

@@ -549,8 +549,15 @@ pub(crate) fn plan_extract<C: Change>(
             Ok((planned, report))
         })
         .collect();
+    // A `%%writefile` cell that writes a module of that name leaves no room for it.
+    let taken = outcomes.iter().flatten().any(|(planned, _)| {
+        planned
+            .modules
+            .iter()
+            .any(|change| change.path() == shared_file)
+    });
     for (i, offer) in offers.iter_mut().enumerate() {
-        if !shared::may_share(i, request.notebooks.len(), &decided.imports_from) {
+        if taken || !shared::may_share(i, request.notebooks.len(), &decided.imports_from) {
             *offer = None;
         }
     }

@@ -39,6 +39,9 @@ pub(crate) struct Sample {
     /// A hash of what its needs resolve to in its notebook (the imports' targets, the
     /// constants' values, the shared definitions' code); `None` when it stays.
     pub(crate) needs: Option<u64>,
+    /// `extract` over the same notebooks, as a first run, would write it once into the
+    /// package's shared module, for this notebook to import (see [`crate::shared`]).
+    pub(crate) shared: bool,
 }
 
 /// The samples of every definition of a decided notebook, in notebook order.
@@ -62,16 +65,24 @@ pub(crate) fn samples(
             Sample {
                 name: definition.name.clone(),
                 kind: definition.kind,
-                code: hash_of(&ComparableStmt::from(stmt)),
+                code: code_hash(stmt),
                 // Ended by a newline, as the diffs compare whole lines.
                 text: format!("{text}\n"),
                 notebook: path.to_owned(),
                 cell: definition.cell.number(),
                 verdict,
                 needs,
+                shared: false,
             }
         })
         .collect()
+}
+
+/// A hash of a statement's syntax tree: equal for the same code however it is laid out or
+/// commented. With [`needs_hash`], what makes two definitions exact copies, for `scan
+/// --duplicates` and for the definitions `extract` shares between notebooks alike.
+pub(crate) fn code_hash(stmt: &ruff_python_ast::Stmt) -> u64 {
+    hash_of(&ComparableStmt::from(stmt))
 }
 
 fn hash_of(value: &impl std::hash::Hash) -> u64 {
@@ -82,7 +93,7 @@ fn hash_of(value: &impl std::hash::Hash) -> u64 {
 
 /// What the names a definition needs resolve to in its notebook, hashed: two copies whose
 /// hashes agree import the same things, read equal constants and call the same code.
-fn needs_hash(analysis: &Analysis, needs: &Needs) -> u64 {
+pub(crate) fn needs_hash(analysis: &Analysis, needs: &Needs) -> u64 {
     let mut hasher = DefaultHasher::new();
     let names = &analysis.names;
     // A tag per kind of need, so that an import and a constant of one name differ.
@@ -163,6 +174,9 @@ pub(crate) struct ExactCopy {
     /// Whether what it needs resolves to the same things as the kept copy's needs; `None`
     /// when it or the kept copy stays.
     pub(crate) same_needs: Option<bool>,
+    /// `extract` over the same notebooks, as a first run, would write it once into the
+    /// package's shared module and the notebook would import it from there.
+    pub(crate) shared: bool,
 }
 
 /// The different versions of one name across notebooks.
@@ -244,6 +258,7 @@ fn exact_group(name: &str, copies: &[&Sample]) -> ExactGroup {
             .map(|c| ExactCopy {
                 place: place(c),
                 same_needs: same_needs(c),
+                shared: c.shared,
             })
             .collect(),
         shareable: copies.iter().all(|c| same_needs(c) == Some(true)),
@@ -280,6 +295,17 @@ impl Duplicates {
     pub(crate) fn copies(&self) -> usize {
         self.exact.iter().map(|group| group.copies.len()).sum()
     }
+
+    /// How many groups `extract` would share, and how many copies of them.
+    pub(crate) fn shared(&self) -> (usize, usize) {
+        let copies: Vec<usize> = self
+            .exact
+            .iter()
+            .map(|group| group.copies.iter().filter(|copy| copy.shared).count())
+            .filter(|&shared| shared > 0)
+            .collect();
+        (copies.len(), copies.iter().sum())
+    }
 }
 
 #[cfg(test)]
@@ -297,12 +323,13 @@ mod tests {
         Sample {
             name,
             kind: DefinitionKind::Function,
-            code: hash_of(&ComparableStmt::from(stmt)),
+            code: code_hash(stmt),
             text: code.to_owned(),
             notebook: PathBuf::from(notebook),
             cell: CellNumber(1),
             verdict: VerdictName::Move,
             needs: Some(needs),
+            shared: false,
         }
     }
 

@@ -21,12 +21,13 @@ use crate::emit::{
 use crate::error::{Error, ErrorKind, PackageError};
 use crate::notebook::Notebook;
 use crate::ownership::{ExistingModule, Manifest};
-use crate::plan::{ExtractOptions, NotebookPlan, module_name, plan_notebook};
+use crate::plan::{self, ExtractOptions, NotebookPlan, SharedUse, module_name, plan_notebook};
 use crate::position::CellNumber;
 use crate::python::parse::parse_cell;
 use crate::run_graph::{Context, Decided, ModuleTarget, decide_batch};
 use crate::scan::{NotebookReport, error_report, read_notebook_to_rewrite, report};
 use crate::settings::normalize;
+use crate::shared::{self, SHARED_MODULE};
 use crate::workspace::PackageSnapshot;
 
 /// What the user asked for.
@@ -89,6 +90,8 @@ pub(crate) struct Planned<C> {
     /// What the user should know about the notebook's module: conflicts, updates, names
     /// gone from it.
     pub(crate) notes: Vec<Note>,
+    /// The moved names it imports from the package's shared module.
+    pub(crate) shared: BTreeSet<String>,
 }
 
 /// Something the user should know about the package.
@@ -159,6 +162,36 @@ pub(crate) enum Note {
         module: PathBuf,
         /// `--force` replaced a version changed by hand; this file keeps the module as it was.
         backup: Option<PathBuf>,
+    },
+    /// A definition copied into several notebooks is written once, into the shared module.
+    Shared {
+        /// The name.
+        name: String,
+        /// The shared module.
+        module: PathBuf,
+        /// The notebooks whose copies it replaces, in path order: the first one's text is
+        /// written.
+        copies: Vec<PathBuf>,
+    },
+    /// Copies of a definition that the shared module holds since an earlier run import it
+    /// from there.
+    SharedEarlier {
+        /// The name.
+        name: String,
+        /// The shared module.
+        module: PathBuf,
+        /// The notebooks whose copies it replaces, in path order.
+        copies: Vec<PathBuf>,
+    },
+    /// A copy of a definition of the shared module that a person changed there: it goes to
+    /// its notebook's own module.
+    SharedEdited {
+        /// The name.
+        name: String,
+        /// The shared module.
+        module: PathBuf,
+        /// The notebook with the copy.
+        notebook: PathBuf,
     },
     /// The package is not next to every notebook, and no project file makes it installable.
     NotImportable {
@@ -252,6 +285,49 @@ impl fmt::Display for Note {
                 }
                 Ok(())
             }
+            Note::Shared {
+                name,
+                module,
+                copies,
+            } => {
+                let folded: Vec<String> = copies[1..]
+                    .iter()
+                    .map(|path| path.display().to_string())
+                    .collect();
+                write!(
+                    f,
+                    "`{name}` is written once, into {}, from {}; the copies of {} are folded into it and import it from there",
+                    module.display(),
+                    copies[0].display(),
+                    folded.join(", ")
+                )
+            }
+            Note::SharedEarlier {
+                name,
+                module,
+                copies,
+            } => {
+                let copies: Vec<String> = copies
+                    .iter()
+                    .map(|path| path.display().to_string())
+                    .collect();
+                write!(
+                    f,
+                    "`{name}` is in {} since an earlier run; the copies of {} import it from there",
+                    module.display(),
+                    copies.join(", ")
+                )
+            }
+            Note::SharedEdited {
+                name,
+                module,
+                notebook,
+            } => write!(
+                f,
+                "`{name}` in {} was changed by hand, so it is no longer a copy of the one in {}, which goes to the notebook's own module",
+                module.display(),
+                notebook.display()
+            ),
             Note::NotImportable {
                 package,
                 parent,
@@ -286,8 +362,8 @@ pub(crate) struct ExtractPlan<C> {
     pub(crate) notebooks: Vec<NotebookExtract<C>>,
     /// Files to write: modules first, then `__init__.py` files, then notebooks.
     pub(crate) changes: Vec<C>,
-    /// The package-level files among `changes`: `__init__.py` files, which several notebooks
-    /// may share.
+    /// The package-level files among `changes`: `__init__.py` files and the shared module,
+    /// which several notebooks may share.
     pub(crate) package_changes: Vec<PathBuf>,
     /// Things the user should know.
     pub(crate) notes: Vec<Note>,
@@ -430,14 +506,127 @@ pub(crate) fn plan_extract<C: Change>(
         module_of: &module_of,
         check: &check,
     };
+    let shared_file = snapshot.dir().join(format!("{SHARED_MODULE}.py"));
+    // A shared module an earlier run wrote is never changed: copies of what it holds import
+    // it. One a person wrote (neither the manifest nor its docstring says nbhoist wrote it) is
+    // left alone entirely.
+    let earlier_shared = existing_module(snapshot, &manifest, &shared_file)
+        .map(|module| shared::Existing::read(&module));
+    let share = earlier_shared.is_some() || !snapshot.has_any_file(&shared_file);
     let decided = decide_batch(&request.notebooks, &context, &|path, decided| {
         let place = place_of(path)
             .ok_or_else(|| Error::new(path, ErrorKind::OutsideRoot(request.root.clone())))?;
-        plan_one::<C>(path, &place, request, snapshot, &manifest, decided)
+        let module_file = place.dir.join(format!("{}.py", place.module));
+        // A notebook extracted before keeps its module as it is.
+        let offer = (share
+            && !snapshot.has_any_file(&module_file)
+            && decided.decisions.own_import.is_none())
+        .then(|| shared::offer(&decided.analysis, &decided.decisions));
+        let (planned, report) =
+            plan_one::<C>(path, &place, request, snapshot, &manifest, decided, None)?;
+        Ok((planned, report, offer))
     });
     let paths = &decided.paths;
     let places: Vec<Option<Place>> = paths.iter().map(|path| place_of(path)).collect();
-    let mut outcomes = decided.results;
+    let mut plan = ExtractPlan {
+        notebooks: Vec::new(),
+        changes: Vec::new(),
+        package_changes: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut offers: Vec<Option<shared::Offer>> = Vec::new();
+    let mut outcomes: Vec<Result<(Planned<C>, NotebookReport), Error>> = decided
+        .results
+        .into_iter()
+        .map(|result| {
+            let (planned, report, offer) = match result {
+                Ok(done) => done,
+                Err(error) => {
+                    offers.push(None);
+                    return Err(error);
+                }
+            };
+            offers.push(offer);
+            Ok((planned, report))
+        })
+        .collect();
+    // A `%%writefile` cell that writes a module of that name leaves no room for it.
+    let taken = outcomes.iter().flatten().any(|(planned, _)| {
+        planned
+            .modules
+            .iter()
+            .any(|change| change.path() == shared_file)
+    });
+    for (i, offer) in offers.iter_mut().enumerate() {
+        if taken || !shared::may_share(i, request.notebooks.len(), &decided.imports_from) {
+            *offer = None;
+        }
+    }
+    let sharing = match &earlier_shared {
+        Some(existing) => {
+            let (sharing, edited) = shared::find_later(&offers, existing);
+            for copy in edited {
+                plan.notes.push(Note::SharedEdited {
+                    name: copy.name,
+                    module: shared_file.clone(),
+                    notebook: paths[copy.notebook].clone(),
+                });
+            }
+            sharing
+        }
+        None => shared::find(&offers),
+    };
+    let shared_dotted = format!("{}.{SHARED_MODULE}", request.package);
+    let mut shared_parts = Vec::new();
+    if !sharing.is_empty() {
+        let sharers: Vec<usize> = (0..paths.len())
+            .filter(|&i| !sharing.names[i].is_empty())
+            .collect();
+        let index: FxHashMap<&Path, usize> =
+            sharers.iter().map(|&i| (paths[i].as_path(), i)).collect();
+        let sharer_paths: Vec<PathBuf> = sharers.iter().map(|&i| paths[i].clone()).collect();
+        // Decided again, to be planned with what they share: holding every notebook of a large
+        // batch until all are decided would not stream.
+        let again = decide_batch(&sharer_paths, &context, &|path, decided| {
+            let i = index[path];
+            let place = place_of(path)
+                .ok_or_else(|| Error::new(path, ErrorKind::OutsideRoot(request.root.clone())))?;
+            let use_shared = SharedUse {
+                module: shared_dotted.clone(),
+                names: sharing.names[i].clone(),
+            };
+            let planned = plan_one::<C>(
+                path,
+                &place,
+                request,
+                snapshot,
+                &manifest,
+                decided,
+                Some(use_shared),
+            )?;
+            let written = sharing.written_by(i);
+            let parts = (!written.is_empty() && earlier_shared.is_none()).then(|| {
+                let options = extract_options(request, &place);
+                plan::shared_parts(
+                    &decided.notebook,
+                    &decided.analysis,
+                    &decided.decisions,
+                    &written,
+                    &options,
+                )
+            });
+            Ok((planned, parts))
+        });
+        // A notebook that changed since it was first read: nothing is shared, rather than
+        // a shared module that lacks what some notebook imports from it.
+        if again.results.iter().all(Result::is_ok) {
+            for (&i, result) in sharers.iter().zip(again.results) {
+                let (planned, parts) = result.expect("checked");
+                outcomes[i] = Ok(planned);
+                shared_parts.extend(parts.map(|parts| (i, parts)));
+            }
+        }
+    }
     let mut planned_modules: Vec<PathBuf> = Vec::new();
     for (outcome, path) in outcomes.iter_mut().zip(paths) {
         let Ok((planned, _)) = outcome else {
@@ -475,12 +664,6 @@ pub(crate) fn plan_extract<C: Change>(
         ));
     }
 
-    let mut plan = ExtractPlan {
-        notebooks: Vec::new(),
-        changes: Vec::new(),
-        package_changes: Vec::new(),
-        notes: Vec::new(),
-    };
     let mut modules = Vec::new();
     let mut notebooks = Vec::new();
     let mut planned_modules: Vec<PathBuf> = Vec::new();
@@ -489,10 +672,17 @@ pub(crate) fn plan_extract<C: Change>(
     for (((path, place), outcome), run_by) in
         paths.iter().zip(&places).zip(outcomes).zip(decided.run_by)
     {
-        let module_path = place
+        let mut module_path = place
             .as_ref()
             .map(|place| place.dir.join(format!("{}.py", place.module)))
             .unwrap_or_default();
+        if let Ok((planned, _)) = &outcome
+            && planned.plan.module_text.is_none()
+            && !planned.shared.is_empty()
+        {
+            // Everything it hoists is shared.
+            module_path.clone_from(&shared_file);
+        }
         let (outcome, report) = match outcome {
             Ok((planned, report)) => {
                 plan.notes.extend(planned.notes.iter().cloned());
@@ -559,6 +749,46 @@ pub(crate) fn plan_extract<C: Change>(
             module_path,
             outcome,
             report,
+        });
+    }
+    if let Some(&(first, _)) = shared_parts.first() {
+        let place = places[first]
+            .as_ref()
+            .expect("a sharing notebook has a place");
+        let (text, record) = plan::shared_module(
+            shared_parts.into_iter().map(|(_, parts)| parts).collect(),
+            &extract_options(request, place),
+        );
+        let mut names: Vec<String> = record
+            .definitions
+            .keys()
+            .filter(|name| !name.starts_with('_'))
+            .cloned()
+            .collect();
+        names.sort();
+        exports.insert(SHARED_MODULE.to_owned(), names);
+        new_manifest
+            .modules
+            .insert(module_key(snapshot.dir(), &shared_file), record);
+        planned_modules.push(shared_file.clone());
+        plan.package_changes.push(shared_file.clone());
+        modules.push(C::file(shared_file.clone(), None, text, request.diffs));
+    }
+    for group in &sharing.groups {
+        let copies = group.notebooks.iter().map(|&i| paths[i].clone()).collect();
+        let module = shared_file.clone();
+        let name = group.name.clone();
+        plan.notes.push(match earlier_shared {
+            Some(_) => Note::SharedEarlier {
+                name,
+                module,
+                copies,
+            },
+            None => Note::Shared {
+                name,
+                module,
+                copies,
+            },
         });
     }
     let mut inits = Vec::new();
@@ -712,6 +942,7 @@ fn plan_one<C: Change>(
     snapshot: &PackageSnapshot,
     manifest: &Manifest,
     decided: &Decided,
+    shared: Option<SharedUse>,
 ) -> Result<(Planned<C>, NotebookReport), Error> {
     let Decided {
         notebook,
@@ -725,12 +956,13 @@ fn plan_one<C: Change>(
     );
     let module_file = place.dir.join(format!("{}.py", place.module));
     let existing = existing_module(snapshot, manifest, &module_file);
-    let notebook_key = slashed(&place.in_root);
+    let shared_names = shared
+        .as_ref()
+        .map(|shared| shared.names.clone())
+        .unwrap_or_default();
     let options = ExtractOptions {
-        package: request.package.clone(),
-        parent: place.parent.clone(),
-        autoreload: request.autoreload,
-        notebook_key,
+        shared,
+        ..extract_options(request, place)
     };
     let plan = plan_notebook(
         notebook,
@@ -751,6 +983,7 @@ fn plan_one<C: Change>(
             modules: Vec::new(),
             subpackages: Vec::new(),
             notes,
+            shared: BTreeSet::new(),
         };
         return Ok((planned, notebook_report));
     }
@@ -806,8 +1039,20 @@ fn plan_one<C: Change>(
         modules,
         subpackages,
         notes,
+        shared: shared_names,
     };
     Ok((planned, notebook_report))
+}
+
+/// What planning needs to know of the request and of where a notebook's modules go.
+fn extract_options(request: &ExtractRequest, place: &Place) -> ExtractOptions {
+    ExtractOptions {
+        package: request.package.clone(),
+        parent: place.parent.clone(),
+        autoreload: request.autoreload,
+        notebook_key: slashed(&place.in_root),
+        shared: None,
+    }
 }
 
 /// The notes about a notebook's module that an earlier run wrote: each conflict with a

@@ -49,6 +49,7 @@ mod report;
 mod run_graph;
 mod scan;
 mod settings;
+mod shared;
 mod terminal;
 mod workspace;
 

@@ -288,6 +288,8 @@ pub(crate) fn duplicates_text(duplicates: &Duplicates, color: bool) -> String {
             let keep = if i == 0 { "keep" } else { "    " };
             let needs = if copy.same_needs == Some(false) {
                 "  its needs differ from the kept copy's"
+            } else if copy.shared {
+                "  shared by extract"
             } else {
                 ""
             };
@@ -346,16 +348,20 @@ pub(crate) fn duplicates_text(duplicates: &Duplicates, color: bool) -> String {
 
 /// One line: "2 groups of copies (5 copies), 1 name with other versions".
 pub(crate) fn duplicates_line(duplicates: &Duplicates) -> String {
+    let copies = |n: usize| match n {
+        1 => "1 copy".to_owned(),
+        n => format!("{n} copies"),
+    };
+    let (shared_groups, shared_copies) = duplicates.shared();
     format!(
-        "{} ({}), {} with other versions",
+        "{} ({}; {} ({}) shared by extract), {} with other versions",
         match duplicates.exact.len() {
             1 => "1 group of copies".to_owned(),
             groups => format!("{groups} groups of copies"),
         },
-        match duplicates.copies() {
-            1 => "1 copy".to_owned(),
-            copies => format!("{copies} copies"),
-        },
+        copies(duplicates.copies()),
+        shared_groups,
+        copies(shared_copies),
         plural(duplicates.near.len(), "name"),
     )
 }
@@ -384,7 +390,7 @@ pub(crate) fn extract_text<C: Change>(plan: &ExtractPlan<C>, color: bool) -> Str
         let path = notebook.path.display();
         if planned.notebook.is_none() {
             writeln!(out, "{path}: nothing to hoist").unwrap();
-        } else if planned.plan.module_text.is_some() {
+        } else if planned.plan.module_text.is_some() || !planned.shared.is_empty() {
             writeln!(out, "{path} → {}", notebook.module_path.display()).unwrap();
         } else {
             let package = notebook.module_path.parent().unwrap_or(Path::new(""));

@@ -15,6 +15,7 @@ use crate::plan::module_name;
 use crate::position::CellNumber;
 use crate::python::imports::bound_name;
 use crate::run_graph::{Context, ModuleTarget, decide_batch};
+use crate::shared;
 
 /// Reads a notebook from disk: a regular file (or a symbolic link to one), which must not
 /// change size while it is read.
@@ -263,34 +264,47 @@ pub(crate) fn scan_paths(
     };
     let batch = decide_batch(paths, &context, &|path, decided| {
         let report = report(path, &decided.analysis, &decided.decisions);
-        let found = if samples {
-            duplicates::samples(
+        let (found, offer) = if samples {
+            let found = duplicates::samples(
                 path,
                 &decided.notebook,
                 &decided.analysis,
                 &decided.decisions,
+            );
+            (
+                found,
+                Some(shared::offer(&decided.analysis, &decided.decisions)),
             )
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
-        Ok((report, found))
+        Ok((report, found, offer))
     });
     let mut scanned = Scanned {
         reports: Vec::with_capacity(batch.paths.len()),
         samples: Vec::new(),
     };
-    for ((result, path), run_by) in batch
+    let mut found_in: Vec<Vec<Sample>> = Vec::new();
+    let mut offers = Vec::new();
+    for (i, ((result, path), run_by)) in batch
         .results
         .into_iter()
         .zip(&batch.paths)
         .zip(batch.run_by)
+        .enumerate()
     {
         let mut report = match result {
-            Ok((report, found)) => {
-                scanned.samples.extend(found);
+            Ok((report, found, offer)) => {
+                found_in.push(found);
+                offers
+                    .push(offer.filter(|_| shared::may_share(i, paths.len(), &batch.imports_from)));
                 report
             }
-            Err(error) => error_report(path, &error),
+            Err(error) => {
+                found_in.push(Vec::new());
+                offers.push(None);
+                error_report(path, &error)
+            }
         };
         report.run_by = run_by.map(|run_by| RunByReport {
             notebook: display_path(&run_by.notebook),
@@ -298,6 +312,15 @@ pub(crate) fn scan_paths(
         });
         scanned.reports.push(report);
     }
+    if samples {
+        let sharing = shared::find(&offers);
+        for (names, found) in sharing.names.iter().zip(&mut found_in) {
+            for sample in found {
+                sample.shared = names.contains(&sample.name);
+            }
+        }
+    }
+    scanned.samples = found_in.into_iter().flatten().collect();
     scanned
 }
 

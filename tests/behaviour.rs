@@ -408,9 +408,9 @@ fn same_behaviour() {
     });
 }
 
-/// The folders of `tests/fixtures/runs/`, each notebooks that run one another with `%run`.
-fn run_folders() -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures/runs"))
+/// The folders of `tests/fixtures/FOLDER/`, sorted.
+fn folders_of(folder: &str) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures").join(folder))
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.is_dir())
@@ -483,15 +483,32 @@ fn run_folder(python: &Path, folder: &Path) -> Result<Outcome, String> {
     } else {
         "."
     };
+    extract_and_run(python, dir.path(), target, &notebooks, before, |dir| {
+        run_all(python, dir, &runnable)
+    })
+}
+
+/// Extracts `target` in the project `dir`, runs its notebooks again with `run`, and runs
+/// nbhoist a second time: the outcome, given what the notebooks did `before`.
+fn extract_and_run(
+    python: &Path,
+    dir: &Path,
+    target: &str,
+    notebooks: &[String],
+    before: Vec<Event>,
+    run: impl Fn(&Path) -> Result<Vec<Event>, String>,
+) -> Result<Outcome, String> {
     let mut problems = Vec::new();
-    let (report, modules) = extract_checked(python, dir.path(), target, &[], &mut problems);
+    let (report, modules) = extract_checked(python, dir, target, &[], &mut problems);
     let listings: String = notebooks
         .iter()
-        .map(|name| format!("══ {name} ══\n{}", listing(&dir.path().join(name))))
+        .map(|name| format!("══ {name} ══\n{}", listing(&dir.join(name))))
         .collect();
+    // The note on importing the package names the project's folder, a new one each time.
+    let report = report.replace(&dir.display().to_string(), "[PROJECT]");
     let snapshot = format!("{report}\n{modules}\n{listings}");
-    let after = run_all(python, dir.path(), &runnable)?;
-    problems.extend(second_run(dir.path(), target));
+    let after = run(dir)?;
+    problems.extend(second_run(dir, target));
     Ok(Outcome {
         snapshot,
         before,
@@ -510,7 +527,8 @@ fn same_behaviour_across_run() {
         );
         return;
     };
-    let outcomes: Vec<(String, Result<Outcome, String>)> = run_folders()
+    // Each folder of `tests/fixtures/runs/` holds notebooks that run one another with `%run`.
+    let outcomes: Vec<(String, Result<Outcome, String>)> = folders_of("runs")
         .into_par_iter()
         .map(|folder| {
             let name = folder.file_name().unwrap().to_str().unwrap().to_owned();
@@ -521,6 +539,90 @@ fn same_behaviour_across_run() {
     for (name, outcome) in outcomes {
         let outcome = outcome.unwrap_or_else(|error| panic!("{name}: {error}"));
         insta::assert_snapshot!(format!("runs_{name}"), outcome.snapshot);
+        outcome.assert_sound(&name);
+    }
+}
+
+/// Copies the folder `from`, with its folders, into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Runs each notebook of the project in `dir` (paths relative to it), each in a copy of the
+/// project of its own and from its own folder, with the project's root on `sys.path` so
+/// that the package imports; the events of each follow its name.
+fn run_each(python: &Path, dir: &Path, notebooks: &[String]) -> Result<Vec<Event>, String> {
+    let mut events = Vec::new();
+    for name in notebooks {
+        let copy = tempfile::tempdir().unwrap();
+        copy_tree(dir, copy.path());
+        let output = Command::new(python)
+            .arg(repo().join("tests/python/run_notebook.py"))
+            .arg(copy.path().join(name))
+            .env("PYTHONPATH", copy.path())
+            .output()
+            .map_err(|error| format!("cannot run {}: {error}", python.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "running {name} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let ran: Vec<Value> = serde_json::from_slice(&output.stdout)
+            .map_err(|error| format!("the runner printed no JSON: {error}"))?;
+        events.push(("notebook".to_owned(), Value::String(name.clone())));
+        events.extend(ran.into_iter().map(|event| {
+            let kind = event["kind"].as_str().unwrap_or_default().to_owned();
+            (kind, event["text"].clone())
+        }));
+    }
+    Ok(events)
+}
+
+/// One project of notebooks with copies: each notebook runs from its folder before and after
+/// nbhoist extracts the whole project at once.
+fn run_shared(python: &Path, folder: &Path) -> Result<Outcome, String> {
+    let notebooks: Vec<String> = tree(folder)
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| path.ends_with(".ipynb"))
+        .collect();
+    let before = run_each(python, folder, &notebooks)?;
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(folder, dir.path());
+    extract_and_run(python, dir.path(), ".", &notebooks, before, |dir| {
+        run_each(python, dir, &notebooks)
+    })
+}
+
+#[test]
+fn same_behaviour_when_shared() {
+    let Some(python) = std::env::var_os("NBHOIST_PYTHON").map(PathBuf::from) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: shared-definition behaviour tests skipped: NBHOIST_PYTHON is not set; \
+             `scripts/test` sets up Python and runs them"
+        );
+        return;
+    };
+    // Each folder of `tests/fixtures/shared/` is a project whose notebooks, in folders of
+    // their own, hold copies of the same definitions.
+    let folders = folders_of("shared");
+    assert!(!folders.is_empty(), "no folder in tests/fixtures/shared");
+    for folder in folders {
+        let name = folder.file_name().unwrap().to_str().unwrap().to_owned();
+        let outcome =
+            run_shared(&python, &folder).unwrap_or_else(|error| panic!("{name}: {error}"));
+        insta::assert_snapshot!(format!("shared_{name}"), outcome.snapshot);
         outcome.assert_sound(&name);
     }
 }

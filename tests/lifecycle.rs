@@ -267,3 +267,80 @@ fn notebooks_whose_names_give_one_module_get_two_on_every_run() {
         "`Report-2024` sorts first: {first}"
     );
 }
+
+/// A notebook that defines the shared helper `scaled` and the constant it reads, then uses
+/// it.
+fn copy_of_scaled(call: &str) -> String {
+    notebook(&[
+        "import math",
+        "SCALE = 2",
+        "def scaled(x):\n    return math.floor(x * SCALE)",
+        &format!("print(scaled({call}))"),
+    ])
+}
+
+/// Runs `extract` on the whole repository, expecting success; with Python, checks that
+/// `notebook` behaves after the run as it did before. Returns the report.
+fn extract_all(root: &Path, notebook: &str) -> String {
+    let python = python("behaviour checks of the shared-module test");
+    let before = python
+        .as_ref()
+        .map(|python| run_notebook(python, &root.join(notebook)));
+    let (exit, stdout, stderr) = nbhoist(root, &["extract", "."]);
+    assert_eq!(exit, Some(0), "{stdout}{stderr}");
+    if let (Some(python), Some(before)) = (&python, before) {
+        let after = run_notebook(python, &root.join(notebook));
+        assert_eq!(after, before, "{notebook} behaves differently:\n{stdout}");
+    }
+    stdout
+}
+
+#[test]
+fn copies_found_later_import_the_shared_module_and_hand_edits_are_never_overwritten() {
+    let dir = configured_repository("teamlib");
+    let root = dir.path();
+    write(root, "a.ipynb", &copy_of_scaled("1.5"));
+    write(root, "b.ipynb", &copy_of_scaled("2.5"));
+    let report = extract_all(root, "a.ipynb");
+    assert!(
+        report.contains("`scaled` is written once, into teamlib/_shared.py"),
+        "{report}"
+    );
+    let shared = std::fs::read_to_string(root.join("teamlib/_shared.py")).unwrap();
+
+    // A notebook that gains a copy later imports it from the shared module, which stays.
+    write(root, "c.ipynb", &copy_of_scaled("3.5"));
+    let report = extract_all(root, "c.ipynb");
+    assert!(
+        report.contains("`scaled` is in teamlib/_shared.py since an earlier run; the copies of ./c.ipynb import it from there"),
+        "{report}"
+    );
+    assert!(!root.join("teamlib/c.py").exists());
+    assert!(
+        common::cell_sources(&root.join("c.ipynb"))
+            .iter()
+            .any(|source| source.contains("from teamlib._shared import scaled"))
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("teamlib/_shared.py")).unwrap(),
+        shared
+    );
+
+    // Changed by hand, the shared definition is no copy of a later one, and stays as it is.
+    let edited = shared.replace("math.floor(x * SCALE)", "math.floor(x * SCALE) + 1");
+    write(root, "teamlib/_shared.py", &edited);
+    write(root, "d.ipynb", &copy_of_scaled("4.5"));
+    let report = extract_all(root, "d.ipynb");
+    assert!(
+        report.contains("`scaled` in teamlib/_shared.py was changed by hand"),
+        "{report}"
+    );
+    assert!(root.join("teamlib/d.py").exists());
+    assert_eq!(
+        std::fs::read_to_string(root.join("teamlib/_shared.py")).unwrap(),
+        edited
+    );
+    let (exit, stdout, _) = nbhoist(root, &["extract", "."]);
+    assert_eq!(exit, Some(0));
+    assert!(stdout.contains("Nothing to change."), "{stdout}");
+}

@@ -1083,7 +1083,7 @@ pub(crate) fn attribute_root(expr: &Expr) -> Option<&str> {
 /// For an import statement, a key for what it binds to `name`, so that two statements binding
 /// the same name to the same object get the same key; for an import-only block, its text,
 /// since it travels whole; `None` for anything else.
-fn import_key(stmt: &Stmt, name: &str, source: &str) -> Option<String> {
+pub(crate) fn import_key(stmt: &Stmt, name: &str, source: &str) -> Option<String> {
     match stmt {
         Stmt::Try(_) | Stmt::If(_) if is_import_block(stmt) => {
             Some(format!("block:{}", &source[stmt.range()]))

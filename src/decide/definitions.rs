@@ -1672,7 +1672,7 @@ fn contains_ipython_syntax(stmt: &Stmt) -> bool {
 }
 
 /// A literal that no code can change: a number, a string, `None`, `True`, a tuple of them.
-fn is_immutable_literal(expr: &Expr) -> bool {
+pub(crate) fn is_immutable_literal(expr: &Expr) -> bool {
     match expr {
         Expr::NumberLiteral(_)
         | Expr::StringLiteral(_)

@@ -20,6 +20,7 @@ pub(crate) mod writefile;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub(crate) use definitions::is_immutable_literal;
 pub(crate) use merge::{Merge, Missing};
 pub(crate) use reason::StayReason;
 use ruff_python_ast::Stmt;
@@ -244,6 +245,16 @@ impl MovedKind {
 
 impl Moving {
     fn collect(analysis: &Analysis, verdicts: &[Verdict]) -> Moving {
+        Moving::collect_where(analysis, verdicts, &|_| true)
+    }
+
+    /// What moves of the moving definitions and constants whose names `keep` accepts: the
+    /// package's shared module and a notebook's own module each take their part of what moves.
+    pub(crate) fn collect_where(
+        analysis: &Analysis,
+        verdicts: &[Verdict],
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Moving {
         let mut moving = Moving::default();
         let mut constants = BTreeSet::new();
         let mut seen = BTreeSet::new();
@@ -262,6 +273,9 @@ impl Moving {
             let Verdict::Move(needs) = verdict else {
                 continue;
             };
+            if !keep(&definition.name) {
+                continue;
+            }
             let at = definition.at;
             if with_earlier_version.contains(definition.name.as_str()) {
                 moving.in_place.push((at, definition.name.clone()));
@@ -290,6 +304,7 @@ impl Moving {
         }
         let mut constant_sites: Vec<(StatementRef, &str)> = constants
             .iter()
+            .filter(|name| keep(name))
             .map(|name| (analysis.names.sites(name)[0].at, name.as_str()))
             .collect();
         constant_sites.sort();

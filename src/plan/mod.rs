@@ -35,6 +35,17 @@ pub(crate) struct ExtractOptions {
     pub(crate) autoreload: bool,
     /// The notebook's path relative to the project's root, as the manifest records it.
     pub(crate) notebook_key: String,
+    /// What the notebook imports from the package's shared module, when it shares.
+    pub(crate) shared: Option<SharedUse>,
+}
+
+/// The names a notebook imports from the package's shared module instead of its own.
+#[derive(Clone, Debug)]
+pub(crate) struct SharedUse {
+    /// The shared module, dotted (`mylib._shared`).
+    pub(crate) module: String,
+    /// The names: shared definitions and what they need.
+    pub(crate) names: BTreeSet<String>,
 }
 
 /// The text and edits of one notebook's extraction.
@@ -108,21 +119,49 @@ pub(crate) fn plan_notebook(
     }
     plan.edits = cell_edits(notebook, analysis, decisions, &rewrites, &dotted);
     if let Some(position) = decisions.import_cell {
-        let moving = &decisions.moving;
-        let (text, record) = module_text(
-            notebook,
-            analysis,
-            decisions,
-            &rewrites,
-            notebook_name,
-            existing,
-            options,
-        );
-        plan.module_text = Some(text);
-        plan.record = Some(record);
+        let own_part;
+        let shared = options.shared.as_ref();
+        let (moving, from_shared) = match shared {
+            Some(shared) => {
+                let used;
+                (own_part, used) = own_part_of(analysis, decisions, &shared.names);
+                let import = (!used.is_empty()).then(|| Import::From {
+                    module: shared.module.clone(),
+                    names: used.into_iter().map(|name| (name, None)).collect(),
+                });
+                (&own_part, import)
+            }
+            None => (&decisions.moving, None),
+        };
+        // Everything that moves may be shared: the notebook imports from the shared module
+        // only, and has no module of its own.
+        let has_own =
+            shared.is_none() || !moving.definitions.is_empty() || !moving.constants.is_empty();
+        if has_own {
+            let parts = module_parts(
+                notebook,
+                analysis,
+                moving,
+                writes,
+                &rewrites,
+                options,
+                from_shared,
+            );
+            let (text, record) = module_text(parts, decisions, notebook_name, existing, options);
+            plan.module_text = Some(text);
+            plan.record = Some(record);
+        }
+        let (own_names, shared_names): (Vec<String>, Vec<String>) = decisions
+            .imported
+            .iter()
+            .cloned()
+            .partition(|name| shared.is_none_or(|shared| !shared.names.contains(name)));
+        let modules = ImportedModules {
+            own: has_own.then_some((module, own_names.as_slice())),
+            shared: shared.map(|shared| (shared.module.as_str(), shared_names.as_slice())),
+        };
         if decisions.own_import.is_none()
-            && let Some(source) =
-                import_cell(module, &decisions.imported, decisions.autoreload, options)
+            && let Some(source) = import_cell(&modules, decisions.autoreload, options)
         {
             plan.edits.push(CellEdit::InsertCode {
                 before: position,
@@ -154,18 +193,154 @@ pub(crate) fn plan_notebook(
 /// A name a `from` import imports, and its alias.
 type Member = (String, Option<String>);
 
+/// What a module holds, in order: the imports the moved code needs, the constants, the
+/// definitions.
+pub(crate) struct ModuleParts {
+    imports: Vec<Import>,
+    constants: Vec<String>,
+    definitions: Vec<String>,
+    written: Vec<merge::Written>,
+}
+
 /// The module: docstring, the imports the moved code needs, constants, definitions.
 fn module_text(
-    notebook: &Notebook,
-    analysis: &Analysis,
+    parts: ModuleParts,
     decisions: &Decisions,
-    rewrites: &ImportEdits,
     notebook_name: &str,
     existing: Option<&ExistingModule>,
     options: &ExtractOptions,
 ) -> (String, ModuleRecord) {
-    let moving = &decisions.moving;
+    let ModuleParts {
+        imports,
+        constants,
+        definitions,
+        written,
+    } = parts;
+    let text = match existing {
+        Some(existing) => merge::merged_text(
+            existing,
+            &imports,
+            &written,
+            &decisions.merges,
+            &options.package,
+        ),
+        None => emit::module_text(
+            notebook_name,
+            &emit::import_lines(&imports, &options.package),
+            &constants,
+            &definitions,
+        ),
+    };
+    let before = existing.and_then(|existing| existing.record.as_ref());
+    let record = merge::record(options.notebook_key.clone(), &text, &written, before);
+    (text, record)
+}
+
+/// What the notebook's own module takes of what moves when the names `shared` come from the
+/// shared module, and the names it imports from that module.
+fn own_part_of(
+    analysis: &Analysis,
+    decisions: &Decisions,
+    shared: &BTreeSet<String>,
+) -> (Moving, Vec<String>) {
+    let mut own = Moving::collect_where(analysis, &decisions.verdicts, &|name| {
+        !shared.contains(name)
+    });
+    own.unverified.clone_from(&decisions.moving.unverified);
+    own.unverified_stars
+        .clone_from(&decisions.moving.unverified_stars);
+    // A definition's needs hold what the definitions it calls need too: the module imports
+    // only what its own statements read, as the shared module imports the rest.
+    let read: BTreeSet<&str> = own
+        .definitions
+        .iter()
+        .chain(&own.constants)
+        .flat_map(|at| {
+            analysis
+                .reads(*at)
+                .reads
+                .iter()
+                .map(|read| read.name.as_str())
+        })
+        .collect();
+    own.imports.retain(|name| read.contains(name.as_str()));
+    let used = shared
+        .iter()
+        .filter(|name| read.contains(name.as_str()))
+        .cloned()
+        .collect();
+    (own, used)
+}
+
+/// The part of the shared module whose text comes from this notebook: the definitions and
+/// constants named `names`, and the imports they need.
+pub(crate) fn shared_parts(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    decisions: &Decisions,
+    names: &BTreeSet<String>,
+    options: &ExtractOptions,
+) -> ModuleParts {
+    let mut moving =
+        Moving::collect_where(analysis, &decisions.verdicts, &|name| names.contains(name));
+    moving.unverified.clone_from(&decisions.moving.unverified);
     let writes = &decisions.writefiles;
+    module_parts(
+        notebook,
+        analysis,
+        &moving,
+        writes,
+        &ImportEdits::new(),
+        options,
+        None,
+    )
+}
+
+/// The shared module's text, and what the manifest records of it, from the parts of each
+/// notebook that writes some of it, in path order. Its constants are literals and nothing in
+/// it runs while it is defined, so the constants come first and the definitions follow in the
+/// order of their parts.
+pub(crate) fn shared_module(
+    parts: Vec<ModuleParts>,
+    options: &ExtractOptions,
+) -> (String, ModuleRecord) {
+    let mut all = ModuleParts {
+        imports: Vec::new(),
+        constants: Vec::new(),
+        definitions: Vec::new(),
+        written: Vec::new(),
+    };
+    for part in parts {
+        for import in part.imports {
+            if !all.imports.contains(&import) {
+                all.imports.push(import);
+            }
+        }
+        all.constants.extend(part.constants);
+        all.definitions.extend(part.definitions);
+        all.written.extend(part.written);
+    }
+    let text = emit::module_text(
+        "several notebooks",
+        &emit::import_lines(&all.imports, &options.package),
+        &all.constants,
+        &all.definitions,
+    );
+    let record = merge::record(options.notebook_key.clone(), &text, &all.written, None);
+    (text, record)
+}
+
+/// The imports, constants and definitions of `moving`, as the module writes them; `extra`
+/// joins the imports.
+fn module_parts(
+    notebook: &Notebook,
+    analysis: &Analysis,
+    moving: &Moving,
+    writes: &crate::decide::writefile::WriteFiles,
+    rewrites: &ImportEdits,
+    options: &ExtractOptions,
+    extra: Option<Import>,
+) -> ModuleParts {
     let package = options.parent.as_str();
     let mut imports = Vec::new();
     if moving.future_annotations {
@@ -302,6 +477,7 @@ fn module_text(
             import
         });
     }
+    imports.extend(extra);
     for name in &moving.ipython {
         let module = if name == "display" {
             "IPython.display"
@@ -352,24 +528,12 @@ fn module_text(
                 .clone(),
         })
         .collect();
-    let text = match existing {
-        Some(existing) => merge::merged_text(
-            existing,
-            &imports,
-            &written,
-            &decisions.merges,
-            &options.package,
-        ),
-        None => emit::module_text(
-            notebook_name,
-            &emit::import_lines(&imports, &options.package),
-            &constants,
-            &definitions,
-        ),
-    };
-    let before = existing.and_then(|existing| existing.record.as_ref());
-    let record = merge::record(options.notebook_key.clone(), &text, &written, before);
-    (text, record)
+    ModuleParts {
+        imports,
+        constants,
+        definitions,
+        written,
+    }
 }
 
 /// The import a file run with `%run` makes, as the module writes it.
@@ -570,16 +734,30 @@ fn keep_quiet(
     Some((end..end, ";".to_owned()))
 }
 
-/// The new cell: autoreload (unless the notebook has it or it is off) and the import; `None`
+/// The modules the import cell imports from, each with the names it imports.
+struct ImportedModules<'a> {
+    /// The notebook's own module, by its name in its folder, unless everything that moves is
+    /// shared.
+    own: Option<(&'a str, &'a [String])>,
+    /// The shared module, dotted, when the notebook shares definitions.
+    shared: Option<(&'a str, &'a [String])>,
+}
+
+/// The new cell: autoreload (unless the notebook has it or it is off) and the imports; `None`
 /// when it would be empty, every moved name being imported in place.
 fn import_cell(
-    module: &str,
-    names: &[String],
+    modules: &ImportedModules<'_>,
     autoreload: Autoreload,
     options: &ExtractOptions,
 ) -> Option<String> {
     let mut lines = Vec::new();
-    let dotted = format!("{}.{module}", options.parent);
+    let own = modules
+        .own
+        .map(|(module, names)| (format!("{}.{module}", options.parent), names));
+    let shared = modules
+        .shared
+        .map(|(module, names)| (module.to_owned(), names));
+    let imported: Vec<(String, &[String])> = own.into_iter().chain(shared).collect();
     if options.autoreload && autoreload == Autoreload::Explicit {
         // `%load_ext` prints a message when the extension is loaded already, as it is when
         // another notebook runs this one with `%run`; `load_extension` says so instead, and
@@ -589,14 +767,19 @@ fn import_cell(
                 .to_owned(),
         );
         lines.push("    %autoreload 1".to_owned());
-        lines.push(format!("%aimport {dotted}"));
+        for (dotted, _) in &imported {
+            lines.push(format!("%aimport {dotted}"));
+        }
     }
-    let sorted: Vec<String> = emit::sorted_members(names.iter().map(|n| (n.clone(), ())).collect())
-        .into_iter()
-        .map(|(name, ())| name)
-        .collect();
-    if !sorted.is_empty() {
-        lines.push(emit::from_import(&dotted, &sorted));
+    for (dotted, names) in &imported {
+        let sorted: Vec<String> =
+            emit::sorted_members(names.iter().map(|n| (n.clone(), ())).collect())
+                .into_iter()
+                .map(|(name, ())| name)
+                .collect();
+        if !sorted.is_empty() {
+            lines.push(emit::from_import(dotted, &sorted));
+        }
     }
     (!lines.is_empty()).then(|| lines.join("\n"))
 }

@@ -7,8 +7,9 @@
 //! be what each of them would have run by importing its own module:
 //!
 //! - a copy is shared only when it moves in its own notebook, is that notebook's only
-//!   definition of its name, and has no decorator, base class or class keyword (code from
-//!   elsewhere that would run while it is defined, in every notebook importing the module);
+//!   definition of its name, and has no decorator, base class or class keyword, and calls
+//!   nothing while it is defined (code that would run while it is defined, in every notebook
+//!   importing the module, including those that never ran it);
 //! - the constants it needs are immutable literals, and it needs no IPython name, star import,
 //!   guarded import or `from __future__ import annotations`;
 //! - every import the shared module makes is one that each notebook importing it moves into
@@ -184,9 +185,11 @@ fn only_binding(analysis: &Analysis, name: &str, kind: SiteKind) -> bool {
 }
 
 /// A function or class whose definition runs no code of anyone else's: no decorator, no base
-/// class (whose `__init_subclass__` or metaclass could register it), no class keyword.
+/// class (whose `__init_subclass__` or metaclass could register it), no class keyword, and no
+/// call while it is defined (in a default, an annotation, a class body), since a notebook
+/// that imports the shared module for another name runs it too, where it never ran before.
 fn plain(stmt: &Stmt) -> bool {
-    match stmt {
+    let bare = match stmt {
         Stmt::FunctionDef(def) => def.decorator_list.is_empty(),
         Stmt::ClassDef(class) => {
             class.decorator_list.is_empty()
@@ -196,7 +199,53 @@ fn plain(stmt: &Stmt) -> bool {
                     .is_none_or(|arguments| arguments.is_empty())
         }
         _ => false,
+    };
+    bare && !calls_when_defined(stmt)
+}
+
+/// Whether defining `stmt` may call something: a call anywhere but in a function's body (or
+/// a lambda's), or a decorator or base class of something nested in a class body.
+fn calls_when_defined(stmt: &Stmt) -> bool {
+    use ruff_python_ast::Expr;
+    use ruff_python_ast::visitor::{self, Visitor};
+
+    #[derive(Default)]
+    struct Calls {
+        found: bool,
     }
+    impl Visitor<'_> for Calls {
+        fn visit_stmt(&mut self, stmt: &Stmt) {
+            match stmt {
+                Stmt::FunctionDef(def) => {
+                    self.found |= !def.decorator_list.is_empty();
+                    self.visit_parameters(&def.parameters);
+                    if let Some(returns) = &def.returns {
+                        self.visit_expr(returns);
+                    }
+                }
+                Stmt::ClassDef(class) => {
+                    self.found |= !class.decorator_list.is_empty()
+                        || class.arguments.as_ref().is_some_and(|a| !a.is_empty());
+                    visitor::walk_body(self, &class.body);
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, expr: &Expr) {
+            match expr {
+                Expr::Call(_) => self.found = true,
+                Expr::Lambda(lambda) => {
+                    if let Some(parameters) = &lambda.parameters {
+                        self.visit_parameters(parameters);
+                    }
+                }
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut calls = Calls::default();
+    calls.visit_stmt(stmt);
+    calls.found
 }
 
 /// One definition written once for several notebooks.
@@ -430,6 +479,24 @@ mod tests {
                 .map(|i| ((*i).to_owned(), format!("import {i}")))
                 .collect(),
         })
+    }
+
+    #[test]
+    fn only_definitions_that_run_nothing_when_defined_are_shared() {
+        let plain_text = |text: &str| plain(&parse_cell(text).syntax().body[0]);
+        assert!(plain_text(
+            "def f(x, k=2) -> int:\n    return print(x) or k"
+        ));
+        assert!(plain_text(
+            "class A:\n    n: int = 1\n\n    def g(self, f=lambda: print(1)):\n        return len(self)"
+        ));
+        assert!(!plain_text("def f(x, k=len('ab')):\n    return x"));
+        assert!(!plain_text("class A:\n    seen = print('defined')"));
+        assert!(!plain_text(
+            "class A:\n    @staticmethod\n    def g():\n        return 1"
+        ));
+        assert!(!plain_text("@cache\ndef f(x):\n    return x"));
+        assert!(!plain_text("class B(A):\n    pass"));
     }
 
     #[test]

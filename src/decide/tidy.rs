@@ -142,12 +142,31 @@ impl Left {
         let mut counts: FxHashMap<String, usize> = FxHashMap::default();
         for text in self.cells.iter().flatten() {
             for (at, word) in identifiers(text) {
-                if !text[..at].ends_with('.') {
-                    *counts.entry(word.to_owned()).or_default() += 1;
+                if text[..at].ends_with('.') {
+                    continue;
+                }
+                // Most words are seen before: look them up without allocating a key.
+                match counts.get_mut(word) {
+                    Some(count) => *count += 1,
+                    None => {
+                        counts.insert(word.to_owned(), 1);
+                    }
                 }
             }
         }
         self.counts = counts;
+    }
+
+    /// Takes the mentions in `range` of `text` off the counts, before it is blanked out.
+    fn uncount(counts: &mut FxHashMap<String, usize>, text: &str, range: &Range<usize>) {
+        for (at, word) in identifiers(&text[range.clone()]) {
+            if text[..range.start + at].ends_with('.') {
+                continue;
+            }
+            if let Some(count) = counts.get_mut(word) {
+                *count = count.saturating_sub(1);
+            }
+        }
     }
 
     /// Blanks out the names `dropped` takes from their statements (the whole statement when
@@ -168,9 +187,11 @@ impl Left {
                     .map(|(_, alias)| alias.range().into())
                     .collect()
             };
+            for range in &ranges {
+                Self::uncount(&mut self.counts, text, range);
+            }
             *text = blanked(text, &ranges);
         }
-        self.count();
     }
 
     fn texts(&self) -> impl Iterator<Item = &str> {
@@ -444,7 +465,7 @@ fn reaches_namespace(text: &str) -> bool {
         })
     };
     NAMESPACE_CALLS.iter().any(|word| called(word))
-        || NAMESPACE_MAGICS.iter().any(|word| has_magic(text, word))
+        || has_magic(text, NAMESPACE_MAGICS)
         || NAMESPACE_NAMES.iter().any(|word| has_word(text, word))
 }
 
@@ -470,24 +491,27 @@ fn reads_history(text: &str) -> bool {
         }
         rest = &tail[end..];
     }
-    HISTORY_MAGICS.iter().any(|word| has_magic(text, word))
+    has_magic(text, HISTORY_MAGICS)
 }
 
-/// Whether a line of `text` runs the line magic `word`, with `%` or as automagic.
-fn has_magic(text: &str, word: &str) -> bool {
+/// Whether a line of `text` runs one of the line magics `names`, with `%` or as automagic.
+/// One pass over the lines for all of them: this runs on every cell of every notebook.
+fn has_magic(text: &str, names: &[&str]) -> bool {
     text.lines().any(|line| {
         let line = line.trim_start();
         let (percent, line) = match line.strip_prefix('%') {
             Some(rest) => (true, rest),
             None => (false, line),
         };
-        line.strip_prefix(word).is_some_and(|rest| {
+        let end = line.find(|c: char| !is_identifier(c)).unwrap_or(line.len());
+        let (word, rest) = line.split_at(end);
+        names.contains(&word) && {
             let next = rest.trim_start();
             // Without `%`, a line such as `store = {}` is Python, not automagic.
             rest.is_empty()
                 || rest.starts_with(char::is_whitespace)
                     && (percent || !next.starts_with(['=', '(', '[', '.', ',', ':']))
-        })
+        }
     })
 }
 
@@ -522,8 +546,19 @@ fn mentions(text: &str, name: &str) -> usize {
 fn identifiers(text: &str) -> Vec<(usize, &str)> {
     let mut found = Vec::new();
     let mut start = None;
-    for (at, c) in text.char_indices().chain([(text.len(), ' ')]) {
-        match (start, is_identifier(c)) {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    // Byte by byte, decoding only what is not ASCII: this reads every cell of every notebook.
+    while at <= bytes.len() {
+        let (identifier, width) = match bytes.get(at) {
+            None => (false, 1),
+            Some(&byte) if byte.is_ascii() => (byte == b'_' || byte.is_ascii_alphanumeric(), 1),
+            Some(_) => {
+                let c = text[at..].chars().next().unwrap_or(' ');
+                (is_identifier(c), c.len_utf8())
+            }
+        };
+        match (start, identifier) {
             (None, true) => start = Some(at),
             (Some(from), false) => {
                 found.push((from, &text[from..at]));
@@ -531,6 +566,7 @@ fn identifiers(text: &str) -> Vec<(usize, &str)> {
             }
             _ => {}
         }
+        at += width;
     }
     found
 }

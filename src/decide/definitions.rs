@@ -38,6 +38,7 @@ pub(super) fn decide(
     notebook: &Notebook,
     analysis: &Analysis,
     execution: &Execution<'_>,
+    name_errors: &NameErrors,
     own_module: Option<(&str, Option<&ExistingModule>)>,
 ) -> Vec<Verdict> {
     let definition_times = analysis
@@ -47,7 +48,6 @@ pub(super) fn decide(
             execution.definition_time(definition.at, definition.statement(&analysis.cells))
         })
         .collect();
-    let (name_errors, future_unrun) = name_errors(analysis, execution);
     let last_versions = last_versions(notebook, analysis);
     let rules = Rules {
         notebook,
@@ -55,7 +55,6 @@ pub(super) fn decide(
         execution,
         definition_times,
         name_errors,
-        future_unrun,
         last_versions,
         own_module,
     };
@@ -66,22 +65,6 @@ pub(super) fn decide(
     rules.keep_what_runs_differently(&mut verdicts);
     rules.keep_eager_annotations(&mut verdicts);
     verdicts
-}
-
-/// Whether the cell of `at` stops, or may stop, at or before it when the notebook runs top
-/// to bottom: with `NameError`, or with the error its saved outputs show.
-pub(super) fn stops_before(
-    notebook: &Notebook,
-    analysis: &Analysis,
-    execution: &Execution<'_>,
-    at: StatementRef,
-) -> bool {
-    let cell = &analysis.cells[at.code_cell];
-    notebook.cells()[cell.index.0].error_output
-        || cell.running_statements().len() <= at.statement
-        || name_errors(analysis, execution).0[at.code_cell]
-            .as_ref()
-            .is_some_and(|error| error.statement <= at.statement)
 }
 
 /// Makes definition `i` stay for `reason`, with every copy of its name (a name has one
@@ -110,10 +93,8 @@ struct Rules<'a> {
     execution: &'a Execution<'a>,
     /// What defining each definition runs, in the order of the analysis' definitions.
     definition_times: Vec<DefinitionTime>,
-    /// For each code cell, the first statement that raises, or may raise, `NameError`.
-    name_errors: Vec<Option<NameErrorAt>>,
-    /// `from __future__ import annotations` may not have run: its cell stops before it.
-    future_unrun: bool,
+    /// Where cells stop with `NameError`.
+    name_errors: &'a NameErrors,
     /// Names defined several times with different code, only by definitions, with where the
     /// last version is: it may move, imported in place, while the earlier ones stay.
     last_versions: FxHashMap<String, StatementRef>,
@@ -210,7 +191,32 @@ fn missing_stdlib_name(stmt: &Stmt) -> Option<(&str, &str)> {
 ///
 /// Also whether `from __future__ import annotations` may not have run, its cell stopping
 /// before it: annotations after it are then evaluated, and count as reads.
-fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> (Vec<Option<NameErrorAt>>, bool) {
+pub(super) struct NameErrors {
+    /// For each code cell, the first statement that raises, or may raise, `NameError`.
+    by_cell: Vec<Option<NameErrorAt>>,
+    /// `from __future__ import annotations` may not have run: its cell stops before it.
+    future_unrun: bool,
+}
+
+impl NameErrors {
+    /// Whether the cell of `at` stops, or may stop, at or before it: with `NameError`, or
+    /// with the error its saved outputs show, which may come from any statement.
+    pub(super) fn stop_before(
+        &self,
+        notebook: &Notebook,
+        analysis: &Analysis,
+        at: StatementRef,
+    ) -> bool {
+        let cell = &analysis.cells[at.code_cell];
+        notebook.cells()[cell.index.0].error_output
+            || self.by_cell[at.code_cell]
+                .as_ref()
+                .is_some_and(|error| error.statement <= at.statement)
+    }
+}
+
+/// The [`NameErrors`] of a notebook.
+pub(super) fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> NameErrors {
     let names = &analysis.names;
     let mut future_unrun = false;
     let runs: FxHashMap<StatementRef, &[(Name, Option<Mutation>)]> = execution
@@ -399,7 +405,10 @@ fn name_errors(analysis: &Analysis, execution: &Execution<'_>) -> (Vec<Option<Na
         }
         errors.push(error);
     }
-    (errors, future_unrun)
+    NameErrors {
+        by_cell: errors,
+        future_unrun,
+    }
 }
 
 impl Rules<'_> {
@@ -660,7 +669,7 @@ impl Rules<'_> {
                 cell: cell.index.number(),
             });
         }
-        let error = self.name_errors[code_cell].as_ref()?;
+        let error = self.name_errors.by_cell[code_cell].as_ref()?;
         if let Some(module) = &error.missing_from
             && error.statement < definition.at.statement
         {
@@ -802,14 +811,10 @@ impl Rules<'_> {
             })
     }
 
-    /// Whether its cell stops, or may stop, at or before the statement: with `NameError`, or
-    /// with the error its saved outputs show, which may come from any statement.
+    /// Whether its cell stops, or may stop, at or before the statement.
     fn stopped_before(&self, at: StatementRef) -> bool {
-        let cell = &self.analysis.cells[at.code_cell];
-        self.notebook.cells()[cell.index.0].error_output
-            || self.name_errors[at.code_cell]
-                .as_ref()
-                .is_some_and(|error| error.statement <= at.statement)
+        self.name_errors
+            .stop_before(self.notebook, self.analysis, at)
     }
 
     /// The number of the cell of a statement.
@@ -1112,7 +1117,7 @@ impl Rules<'_> {
         };
         let definitions = &self.analysis.definitions;
         // If the notebook's own future import may not have run, the module's still would.
-        let postponed_move = self.future_unrun
+        let postponed_move = self.name_errors.future_unrun
             || definitions
                 .iter()
                 .zip(verdicts.iter())
@@ -1122,7 +1127,8 @@ impl Rules<'_> {
         }
         for (i, definition) in definitions.iter().enumerate() {
             if verdicts[i].is_move()
-                && (!self.analysis.postponed_annotations(definition.at) || self.future_unrun)
+                && (!self.analysis.postponed_annotations(definition.at)
+                    || self.name_errors.future_unrun)
                 && has_annotations(definition.statement(&self.analysis.cells))
             {
                 let reason = StayReason::EagerAnnotations {

@@ -306,20 +306,15 @@ fn used_before(
             .notebook_statements()
             .iter()
             .enumerate()
-            .filter(|&(statement, _)| {
+            .map(|(statement, stmt)| {
                 let here = StatementRef {
                     code_cell,
                     statement,
                 };
-                *import < here && here < at
+                (here, stmt)
             })
-            .any(|(statement, stmt)| {
-                has_word(&text[stmt.range()], name)
-                    || runs_it(StatementRef {
-                        code_cell,
-                        statement,
-                    })
-            });
+            .filter(|&(here, _)| *import < here && here < at)
+            .any(|(here, stmt)| has_word(&text[stmt.range()], name) || runs_it(here));
         if uses {
             cells.push(cell.index.number());
         }

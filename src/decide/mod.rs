@@ -356,7 +356,9 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
         .max();
     let mut writefiles = writefile::decide(notebook, analysis, target.module, history);
     let own_module = target.dotted.map(|dotted| (dotted, target.existing));
-    let mut verdicts = definitions::decide(notebook, analysis, &execution, own_module);
+    let name_errors = definitions::name_errors(analysis, &execution);
+    let mut verdicts =
+        definitions::decide(notebook, analysis, &execution, &name_errors, own_module);
     if let Some(runners) = target.runners {
         runs::keep_bound_by_runners(analysis, runners, &mut verdicts);
         runs::keep_after_errors(notebook, analysis, runners, &mut verdicts);
@@ -388,7 +390,10 @@ pub(crate) fn decide(notebook: &Notebook, analysis: &Analysis, target: Target<'_
     let import_stops = own
         .first()
         .filter(|_| target.existing.is_some())
-        .filter(|&&at| definitions::stops_before(notebook, analysis, &execution, at))
+        .filter(|&&at| {
+            analysis.cells[at.code_cell].running_statements().len() <= at.statement
+                || name_errors.stop_before(notebook, analysis, at)
+        })
         .map(|at| analysis.cells[at.code_cell].index.number());
     let reconcile = |verdicts: &mut [Verdict]| match (target.dotted, target.existing) {
         (Some(dotted), Some(module)) => {

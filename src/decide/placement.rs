@@ -72,6 +72,31 @@ impl Setup {
             .max()
     }
 
+    /// Keeps a last version that would be imported where it stands after the working
+    /// directory changes: the import cell may import nothing, and then that import is the
+    /// first to look for the package. Returns whether it kept any.
+    pub(super) fn keep_in_place_after_chdir(
+        &self,
+        analysis: &Analysis,
+        verdicts: &mut [Verdict],
+        moving: &Moving,
+    ) -> bool {
+        let Some(chdir) = self.chdir else {
+            return false;
+        };
+        let reason = StayReason::InPlaceAfterChdir {
+            cell: analysis.cells[chdir.code_cell].index.number(),
+        };
+        let mut kept = false;
+        for (at, _) in moving.in_place.iter().filter(|(at, _)| *at > chdir) {
+            if let Some(i) = analysis.definitions.iter().position(|d| d.at == *at) {
+                keep(analysis, verdicts, i, reason.clone());
+                kept = true;
+            }
+        }
+        kept
+    }
+
     pub(super) fn find(analysis: &Analysis, writes: &WriteFiles, execution: &Execution) -> Setup {
         let mut enabling = Vec::new();
         let mut chdir = None;
@@ -259,33 +284,6 @@ impl Setup {
             }
             before
         })
-    }
-}
-
-impl Setup {
-    /// Keeps a last version that would be imported where it stands after the working
-    /// directory changes: the import cell may import nothing, and then that import is the
-    /// first to look for the package. Returns whether it kept any.
-    pub(super) fn keep_in_place_after_chdir(
-        &self,
-        analysis: &Analysis,
-        verdicts: &mut [Verdict],
-        moving: &Moving,
-    ) -> bool {
-        let Some(chdir) = self.chdir else {
-            return false;
-        };
-        let reason = StayReason::InPlaceAfterChdir {
-            cell: analysis.cells[chdir.code_cell].index.number(),
-        };
-        let mut kept = false;
-        for (at, _) in moving.in_place.iter().filter(|(at, _)| *at > chdir) {
-            if let Some(i) = analysis.definitions.iter().position(|d| d.at == *at) {
-                keep(analysis, verdicts, i, reason.clone());
-                kept = true;
-            }
-        }
-        kept
     }
 }
 

@@ -163,25 +163,18 @@ pub(crate) enum Note {
         /// `--force` replaced a version changed by hand; this file keeps the module as it was.
         backup: Option<PathBuf>,
     },
-    /// A definition copied into several notebooks is written once, into the shared module.
+    /// A definition copied into several notebooks is written once, into the shared module,
+    /// or is there since an earlier run: the copies import it from there.
     Shared {
         /// The name.
         name: String,
         /// The shared module.
         module: PathBuf,
-        /// The notebooks whose copies it replaces, in path order: the first one's text is
-        /// written.
+        /// The notebooks whose copies it replaces, in path order: when this run writes it,
+        /// the first one's text is written.
         copies: Vec<PathBuf>,
-    },
-    /// Copies of a definition that the shared module holds since an earlier run import it
-    /// from there.
-    SharedEarlier {
-        /// The name.
-        name: String,
-        /// The shared module.
-        module: PathBuf,
-        /// The notebooks whose copies it replaces, in path order.
-        copies: Vec<PathBuf>,
+        /// An earlier run wrote it.
+        earlier: bool,
     },
     /// A copy of a definition of the shared module that a person changed there: it goes to
     /// its notebook's own module.
@@ -289,34 +282,31 @@ impl fmt::Display for Note {
                 name,
                 module,
                 copies,
+                earlier,
             } => {
-                let folded: Vec<String> = copies[1..]
-                    .iter()
-                    .map(|path| path.display().to_string())
-                    .collect();
-                write!(
-                    f,
-                    "`{name}` is written once, into {}, from {}; the copies of {} are folded into it and import it from there",
-                    module.display(),
-                    copies[0].display(),
-                    folded.join(", ")
-                )
-            }
-            Note::SharedEarlier {
-                name,
-                module,
-                copies,
-            } => {
-                let copies: Vec<String> = copies
-                    .iter()
-                    .map(|path| path.display().to_string())
-                    .collect();
-                write!(
-                    f,
-                    "`{name}` is in {} since an earlier run; the copies of {} import it from there",
-                    module.display(),
-                    copies.join(", ")
-                )
+                let listed = |copies: &[PathBuf]| {
+                    let shown: Vec<String> = copies
+                        .iter()
+                        .map(|path| path.display().to_string())
+                        .collect();
+                    shown.join(", ")
+                };
+                if *earlier {
+                    write!(
+                        f,
+                        "`{name}` is in {} since an earlier run; the copies of {} import it from there",
+                        module.display(),
+                        listed(copies)
+                    )
+                } else {
+                    write!(
+                        f,
+                        "`{name}` is written once, into {}, from {}; the copies of {} are folded into it and import it from there",
+                        module.display(),
+                        copies[0].display(),
+                        listed(&copies[1..])
+                    )
+                }
             }
             Note::SharedEdited {
                 name,
@@ -775,20 +765,11 @@ pub(crate) fn plan_extract<C: Change>(
         modules.push(C::file(shared_file.clone(), None, text, request.diffs));
     }
     for group in &sharing.groups {
-        let copies = group.notebooks.iter().map(|&i| paths[i].clone()).collect();
-        let module = shared_file.clone();
-        let name = group.name.clone();
-        plan.notes.push(match earlier_shared {
-            Some(_) => Note::SharedEarlier {
-                name,
-                module,
-                copies,
-            },
-            None => Note::Shared {
-                name,
-                module,
-                copies,
-            },
+        plan.notes.push(Note::Shared {
+            name: group.name.clone(),
+            module: shared_file.clone(),
+            copies: group.notebooks.iter().map(|&i| paths[i].clone()).collect(),
+            earlier: earlier_shared.is_some(),
         });
     }
     let mut inits = Vec::new();

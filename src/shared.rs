@@ -277,6 +277,14 @@ impl Sharing {
             .collect()
     }
 
+    /// Nothing shared yet, for a batch of `notebooks`.
+    fn new(notebooks: usize) -> Sharing {
+        Sharing {
+            names: vec![BTreeSet::new(); notebooks],
+            groups: Vec::new(),
+        }
+    }
+
     /// True when nothing is shared.
     pub(crate) fn is_empty(&self) -> bool {
         self.groups.is_empty()
@@ -313,10 +321,7 @@ pub(crate) fn find(offers: &[Option<Offer>]) -> Sharing {
             .expect("each notebook of a group offers its copy")
     };
     let moved_imports = |i: usize| &offers[i].as_ref().expect("an offer").moved_imports;
-    let mut sharing = Sharing {
-        names: vec![BTreeSet::new(); offers.len()],
-        groups: Vec::new(),
-    };
+    let mut sharing = Sharing::new(offers.len());
     let mut taken: BTreeMap<String, u64> = BTreeMap::new();
     let mut imports: BTreeSet<ImportKey> = BTreeSet::new();
     let mut importers: BTreeSet<usize> = BTreeSet::new();
@@ -413,10 +418,7 @@ pub(crate) fn find_later(
     offers: &[Option<Offer>],
     existing: &Existing,
 ) -> (Sharing, Vec<EditedCopy>) {
-    let mut sharing = Sharing {
-        names: vec![BTreeSet::new(); offers.len()],
-        groups: Vec::new(),
-    };
+    let mut sharing = Sharing::new(offers.len());
     let mut edited = Vec::new();
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, offer) in offers.iter().enumerate() {
